@@ -1,0 +1,170 @@
+"""Load a configuration file: YAML, ${ENV}, typed validation, whole-config checks, warnings.
+
+Every problem is reported at once, each with its YAML path and line, e.g.
+`route.routes[2].matchers[0] (line 31): unterminated quoted string`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from alertrouter.config.checks import check_references
+from alertrouter.config.fields import IGNORED_MARK
+from alertrouter.config.models import Config
+from alertrouter.config.yamlsource import Path, YamlSource, format_path, load_yaml
+from alertrouter.core import ConfigError, ConfigIssue
+
+CONFIG_ENV = "ALERTROUTER_CONFIG"
+DEFAULT_CONFIG_FILE = "config.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    warnings: tuple[ConfigIssue, ...]
+    source: str | None
+
+
+def default_config_path() -> str:
+    return os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE
+
+
+def load_config_file(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+) -> LoadedConfig:
+    name = os.fspath(path)
+    try:
+        text = FsPath(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        issue = ConfigIssue("", f"cannot read config file: {reason}", source=name)
+        raise ConfigError([issue]) from None
+    return load_config_text(text, name, environ)
+
+
+def load_config_text(
+    text: str, name: str | None = None, environ: Mapping[str, str] | None = None
+) -> LoadedConfig:
+    source = load_yaml(text, name, environ)
+    errors = list(source.issues)
+    if source.data is None and not errors:
+        errors.append(ConfigIssue("", "the configuration is empty", None, name))
+    elif source.data is not None and not isinstance(source.data, dict):
+        errors.append(ConfigIssue("", "the configuration must be a YAML mapping", 1, name))
+    if errors:
+        raise ConfigError(errors)
+
+    reference_errors, warnings = check_references(source)
+    config: Config | None = None
+    try:
+        config = Config.model_validate(source.data)
+    except ValidationError as exc:
+        errors.extend(_issues_from_validation(source, exc))
+    errors.extend(reference_errors)
+    if errors:
+        raise ConfigError(_dedupe_sorted(errors))
+    assert config is not None
+    warnings.extend(source.issue(path, reason) for path, reason in _ignored_fields(config, ()))
+    return LoadedConfig(config, tuple(_dedupe_sorted(warnings)), name)
+
+
+def _issues_from_validation(source: YamlSource, exc: ValidationError) -> Iterator[ConfigIssue]:
+    for error in exc.errors(include_url=False):
+        path: Path = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            yield source.issue(path, _unknown_key_message(str(path[-1])))
+        elif kind == "missing":
+            yield source.issue(path, "required key is missing")
+        else:
+            message = error["msg"]
+            for prefix in ("Value error, ", "Assertion failed, "):
+                message = message.removeprefix(prefix)
+            yield source.issue(path, _lower_first(message))
+
+
+def _is_union_tag(part: str | int) -> bool:
+    return isinstance(part, str) and (part.startswith("function-") or part in ("str", "int"))
+
+
+def _lower_first(message: str) -> str:
+    """Pydantic says "Input should be ..."; our messages read "input should be ..."."""
+    if len(message) > 1 and message[1].isupper():
+        return message
+    return message[:1].lower() + message[1:]
+
+
+def _unknown_key_message(key: str) -> str:
+    close = difflib.get_close_matches(key, _known_keys(), n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key{hint}"
+
+
+_KNOWN_KEYS: set[str] = set()
+
+
+def _known_keys() -> set[str]:
+    if not _KNOWN_KEYS:
+        stack: list[type[BaseModel]] = [Config]
+        seen: set[type[BaseModel]] = set()
+        while stack:
+            model = stack.pop()
+            if model in seen:
+                continue
+            seen.add(model)
+            for name, info in model.model_fields.items():
+                _KNOWN_KEYS.add(info.alias or name)
+                stack.extend(_models_in(info.annotation))
+    return _KNOWN_KEYS
+
+
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    for arg in getattr(annotation, "__args__", None) or ():
+        yield from _models_in(arg)
+    if hasattr(annotation, "__metadata__"):  # Annotated[X, ...]
+        yield from _models_in(annotation.__origin__)
+
+
+def _ignored_fields(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        for name in value.model_fields_set:
+            info = fields[name]
+            key = info.alias or name
+            extra = info.json_schema_extra
+            if isinstance(extra, dict) and IGNORED_MARK in extra:
+                yield (*path, key), f"ignored: {extra[IGNORED_MARK]}"
+            else:
+                yield from _ignored_fields(getattr(value, name), (*path, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _ignored_fields(item, (*path, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield from _ignored_fields(item, (*path, key))
+
+
+def _dedupe_sorted(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    unique = list(dict.fromkeys(issues))
+    return sorted(unique, key=lambda i: (i.line if i.line is not None else -1, i.path))
+
+
+__all__ = [
+    "CONFIG_ENV",
+    "LoadedConfig",
+    "default_config_path",
+    "format_path",
+    "load_config_file",
+    "load_config_text",
+]

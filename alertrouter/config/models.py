@@ -1,0 +1,379 @@
+"""The typed configuration tree. Alertmanager's sections keep Alertmanager's names and meaning."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+
+from alertrouter.config.fields import (
+    Duration,
+    LabelValue,
+    MatcherList,
+    Model,
+    Regex,
+    config_error,
+    ignored,
+)
+from alertrouter.config.receivers import BasicAuth, HTTPConfig, Receiver, Secret, TLSConfig
+from alertrouter.core import Severity
+from alertrouter.timeintervals import (
+    InclusiveRange,
+    TimeInterval,
+    TimeRange,
+    parse_day_of_month_range,
+    parse_location,
+    parse_month_range,
+    parse_time_range,
+    parse_weekday_range,
+    parse_year_range,
+)
+
+_AM_GLOBAL = "an Alertmanager global setting alertrouter does not use"
+
+# ---------------------------------------------------------------------------------------- global
+
+
+class GlobalConfig(Model):
+    smtp_from: str | None = None
+    smtp_smarthost: str | None = None
+    smtp_hello: str = "localhost"
+    smtp_auth_username: str | None = None
+    smtp_auth_password: Secret | None = None
+    smtp_auth_password_file: str | None = None
+    smtp_auth_identity: str | None = None
+    smtp_auth_secret: Secret | None = None
+    smtp_require_tls: bool = True
+    smtp_force_implicit_tls: bool | None = None
+    smtp_tls_config: TLSConfig | None = None
+    slack_api_url: Secret | None = None
+    slack_api_url_file: str | None = None
+    slack_app_token: Secret | None = None
+    slack_app_token_file: str | None = None
+    slack_app_url: str | None = None
+    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+    http_config: HTTPConfig | None = None
+    resolve_timeout: Any = ignored(
+        "Alertmanager's webhook always sends endsAt; resolve_timeout is not needed"
+    )
+    jira_api_url: Any = ignored(_AM_GLOBAL)
+    victorops_api_key: Any = ignored(_AM_GLOBAL)
+    victorops_api_key_file: Any = ignored(_AM_GLOBAL)
+    victorops_api_url: Any = ignored(_AM_GLOBAL)
+    opsgenie_api_key: Any = ignored(_AM_GLOBAL)
+    opsgenie_api_key_file: Any = ignored(_AM_GLOBAL)
+    opsgenie_api_url: Any = ignored(_AM_GLOBAL)
+    rocketchat_api_url: Any = ignored(_AM_GLOBAL)
+    rocketchat_token: Any = ignored(_AM_GLOBAL)
+    rocketchat_token_file: Any = ignored(_AM_GLOBAL)
+    rocketchat_token_id: Any = ignored(_AM_GLOBAL)
+    rocketchat_token_id_file: Any = ignored(_AM_GLOBAL)
+    wechat_api_url: Any = ignored(_AM_GLOBAL)
+    wechat_api_secret: Any = ignored(_AM_GLOBAL)
+    wechat_api_corp_id: Any = ignored(_AM_GLOBAL)
+    telegram_api_url: Any = ignored(_AM_GLOBAL)
+    telegram_bot_token: Any = ignored(_AM_GLOBAL)
+    telegram_bot_token_file: Any = ignored(_AM_GLOBAL)
+    webex_api_url: Any = ignored(_AM_GLOBAL)
+    mattermost_webhook_url: Any = ignored(_AM_GLOBAL)
+    mattermost_webhook_url_file: Any = ignored(_AM_GLOBAL)
+    rocketchat_api_url_file: Any = ignored(_AM_GLOBAL)
+
+
+# ------------------------------------------------------------------------ alertrouter's own parts
+
+
+def _drop_empty(values: Any) -> Any:
+    """`${TOKEN:-}` left unset means "no token", never an empty token that anyone can send."""
+    if isinstance(values, list):
+        return [v for v in values if not (isinstance(v, str) and v == "")]
+    return values
+
+
+TokenList = Annotated[list[SecretStr], BeforeValidator(_drop_empty)]
+
+
+class EndpointAuth(Model):
+    bearer_tokens: TokenList = []
+    basic_auth: list[BasicAuth] = []
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bearer_tokens or self.usable_basic_auth)
+
+    @property
+    def usable_basic_auth(self) -> list[BasicAuth]:
+        return [b for b in self.basic_auth if b.username and b.password is not None]
+
+
+class ServerAuth(Model):
+    ingest: EndpointAuth = EndpointAuth()
+    api: EndpointAuth = EndpointAuth()
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+
+
+def _byte_size(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise config_error("expected a size such as 10MiB or 512KiB")
+    text = value.strip().lower()
+    digits = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
+    unit = text[len(digits) :].strip()
+    if not digits.isdigit() or unit not in _SIZE_UNITS:
+        raise config_error(f"not a valid size: {value!r} (examples: 1048576, 512KiB, 10MiB)")
+    return int(digits) * _SIZE_UNITS[unit]
+
+
+ByteSize = Annotated[int, BeforeValidator(_byte_size), Field(gt=0)]
+
+
+class ServerConfig(Model):
+    listen: str = "0.0.0.0:9095"
+    external_url: str = "http://localhost:9095"
+    max_request_size: ByteSize = 10 * 1024 * 1024
+    auth: ServerAuth = ServerAuth()
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shutdown_timeout: Duration = dt.timedelta(seconds=10)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        _, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise config_error(f"listen address {value!r} must be host:port, e.g. 0.0.0.0:9095")
+        return value
+
+    @field_validator("external_url")
+    @classmethod
+    def _external_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise config_error("external_url must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class StorageConfig(Model):
+    url: str = "sqlite:///alertrouter.db"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        scheme = value.partition("://")[0].partition("+")[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise config_error("storage.url must be a sqlite:/// or postgresql:// URL")
+        return value
+
+
+DEFAULT_SEVERITY_MAP: dict[str, Severity] = {
+    "critical": Severity.P0,
+    "page": Severity.P0,
+    "high": Severity.P1,
+    "error": Severity.P1,
+    "major": Severity.P1,
+    "warning": Severity.P2,
+    "medium": Severity.P2,
+    "minor": Severity.P2,
+    "info": Severity.P3,
+    "low": Severity.P3,
+    "none": Severity.P3,
+}
+
+DEFAULT_RESPONSE_TARGETS: dict[Severity, dt.timedelta] = {
+    Severity.P0: dt.timedelta(minutes=5),
+    Severity.P1: dt.timedelta(minutes=15),
+    Severity.P2: dt.timedelta(hours=1),
+    Severity.P3: dt.timedelta(hours=4),
+}
+
+
+def _severity(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return Severity.parse(value)
+        except ValueError as exc:
+            raise config_error(str(exc)) from None
+    raise config_error("expected a severity: P0, P1, P2 or P3")
+
+
+SeverityLevel = Annotated[Severity, BeforeValidator(_severity)]
+
+
+class SeverityConfig(Model):
+    label: str = "severity"
+    map: dict[LabelValue, SeverityLevel] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY_MAP))
+    default: SeverityLevel = Severity.P2
+    response_targets: dict[SeverityLevel, Duration] = Field(
+        default_factory=lambda: dict(DEFAULT_RESPONSE_TARGETS)
+    )
+
+    @field_validator("response_targets")
+    @classmethod
+    def _complete_targets(cls, value: dict[Severity, dt.timedelta]) -> dict[Severity, dt.timedelta]:
+        return {**DEFAULT_RESPONSE_TARGETS, **value}
+
+
+class EscalationStep(Model):
+    after: Duration
+    receiver: str
+    repeat: int = Field(default=0, ge=0)
+
+
+class EscalationPolicy(Model):
+    name: str
+    steps: list[EscalationStep] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------------- Alertmanager's routing
+
+
+def _severities(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class RouteConfig(Model):
+    receiver: str | None = None
+    group_by: list[str] | None = None
+    continue_: bool = Field(default=False, alias="continue")
+    match: dict[str, LabelValue] | None = None
+    match_re: dict[str, Regex] | None = None
+    matchers: MatcherList | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+    mute_time_intervals: list[str] | None = None
+    active_time_intervals: list[str] | None = None
+    routes: list[RouteConfig] | None = None
+    # Extensions of alertrouter:
+    severity: Annotated[list[SeverityLevel], BeforeValidator(_severities)] | None = None
+    escalation: str | None = None
+
+    @model_validator(mode="after")
+    def _checks(self) -> RouteConfig:
+        if self.group_interval is not None and not self.group_interval:
+            raise config_error("group_interval cannot be zero")
+        if self.repeat_interval is not None and not self.repeat_interval:
+            raise config_error("repeat_interval cannot be zero")
+        return self
+
+
+class InhibitRuleConfig(Model):
+    source_matchers: MatcherList | None = None
+    target_matchers: MatcherList | None = None
+    source_match: dict[str, LabelValue] | None = None
+    source_match_re: dict[str, Regex] | None = None
+    target_match: dict[str, LabelValue] | None = None
+    target_match_re: dict[str, Regex] | None = None
+    equal: list[str] = []
+
+
+# --------------------------------------------------------------------------------- time intervals
+
+
+def _ranges(parse: Any) -> Any:
+    def validate(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise config_error("expected a string such as 'monday:friday', '1:7' or '2026'")
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise config_error(str(exc)) from None
+
+    return BeforeValidator(validate)
+
+
+class TimeRangeConfig(Model):
+    start_time: str
+    end_time: str
+
+    def to_range(self) -> TimeRange:
+        return parse_time_range(self.start_time, self.end_time)
+
+    @model_validator(mode="after")
+    def _valid(self) -> TimeRangeConfig:
+        try:
+            self.to_range()
+        except ValueError as exc:
+            raise config_error(str(exc)) from None
+        return self
+
+
+class TimeIntervalSpec(Model):
+    times: list[TimeRangeConfig] = []
+    weekdays: list[Annotated[InclusiveRange, _ranges(parse_weekday_range)]] = []
+    days_of_month: list[Annotated[InclusiveRange, _ranges(parse_day_of_month_range)]] = []
+    months: list[Annotated[InclusiveRange, _ranges(parse_month_range)]] = []
+    years: list[Annotated[InclusiveRange, _ranges(parse_year_range)]] = []
+    location: str | None = None
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_location(value)
+            except ValueError as exc:
+                raise config_error(str(exc)) from None
+        return value
+
+    @property
+    def never_matches(self) -> bool:
+        """Alertmanager: a field given as an explicitly empty list matches no instant."""
+        return any(
+            getattr(self, name) == []
+            for name in ("times", "weekdays", "days_of_month", "months", "years")
+            if name in self.model_fields_set
+        )
+
+    def to_interval(self) -> TimeInterval:
+        return TimeInterval(
+            times=tuple(t.to_range() for t in self.times),
+            weekdays=tuple(self.weekdays),
+            days_of_month=tuple(self.days_of_month),
+            months=tuple(self.months),
+            years=tuple(self.years),
+            location=parse_location(self.location) if self.location else None,
+        )
+
+
+class TimeIntervalConfig(Model):
+    name: str
+    time_intervals: list[TimeIntervalSpec] = []
+
+
+# ----------------------------------------------------------------------------------------- root
+
+
+class Config(Model):
+    global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
+    server: ServerConfig = ServerConfig()
+    storage: StorageConfig = StorageConfig()
+    severity: SeverityConfig = SeverityConfig()
+    route: RouteConfig
+    receivers: list[Receiver] = []
+    inhibit_rules: list[InhibitRuleConfig] = []
+    time_intervals: list[TimeIntervalConfig] = []
+    mute_time_intervals: list[TimeIntervalConfig] = []
+    escalation_policies: list[EscalationPolicy] = []
+    templates: Any = ignored(
+        "Alertmanager's Go templates are not used; alertrouter renders Jinja2 templates"
+    )
+    tracing: Any = ignored()
+
+    def receiver(self, name: str) -> Receiver:
+        for receiver in self.receivers:
+            if receiver.name == name:
+                return receiver
+        raise KeyError(name)
+
+    @property
+    def all_time_intervals(self) -> dict[str, tuple[TimeInterval, ...]]:
+        return {
+            ti.name: tuple(
+                spec.to_interval() for spec in ti.time_intervals if not spec.never_matches
+            )
+            for ti in [*self.mute_time_intervals, *self.time_intervals]
+        }

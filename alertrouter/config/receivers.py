@@ -1,0 +1,259 @@
+"""Receivers and their integrations, with Alertmanager's field names.
+
+Fields alertrouter delivers with are typed; fields Alertmanager has that only make sense for its Go
+templates (title, text, color ...) are accepted with a warning, because alertrouter renders its own
+Jinja2 templates. Integrations alertrouter does not deliver to (opsgenie, msteams ...) are accepted
+with a warning too, so that a whole alertmanager.yml loads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
+
+from alertrouter.config.fields import Duration, Model, config_error, ignored
+
+Secret = Annotated[SecretStr, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
+
+
+class BasicAuth(Model):
+    username: str = ""
+    password: Secret | None = None
+    password_file: str | None = None
+
+
+class Authorization(Model):
+    type: str = "Bearer"
+    credentials: Secret | None = None
+    credentials_file: str | None = None
+
+
+class TLSConfig(Model):
+    ca: str | None = None
+    ca_file: str | None = None
+    cert: str | None = None
+    cert_file: str | None = None
+    key: Secret | None = None
+    key_file: str | None = None
+    server_name: str | None = None
+    insecure_skip_verify: bool = False
+    min_version: str | None = None
+    max_version: str | None = None
+
+
+class HTTPConfig(Model):
+    """Prometheus' common http_config, the parts alertrouter's HTTP clients honour."""
+
+    basic_auth: BasicAuth | None = None
+    authorization: Authorization | None = None
+    bearer_token: Secret | None = None
+    bearer_token_file: str | None = None
+    tls_config: TLSConfig | None = None
+    proxy_url: str | None = None
+    follow_redirects: bool = True
+    enable_http2: bool = True
+    oauth2: Any = ignored("OAuth2 client credentials are not supported by alertrouter")
+    no_proxy: Any = ignored()
+    proxy_from_environment: Any = ignored()
+    proxy_connect_header: Any = ignored()
+    http_headers: Any = ignored()
+
+
+class Integration(Model):
+    send_resolved: bool | None = None
+    http_config: HTTPConfig | None = None
+
+    def resolved_default(self) -> bool:  # pragma: no cover - overridden
+        return True
+
+    @property
+    def sends_resolved(self) -> bool:
+        return self.resolved_default() if self.send_resolved is None else self.send_resolved
+
+
+class SlackConfig(Integration):
+    """Slack: bot mode (`app_token`, chat.postMessage) or incoming-webhook mode (`api_url`)."""
+
+    api_url: Secret | None = None
+    api_url_file: str | None = None
+    app_token: Secret | None = None
+    app_token_file: str | None = None
+    app_url: str | None = None
+    channel: str | None = None
+    # Alertmanager renders these with Go templates; alertrouter uses its Jinja2 templates.
+    username: Any = ignored("alertrouter renders Slack messages from its own templates")
+    color: Any = ignored("alertrouter colours Slack messages by severity")
+    title: Any = ignored("alertrouter renders Slack messages from its own templates")
+    title_link: Any = ignored("alertrouter links Slack messages to the incident page")
+    pretext: Any = ignored("alertrouter renders Slack messages from its own templates")
+    text: Any = ignored("alertrouter renders Slack messages from its own templates")
+    fields: Any = ignored("alertrouter renders Slack messages from its own templates")
+    short_fields: Any = ignored("alertrouter renders Slack messages from its own templates")
+    footer: Any = ignored("alertrouter renders Slack messages from its own templates")
+    fallback: Any = ignored("alertrouter renders Slack messages from its own templates")
+    callback_id: Any = ignored("alertrouter sets its own callback ids")
+    icon_emoji: Any = ignored()
+    icon_url: Any = ignored()
+    image_url: Any = ignored()
+    thumb_url: Any = ignored()
+    link_names: Any = ignored()
+    mrkdwn_in: Any = ignored()
+    actions: Any = ignored("alertrouter adds its own Acknowledge / Resolve / Silence buttons")
+    message_text: Any = ignored()
+    update_message: Any = ignored("alertrouter always updates one message per incident")
+    edit_messages: Any = ignored("alertrouter always updates one message per incident")
+    thread_replies: Any = ignored("alertrouter posts state changes as thread replies")
+    thread_message: Any = ignored()
+    thread_strategy: Any = ignored()
+    post_updates_to_thread: Any = ignored("alertrouter posts state changes as thread replies")
+    resolve_color: Any = ignored()
+    resolve_emoji: Any = ignored()
+    timeout: Any = ignored()
+
+    def resolved_default(self) -> bool:
+        return False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SlackConfig:
+        if self.api_url is not None and self.api_url_file:
+            raise config_error("at most one of api_url & api_url_file must be configured")
+        if self.app_token is not None and self.app_token_file:
+            raise config_error("at most one of app_token & app_token_file must be configured")
+        return self
+
+
+class PagerdutyLink(Model):
+    href: str = ""
+    text: str = ""
+
+
+class PagerdutyImage(Model):
+    src: str = ""
+    alt: str = ""
+    href: str = ""
+
+
+class PagerdutyConfig(Integration):
+    routing_key: Secret | None = None
+    routing_key_file: str | None = None
+    url: str | None = None
+    client: str | None = None
+    client_url: str | None = None
+    source: str | None = None
+    component: str | None = None
+    group: str | None = None
+    class_: str | None = Field(default=None, alias="class")
+    links: list[PagerdutyLink] = []
+    images: list[PagerdutyImage] = []
+    service_key: Any = ignored("PagerDuty Events API v1 is not supported; use routing_key (v2)")
+    service_key_file: Any = ignored("PagerDuty Events API v1 is not supported; use routing_key")
+    description: Any = ignored("alertrouter renders the PagerDuty summary from its templates")
+    details: Any = ignored("alertrouter renders PagerDuty custom details from its templates")
+    severity: Any = ignored("alertrouter maps P0..P3 to PagerDuty severities")
+    timeout: Any = ignored()
+
+    @model_validator(mode="after")
+    def _routing_key(self) -> PagerdutyConfig:
+        if self.routing_key is None and not self.routing_key_file:
+            if self.service_key is not None or self.service_key_file is not None:
+                raise config_error(
+                    "service_key (PagerDuty Events API v1) is not supported: "
+                    "use routing_key (Events API v2)"
+                )
+            raise config_error("missing routing_key in PagerDuty config")
+        if self.routing_key is not None and self.routing_key_file:
+            raise config_error("at most one of routing_key & routing_key_file must be configured")
+        return self
+
+
+class EmailConfig(Integration):
+    to: str = ""
+    from_: str | None = Field(default=None, alias="from")
+    smarthost: str | None = None
+    hello: str | None = None
+    auth_username: str | None = None
+    auth_password: Secret | None = None
+    auth_password_file: str | None = None
+    auth_secret: Secret | None = None
+    auth_identity: str | None = None
+    require_tls: bool | None = None
+    force_implicit_tls: bool | None = None
+    tls_config: TLSConfig | None = None
+    headers: dict[str, str] = {}
+    html: Any = ignored("alertrouter renders the HTML body from its templates")
+    text: Any = ignored("alertrouter renders the text body from its templates")
+    threading: Any = ignored("alertrouter threads mail per incident")
+
+    def resolved_default(self) -> bool:
+        return False
+
+    @model_validator(mode="after")
+    def _checks(self) -> EmailConfig:
+        if not self.to:
+            raise config_error("missing to address in email config")
+        seen: set[str] = set()
+        for name in self.headers:
+            canonical = "-".join(part.capitalize() for part in name.split("-"))
+            if canonical in seen:
+                raise config_error(f"duplicate header {canonical!r} in email config")
+            seen.add(canonical)
+        if self.smarthost is not None:
+            _check_host_port(self.smarthost)
+        return self
+
+
+def _check_host_port(value: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise config_error(f"smarthost {value!r} must be host:port, e.g. smtp.example.org:587")
+
+
+class WebhookConfig(Integration):
+    url: Secret | None = None
+    url_file: str | None = None
+    max_alerts: int = Field(default=0, ge=0)
+    timeout: Duration = dt.timedelta(0)
+
+    @model_validator(mode="after")
+    def _url(self) -> WebhookConfig:
+        if self.url is None and not self.url_file:
+            raise config_error("one of url or url_file must be configured")
+        if self.url is not None and self.url_file:
+            raise config_error("at most one of url & url_file must be configured")
+        return self
+
+
+_OTHER_INTEGRATION = "alertrouter does not deliver to this integration"
+
+
+class Receiver(Model):
+    name: str
+    slack_configs: list[SlackConfig] = []
+    pagerduty_configs: list[PagerdutyConfig] = []
+    email_configs: list[EmailConfig] = []
+    webhook_configs: list[WebhookConfig] = []
+    opsgenie_configs: Any = ignored(_OTHER_INTEGRATION)
+    wechat_configs: Any = ignored(_OTHER_INTEGRATION)
+    pushover_configs: Any = ignored(_OTHER_INTEGRATION)
+    victorops_configs: Any = ignored(_OTHER_INTEGRATION)
+    sns_configs: Any = ignored(_OTHER_INTEGRATION)
+    telegram_configs: Any = ignored(_OTHER_INTEGRATION)
+    webex_configs: Any = ignored(_OTHER_INTEGRATION)
+    discord_configs: Any = ignored(_OTHER_INTEGRATION)
+    msteams_configs: Any = ignored(_OTHER_INTEGRATION)
+    msteamsv2_configs: Any = ignored(_OTHER_INTEGRATION)
+    jira_configs: Any = ignored(_OTHER_INTEGRATION)
+    rocketchat_configs: Any = ignored(_OTHER_INTEGRATION)
+    incidentio_configs: Any = ignored(_OTHER_INTEGRATION)
+    mattermost_configs: Any = ignored(_OTHER_INTEGRATION)
+
+    @property
+    def integrations(self) -> list[tuple[str, int, Integration]]:
+        """(kind, index, config) for every integration, in a stable order."""
+        found: list[tuple[str, int, Integration]] = []
+        for kind in ("slack", "pagerduty", "email", "webhook"):
+            configs: list[Integration] = getattr(self, f"{kind}_configs")
+            found.extend((kind, index, config) for index, config in enumerate(configs))
+        return found

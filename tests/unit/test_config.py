@@ -1,0 +1,528 @@
+"""Config loading: Alertmanager compatibility, ${ENV} interpolation, and every error kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+
+import pytest
+
+from alertrouter.config import load_config_file, load_config_text
+from alertrouter.core import ConfigError, Severity
+from tests.conftest import load_text
+
+MINIMAL = """
+route:
+  receiver: default
+receivers:
+  - name: default
+"""
+
+
+def errors_of(text: str, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_text(text, environ)
+    return [str(issue) for issue in caught.value.issues]
+
+
+def test_minimal_config_has_defaults():
+    config = load_text(MINIMAL).config
+    assert config.route.receiver == "default"
+    assert config.server.listen == "0.0.0.0:9095"
+    assert config.storage.url.startswith("sqlite:///")
+    assert config.severity.response_targets == {
+        Severity.P0: dt.timedelta(minutes=5),
+        Severity.P1: dt.timedelta(minutes=15),
+        Severity.P2: dt.timedelta(hours=1),
+        Severity.P3: dt.timedelta(hours=4),
+    }
+
+
+def test_example_config_loads_without_environment(example_config_path):
+    loaded = load_config_file(example_config_path, environ={})
+    names = {r.name for r in loaded.config.receivers}
+    assert {"critical-page", "low-priority", "capacity-planning-mail"} <= names
+    critical = loaded.config.receiver("critical-page")
+    assert [kind for kind, _, _ in critical.integrations] == ["slack", "pagerduty", "email"]
+    # Unset tokens mean "no auth", which is worth a warning, never an error.
+    assert any("server.auth.ingest" in str(w) for w in loaded.warnings)
+
+
+def test_example_config_takes_secrets_from_environment(example_config_path):
+    env = {"PAGERDUTY_ROUTING_KEY": "R0UT1NG", "ALERTROUTER_INGEST_TOKEN": "t0ken"}
+    config = load_config_file(example_config_path, environ=env).config
+    pd = config.receiver("critical-page").pagerduty_configs[0]
+    assert pd.routing_key is not None and pd.routing_key.get_secret_value() == "R0UT1NG"
+    assert [t.get_secret_value() for t in config.server.auth.ingest.bearer_tokens] == ["t0ken"]
+    assert "R0UT1NG" not in repr(config)  # secrets never show in reprs or logs
+
+
+def test_plain_alertmanager_yml_loads_with_warnings(alertmanager_yml_path):
+    loaded = load_config_file(alertmanager_yml_path, environ={})
+    warnings = "\n".join(str(w) for w in loaded.warnings)
+    assert "templates" in warnings and "Go templates" in warnings
+    assert "global.resolve_timeout" in warnings
+    assert "receivers[7].opsgenie_configs" in warnings
+    assert "receivers[5].slack_configs[0].title" in warnings
+    assert "receivers[1].pagerduty_configs[0].description" in warnings
+    # Unquoted 09:00 stays a time (YAML 1.1 would read it as the number 540).
+    business = loaded.config.all_time_intervals["business"][0]
+    assert business.times[0].start_minute == 9 * 60
+
+
+@pytest.mark.parametrize(
+    ("value", "env", "expected"),
+    [
+        ("${A}", {"A": "x"}, "x"),
+        ("pre-${A}-post", {"A": "x"}, "pre-x-post"),
+        ("${A:-dflt}", {}, "dflt"),
+        ("${A:-dflt}", {"A": ""}, "dflt"),
+        ("${A-dflt}", {"A": ""}, ""),
+        ("${A-dflt}", {}, "dflt"),
+        ("${A:-}", {}, ""),
+        ("$${A}", {"A": "x"}, "${A}"),
+        ("cost: $5", {}, "cost: $5"),
+        ("${A}${B}", {"A": "1", "B": "2"}, "12"),
+    ],
+)
+def test_env_interpolation(value, env, expected):
+    text = MINIMAL + f"global:\n  smtp_from: '<{value}>'\n"
+    assert load_text(text, env).config.global_.smtp_from == f"<{expected}>"
+
+
+def test_env_unset_without_default_is_an_error_with_path():
+    text = MINIMAL + "global:\n  smtp_from: ${SMTP_FROM}\n"
+    (error,) = errors_of(text)
+    assert "global.smtp_from (line 7): environment variable SMTP_FROM is not set" in error
+
+
+def test_env_malformed_reference():
+    (error,) = errors_of(MINIMAL + "global:\n  smtp_from: ${1BAD}\n")
+    assert "malformed environment reference" in error
+
+
+ERROR_CASES = [
+    pytest.param(
+        """
+        route:
+          receiver: default
+          recevier: x
+        receivers:
+          - name: default
+        """,
+        "route.recevier (line 4): unknown key (did you mean 'receiver'?)",
+        id="unknown-key",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          group_wait: 5 minutes
+        receivers: [{name: default}]
+        """,
+        "route.group_wait (line 4): not a valid duration string: '5 minutes'",
+        id="bad-duration",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          routes:
+            - receiver: default
+              match_re:
+                service: 'foo(bar'
+        receivers: [{name: default}]
+        """,
+        "route.routes[0].match_re.service (line 7): ",
+        id="bad-regex-match_re",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          routes:
+            - {receiver: default, matchers: [a="1"]}
+            - {receiver: default, matchers: [b="2"]}
+            - receiver: default
+              matchers:
+                - 'team="unterminated'
+        receivers: [{name: default}]
+        """,
+        "route.routes[2].matchers[0] (line 9): ",
+        id="unterminated-quoted-string",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          routes:
+            - receiver: default
+              matchers: ['job=~"a(b"']
+        receivers: [{name: default}]
+        """,
+        "route.routes[0].matchers[0] (line 6): ",
+        id="bad-regex-matchers",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          routes:
+            - receiver: nobody
+        receivers: [{name: default}]
+        """,
+        "route.routes[0].receiver (line 5): undefined receiver 'nobody' used in route",
+        id="dangling-receiver",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          routes:
+            - receiver: default
+              mute_time_intervals: [weekend]
+        receivers: [{name: default}]
+        """,
+        "route.routes[0].mute_time_intervals[0] (line 6): undefined time interval 'weekend'",
+        id="dangling-time-interval",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          routes:
+            - receiver: default
+              escalation: nope
+        receivers: [{name: default}]
+        """,
+        "route.routes[0].escalation (line 6): undefined escalation policy 'nope'",
+        id="dangling-escalation-policy",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          matchers: [a="b"]
+        receivers: [{name: default}]
+        """,
+        "route.matchers (line 4): root route must not have any matchers",
+        id="root-route-with-matchers",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          match: {a: b}
+        receivers: [{name: default}]
+        """,
+        "route.match (line 4): root route must not have any matchers",
+        id="root-route-with-match",
+    ),
+    pytest.param(
+        """
+        route:
+          group_by: [a]
+        receivers: [{name: default}]
+        """,
+        "route.receiver (line 2): root route must specify a default receiver",
+        id="root-route-without-receiver",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          mute_time_intervals: [x]
+        receivers: [{name: default}]
+        time_intervals: [{name: x}]
+        """,
+        "route.mute_time_intervals (line 4): root route must not have any mute time intervals",
+        id="root-route-mute-time",
+    ),
+    pytest.param(
+        """
+        receivers: [{name: default}]
+        """,
+        "route: no routes provided",
+        id="no-route",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers: [{name: default}, {name: default}]
+        """,
+        "receivers[1].name (line 3): receiver name 'default' is not unique",
+        id="duplicate-receiver",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers: [{name: default}]
+        time_intervals: [{name: a}]
+        mute_time_intervals: [{name: a}]
+        """,
+        "time_intervals[0].name (line 4): time interval name 'a' is not unique",
+        id="duplicate-time-interval",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          group_by: ['...', alertname]
+        receivers: [{name: default}]
+        """,
+        "route.group_by (line 4): cannot have wildcard group_by (`...`) and other labels",
+        id="group-by-wildcard-and-labels",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          group_by: [a, b, a]
+        receivers: [{name: default}]
+        """,
+        "route.group_by[2] (line 4): duplicated label 'a' in group_by",
+        id="group-by-duplicate",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          group_interval: 0s
+        receivers: [{name: default}]
+        """,
+        "route (line 2): group_interval cannot be zero",
+        id="zero-group-interval",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers:
+          - name: default
+            email_configs:
+              - from: a@example.org
+                smarthost: localhost:25
+        """,
+        "receivers[0].email_configs[0] (line 6): missing to address in email config",
+        id="email-without-to",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers:
+          - name: default
+            email_configs:
+              - to: a@example.org
+        """,
+        "receivers[0].email_configs[0] (line 6): no global SMTP smarthost set",
+        id="email-without-smarthost",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers:
+          - name: default
+            slack_configs:
+              - channel: '#x'
+        """,
+        "receivers[0].slack_configs[0] (line 6): no Slack api_url or app_token set",
+        id="slack-without-url",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers:
+          - name: default
+            pagerduty_configs:
+              - send_resolved: true
+        """,
+        "receivers[0].pagerduty_configs[0] (line 6): missing routing_key in PagerDuty config",
+        id="pagerduty-without-key",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers:
+          - name: default
+            pagerduty_configs:
+              - service_key: abc
+        """,
+        "service_key (PagerDuty Events API v1) is not supported",
+        id="pagerduty-v1",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers:
+          - name: default
+            webhook_configs:
+              - send_resolved: true
+        """,
+        "receivers[0].webhook_configs[0] (line 6): one of url or url_file must be configured",
+        id="webhook-without-url",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          routes: {receiver: default}
+        receivers: [{name: default}]
+        """,
+        "route.routes (line 4): input should be a valid list",
+        id="wrong-type",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers: [{name: default}]
+        severity:
+          map: {critical: P9}
+        """,
+        "severity.map.critical (line 5): unknown severity 'P9'",
+        id="bad-severity-level",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers: [{name: default}]
+        time_intervals:
+          - name: x
+            time_intervals:
+              - weekdays: ['monday:funday']
+        """,
+        "time_intervals[0].time_intervals[0].weekdays[0] (line 7): ",
+        id="bad-weekday",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers: [{name: default}]
+        time_intervals:
+          - name: x
+            time_intervals:
+              - location: Mars/Olympus_Mons
+        """,
+        "time_intervals[0].time_intervals[0].location (line 7): ",
+        id="bad-location",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers: [{name: default}]
+        storage: {url: 'mysql://x'}
+        """,
+        "storage.url (line 4): storage.url must be a sqlite:/// or postgresql:// URL",
+        id="bad-storage-url",
+    ),
+    pytest.param(
+        """
+        route: {receiver: default}
+        receivers: [{name: default}]
+        escalation_policies:
+          - name: p
+            steps: [{after: 5m, receiver: ghost}]
+        """,
+        "escalation_policies[0].steps[0].receiver (line 6): undefined receiver 'ghost'",
+        id="escalation-dangling-receiver",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+          receiver: other
+        receivers: [{name: default}]
+        """,
+        "route.receiver (line 4): duplicate key",
+        id="duplicate-yaml-key",
+    ),
+    pytest.param(
+        """
+        route:
+          receiver: default
+            group_by: [a]
+        """,
+        "(top level) (line 4): invalid YAML: mapping values are not allowed here",
+        id="bad-yaml",
+    ),
+    pytest.param("", "the configuration is empty", id="empty"),
+    pytest.param("- a\n- b\n", "the configuration must be a YAML mapping", id="not-a-mapping"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ERROR_CASES)
+def test_config_error(text, expected):
+    errors = errors_of(text)
+    assert any(expected in e for e in errors), errors
+
+
+def test_every_error_is_reported_at_once():
+    errors = errors_of(
+        """
+        route:
+          receiver: default
+          routes:
+            - receiver: ghost
+              matchers: ['a=~"("']
+            - receiver: default
+              group_wait: soon
+              bogus: 1
+        receivers: [{name: default}]
+        """
+    )
+    joined = "\n".join(errors)
+    assert len(errors) == 4, joined
+    assert "route.routes[0].receiver (line 5): undefined receiver 'ghost'" in joined
+    assert "route.routes[0].matchers[0] (line 6)" in joined
+    assert "route.routes[1].group_wait (line 8)" in joined
+    assert "route.routes[1].bogus (line 9): unknown key" in joined
+    # Sorted by line, so the output reads top to bottom.
+    assert errors == sorted(errors, key=lambda e: int(e.split("(line ")[1].split(")")[0]))
+
+
+def test_source_name_is_in_every_error(tmp_path):
+    path = tmp_path / "broken.yml"
+    path.write_text(textwrap.dedent(MINIMAL) + "bogus: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config_file(path, environ={})
+    assert str(caught.value).startswith(f"{path}: bogus (line 6): unknown key")
+
+
+def test_unreadable_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config_file(tmp_path / "missing.yml")
+
+
+def test_label_values_keep_their_text():
+    config = load_text(
+        MINIMAL.replace(
+            "receiver: default",
+            "receiver: default\n  routes:\n"
+            "    - {receiver: default, match: {code: 010, flag: yes, on: true}}",
+        )
+    ).config
+    assert config.route.routes is not None
+    assert config.route.routes[0].match == {"code": "010", "flag": "yes", "on": "true"}
+
+
+def test_matchers_accept_a_single_string_and_brace_form():
+    config = load_text(
+        """
+        route:
+          receiver: default
+          routes:
+            - receiver: default
+              matchers: '{team="a", env=~"prod|stage"}'
+        receivers: [{name: default}]
+        """
+    ).config
+    assert config.route.routes is not None
+    (item,) = config.route.routes[0].matchers or []
+    assert [(m.name, str(m.type), m.value) for m in item] == [
+        ("team", "=", "a"),
+        ("env", "=~", "prod|stage"),
+    ]
+
+
+def test_text_source_without_name():
+    with pytest.raises(ConfigError) as caught:
+        load_config_text("route: {}\n", None, {})
+    assert str(caught.value.issues[0]).startswith("route.receiver (line 1)")
