@@ -1,0 +1,1 @@
+"""Decision state: alerts, groups, silences, inhibition, the notification log."""
