@@ -1,0 +1,296 @@
+"""The operator CLI, run in-process through click's runner (files are real files)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from alertrouter.cli import main
+
+
+@pytest.fixture
+def run(monkeypatch):
+    monkeypatch.delenv("ALERTROUTER_CONFIG", raising=False)
+
+    def invoke(*args: str, env: dict[str, str] | None = None):
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def write(tmp_path: Path, text: str, name: str = "config.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_check_config_example_succeeds(run, example_config_path):
+    result = run("check-config", str(example_config_path))
+    assert result.exit_code == 0, result.output
+    assert "SUCCESS" in result.output
+    assert "critical-page: slack x1, pagerduty x1, email x1" in result.output
+    assert "inhibit rules" in result.output
+
+
+def test_check_config_broken_copy_names_every_error(run, tmp_path, example_config_path):
+    text = example_config_path.read_text()
+    text = text.replace("receiver: payments-high", "receiver: payments-hihg")
+    text = text.replace('team=~"platform|infra"', 'team=~"platform|(infra"', 1)
+    text = text.replace("  group_wait: 30s\n", "  group_wait: 30s\n  grup_by: [x]\n", 1)
+    broken = write(tmp_path, text, "broken.yaml")
+    result = run("check-config", str(broken))
+    assert result.exit_code == 1
+    out = result.output
+    assert "FAILED" in out and "Found 3 error(s)" in out
+    assert "route.routes[1].routes[0].receiver" in out
+    assert "undefined receiver 'payments-hihg'" in out
+    assert "route.routes[1].routes[1].matchers[0]" in out
+    assert "route.grup_by" in out and "unknown key (did you mean 'group_by'?)" in out
+
+
+def test_check_config_several_files_and_json(run, tmp_path, example_config_path):
+    bad = write(tmp_path, "route: {receiver: nobody}\n")
+    result = run("check-config", "--format", "json", str(example_config_path), str(bad))
+    assert result.exit_code == 1
+    reports = json.loads(result.output)
+    assert [r["valid"] for r in reports] == [True, False]
+    assert any("undefined receiver 'nobody'" in e for e in reports[1]["errors"])
+
+
+def test_config_defaults_to_env_then_cwd(run, tmp_path, example_config_path, monkeypatch):
+    result = run("check-config", env={"ALERTROUTER_CONFIG": str(example_config_path)})
+    assert result.exit_code == 0 and "SUCCESS" in result.output
+    monkeypatch.chdir(tmp_path)
+    result = run("check-config")
+    assert result.exit_code == 1 and "config.yaml" in result.output
+    assert "cannot read config file" in result.output
+
+
+def test_routes_test_text_and_json(run, example_config_path):
+    result = run(
+        "routes", "test", "--config", str(example_config_path), "severity=high", "team=payments"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "payments-high"
+
+    result = run(
+        "routes",
+        "test",
+        "--config",
+        str(example_config_path),
+        "--format",
+        "json",
+        "severity=info",
+        "alertname=DiskFilling",
+    )
+    assert result.exit_code == 0, result.output
+    matched = json.loads(result.output)
+    assert [m["receiver"] for m in matched] == ["low-priority", "capacity-planning-mail"]
+    first = matched[0]
+    assert set(first) >= {
+        "receiver",
+        "group_by",
+        "group_wait",
+        "group_interval",
+        "repeat_interval",
+        "continue",
+        "key",
+        "severity",
+    }
+    assert first["group_by"] == ["alertname"]
+    assert first["group_wait"] == 300 and first["repeat_interval"] == 86400
+    assert first["continue"] is True and first["severity"] == "P3"
+    assert matched[1]["active_time_intervals"] == ["business-hours"]
+
+
+def test_routes_test_group_by_all_is_dots(run, tmp_path):
+    path = write(
+        tmp_path,
+        """
+        route: {receiver: r, group_by: ['...']}
+        receivers: [{name: r}]
+    """,
+    )
+    result = run("routes", "test", "--config", str(path), "--format", "json", "a=b")
+    assert json.loads(result.output)[0]["group_by"] == "..."
+
+
+def test_routes_test_verify_receivers(run, example_config_path):
+    ok = run(
+        "routes",
+        "test",
+        "--config",
+        str(example_config_path),
+        "--verify-receivers",
+        "critical-page",
+        "severity=critical",
+    )
+    assert ok.exit_code == 0
+    bad = run(
+        "routes",
+        "test",
+        "--config",
+        str(example_config_path),
+        "--verify-receivers",
+        "team-default",
+        "severity=critical",
+    )
+    assert bad.exit_code == 3
+    assert "expected receivers 'team-default', got 'critical-page'" in bad.output
+
+
+def test_routes_test_tree_marks_matches(run, example_config_path):
+    result = run(
+        "routes", "test", "--config", str(example_config_path), "--tree", "severity=critical"
+    )
+    lines = result.output.splitlines()
+    marked = [line for line in lines if line.startswith("* ")]
+    assert len(marked) == 1 and "critical-page" in marked[0]
+
+
+def test_routes_test_bad_label_argument(run, example_config_path):
+    result = run("routes", "test", "--config", str(example_config_path), "severity")
+    assert result.exit_code == 1 and "expected name=value" in result.output
+
+
+def test_routes_show(run, example_config_path):
+    result = run("routes", "show", "--config", str(example_config_path))
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0].startswith("  {} -> team-default")
+
+
+def test_matchers_parse_json(run):
+    result = run("matchers", "parse", "--format", "json", '{env="prod", job=~"api.*"}')
+    assert result.exit_code == 0
+    assert json.loads(result.output) == [
+        {"name": "env", "type": "=", "value": "prod"},
+        {"name": "job", "type": "=~", "value": "api.*"},
+    ]
+
+
+def test_matchers_parse_text_and_error(run):
+    ok = run("matchers", "parse", 'foo!="bar"')
+    assert ok.exit_code == 0 and 'foo!="bar"' in ok.output
+    bad = run("matchers", "parse", 'foo="bar')
+    assert bad.exit_code == 1
+    assert "error: cannot parse" in bad.output
+
+
+INHIBIT_CONFIG = """
+route: {receiver: r}
+receivers: [{name: r}]
+inhibit_rules:
+  - source_matchers: [alertname="ServiceDown"]
+    target_matchers: ['severity!="critical"']
+    equal: [service]
+"""
+
+
+def test_inhibit_test(run, tmp_path):
+    config = write(tmp_path, INHIBIT_CONFIG)
+    alerts = tmp_path / "alerts.json"
+    alerts.write_text(
+        json.dumps(
+            [
+                {
+                    "labels": {"alertname": "ServiceDown", "service": "api"},
+                    "startsAt": "2026-11-22T10:00:00Z",
+                    "endsAt": None,
+                },
+                {
+                    "labels": {"alertname": "ServiceDown", "service": "web"},
+                    "startsAt": "2026-11-22T10:00:00Z",
+                    "endsAt": "2026-11-22T11:00:00Z",
+                },
+            ]
+        )
+    )
+    args = [
+        "inhibit",
+        "test",
+        "--config",
+        str(config),
+        "--alerts",
+        str(alerts),
+        "--now",
+        "2026-11-22T12:00:00Z",
+        "--format",
+        "json",
+        "severity=warning",
+    ]
+    api = run(*args, "service=api")
+    assert api.exit_code == 0, api.output
+    result = json.loads(api.output)
+    assert result["inhibited"] is True
+    assert result["rule"]["index"] == 0
+    assert result["by"][0]["labels"] == {"alertname": "ServiceDown", "service": "api"}
+
+    web = json.loads(run(*args, "service=web").output)  # its source resolved at 11:00
+    assert web == {"inhibited": False, "rule": None, "by": []}
+
+    earlier = args.copy()
+    earlier[earlier.index("2026-11-22T12:00:00Z")] = "2026-11-22T10:30:00Z"
+    assert json.loads(run(*earlier, "service=web").output)["inhibited"] is True
+
+    text = run(
+        "inhibit",
+        "test",
+        "--config",
+        str(config),
+        "--alerts",
+        str(alerts),
+        "--now",
+        "2026-11-22T12:00:00Z",
+        "severity=warning",
+        "service=api",
+    )
+    assert text.output.startswith("inhibited by rule #0")
+
+
+def test_inhibit_test_bad_alerts_file(run, tmp_path):
+    config = write(tmp_path, INHIBIT_CONFIG)
+    alerts = tmp_path / "alerts.json"
+    alerts.write_text('[{"labels": {"a": 1}}]')
+    result = run("inhibit", "test", "--config", str(config), "--alerts", str(alerts), "a=b")
+    assert result.exit_code == 1 and "names and values must be strings" in result.output
+    alerts.write_text("{not json")
+    result = run("inhibit", "test", "--config", str(config), "--alerts", str(alerts), "a=b")
+    assert result.exit_code == 1 and "cannot read alerts" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check-config"],
+        ["routes", "test"],
+        ["routes", "show"],
+        ["matchers", "parse"],
+        ["inhibit", "test"],
+        ["serve"],
+    ],
+)
+def test_every_command_has_help(run, command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output
+    if command != ["matchers", "parse"]:
+        assert "--config FILE" in result.output
+
+
+def test_installed_console_script(example_config_path):
+    script = shutil.which("alertrouter", path=str(Path(sys.executable).parent))
+    assert script is not None, "the alertrouter console script is not installed"
+    done = subprocess.run(
+        [script, "check-config", str(example_config_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "SUCCESS" in done.stdout
