@@ -65,7 +65,7 @@ class Integration(Model):
     send_resolved: bool | None = None
     http_config: HTTPConfig | None = None
 
-    def resolved_default(self) -> bool:  # pragma: no cover - overridden
+    def resolved_default(self) -> bool:
         return True
 
     @property

@@ -84,6 +84,15 @@ def _disagreement(text: str, utf8_reading: str, classic_reading: str) -> str:
     )
 
 
+def _clearer_error(utf8: MatcherParseError, classic: MatcherParseError) -> MatcherParseError:
+    """Alertmanager reports the classic parser's error when both fail. For an unterminated
+    quote that error ("contains unescaped double quote") points the wrong way, so say so first;
+    the input is rejected either way, exactly as Alertmanager rejects it."""
+    if 'missing end "' in str(utf8):
+        return MatcherParseError(f"unterminated quoted string ({classic})")
+    return classic
+
+
 def parse_matchers(text: str, on_warning: WarningCallback | None = None) -> list[Matcher]:
     """Parse zero or more matchers as Alertmanager does by default (``compat.Matchers``).
 
@@ -98,7 +107,7 @@ def parse_matchers(text: str, on_warning: WarningCallback | None = None) -> list
     classic = _attempt(parse_matchers_classic, text)
     if isinstance(utf8, MatcherParseError):
         if isinstance(classic, MatcherParseError):
-            raise classic
+            raise _clearer_error(utf8, classic)
         _warn(on_warning, _incompatible(text, utf8, ",".join(str(m) for m in classic)))
         return classic
     if isinstance(classic, MatcherParseError):

@@ -293,9 +293,9 @@ FALLBACK_CASES = [
     ),
     pytest.param(
         '{foo="bar}',
-        'matcher value contains unescaped double quote: "bar',
+        'unterminated quoted string (matcher value contains unescaped double quote: "bar)',
         None,
-        id="unterminated quote: classic error",
+        id="unterminated quote: named as such, then the classic error",
     ),
     pytest.param(r'foo=~"\d+"', [("foo", RE, r"\d+")], "fallback", id="unescaped \\d falls back"),
     pytest.param(r'foo=~"\\d+"', [("foo", RE, r"\d+")], None, id="escaped \\d agrees"),
