@@ -1,46 +1,134 @@
-"""Composition root: config to running objects.
-
-For now the service answers only its health endpoints; ingest, scheduling and delivery arrive
-with the receiver issue.
-"""
+"""Composition root: configuration -> database, pipeline, scheduler, HTTP application."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from aiohttp import web
 
-from alertrouter.config import LoadedConfig
+from alertrouter import logs, migrate
+from alertrouter.api.errors import errors_middleware
+from alertrouter.api.ingest import ingest_metrics
+from alertrouter.api.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
+from alertrouter.api.routes import add_routes
+from alertrouter.config import LoadedConfig, load_config_file
+from alertrouter.core import ConfigError
+from alertrouter.metrics import Metrics
+from alertrouter.pipeline import Pipeline
+from alertrouter.runtime import Runtime
+from alertrouter.scheduler import Scheduler
+from alertrouter.storage import Database, open_database
 
 log = logging.getLogger("alertrouter")
 
-CONFIG_KEY = web.AppKey("config", LoadedConfig)
+
+def system_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
-async def healthy(request: web.Request) -> web.Response:
-    return web.Response(text="OK\n")
+class Service:
+    """One alertrouter process. The database URL is fixed at start; everything else in the
+    configuration can be reloaded."""
+
+    def __init__(self, loaded: LoadedConfig, *, config_path: Path | None = None,
+                 upgrade: bool = True, clock_ms: Callable[[], int] = system_clock_ms,
+                 poll_interval: float = 1.0) -> None:
+        self.loaded = loaded
+        self.config_path = config_path
+        self.upgrade = upgrade
+        self.clock_ms = clock_ms
+        self.poll_interval = poll_interval
+        self.metrics = Metrics()
+        self.db: Database | None = None
+        self.pipeline: Pipeline | None = None
+        self.scheduler: Scheduler | None = None
+
+    def build_app(self) -> web.Application:
+        app = web.Application(
+            client_max_size=self.loaded.config.server.max_request_size,
+            middlewares=[ingest_metrics, errors_middleware],
+        )
+        app[METRICS] = self.metrics
+        app[RELOAD] = self.reload
+        app[CLOCK_MS] = self.clock_ms
+        app.cleanup_ctx.append(self._resources)
+        add_routes(app)
+        return app
+
+    async def _resources(self, app: web.Application) -> AsyncIterator[None]:
+        url = self.loaded.config.storage.url
+        if self.upgrade:
+            await asyncio.to_thread(migrate.upgrade, url)
+        self.db = open_database(url)
+        self.pipeline = Pipeline(self.db, Runtime.build(self.loaded), self.clock_ms)
+        self.scheduler = Scheduler(self.pipeline, self.clock_ms, poll_interval=self.poll_interval,
+                                   on_lag=self.metrics.scheduler_lag.set)
+        app[DB] = self.db
+        app[PIPELINE] = self.pipeline
+        self.pipeline.committer.start()
+        self.scheduler.start()
+        self._mark_reloaded(True)
+        try:
+            yield
+        finally:
+            await self.scheduler.stop()
+            await self.pipeline.committer.stop()
+            await self.db.dispose()
+
+    async def reload(self) -> list[str]:
+        """Re-reads the config file. On any error the running configuration stays."""
+        if self.config_path is None:
+            return ["no configuration file to reload from"]
+        try:
+            loaded = await asyncio.to_thread(load_config_file, self.config_path)
+            runtime = Runtime.build(loaded)
+        except ConfigError as exc:
+            errors = [str(issue) for issue in exc.issues]
+            log.error("config reload rejected, keeping the running config:\n  %s",
+                      "\n  ".join(errors))
+            self._mark_reloaded(False)
+            return errors
+        if loaded.config.storage.url != self.loaded.config.storage.url:
+            log.warning("config reload: storage.url changed; it takes effect on restart")
+        self.loaded = loaded
+        if self.pipeline is not None:
+            self.pipeline.runtime = runtime
+        self._mark_reloaded(True)
+        log.info("configuration reloaded from %s", self.config_path)
+        return []
+
+    def _mark_reloaded(self, ok: bool) -> None:
+        self.metrics.config_reload_success.set(1 if ok else 0)
+        if ok:
+            self.metrics.config_reload_time.set(time.time())
 
 
-def build_app(loaded: LoadedConfig) -> web.Application:
-    app = web.Application(client_max_size=loaded.config.server.max_request_size)
-    app[CONFIG_KEY] = loaded
-    app.router.add_get("/-/healthy", healthy)
-    return app
-
-
-def run(loaded: LoadedConfig) -> None:
+def run(loaded: LoadedConfig, *, config_path: Path | None, upgrade: bool) -> None:
     server = loaded.config.server
-    logging.basicConfig(
-        level=server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.setup(server.log_level, server.log_format)
     for warning in loaded.warnings:
         log.warning("config: %s", warning)
+    service = Service(loaded, config_path=config_path, upgrade=upgrade)
+    app = service.build_app()
+
+    async def on_startup(app: web.Application) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(service.reload()))
+
+    app.on_startup.append(on_startup)
     host, _, port = server.listen.rpartition(":")
-    log.info("alertrouter listening on %s (config %s)", server.listen, loaded.source)
-    web.run_app(
-        build_app(loaded),
-        host=host or None,
-        port=int(port),
-        print=None,
-        shutdown_timeout=server.shutdown_timeout.total_seconds(),
-    )
+    log.info("alertrouter listening on %s (config %s, storage %s)", server.listen,
+             loaded.source, _safe_url(loaded.config.storage.url))
+    web.run_app(app, host=host or None, port=int(port), print=None, access_log=None,
+                shutdown_timeout=server.shutdown_timeout.total_seconds())
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,7 +16,9 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from alertrouter import __version__
+from alertrouter import __version__, migrate
+from alertrouter.app import run
+from alertrouter.cli_client import ApiClient
 from alertrouter.cli_output import (
     check_summary,
     inhibition_result,
@@ -24,6 +27,7 @@ from alertrouter.cli_output import (
 )
 from alertrouter.config import LoadedConfig, default_config_path, load_config_file
 from alertrouter.core import Alert, ConfigError, InputError, parse_rfc3339
+from alertrouter.durations import parse_duration
 from alertrouter.matchers import MatcherParseError, parse_matchers
 from alertrouter.routing import RoutingTree
 from alertrouter.severity import SeverityMapper
@@ -331,9 +335,106 @@ def _alert_from_json(item: Any, where: str) -> Alert:
 
 @main.command("serve")
 @config_option
-def serve(config_path: Path | None) -> None:
-    """Run the engine (HTTP ingest, scheduler, delivery)."""
-    loaded = load(config_path)
-    from alertrouter.app import run
+@click.option("--no-upgrade", is_flag=True,
+              help="Do not run database migrations on start (run `alertrouter db upgrade`).")
+def serve(config_path: Path | None, no_upgrade: bool) -> None:
+    """Run the engine: Alertmanager webhook ingest, scheduler, API. SIGHUP or
+    POST /-/reload re-reads the config (an invalid one is rejected, the old one stays)."""
+    path = config_path if config_path is not None else Path(default_config_path())
+    loaded = load(path)
+    run(loaded, config_path=path, upgrade=not no_upgrade)
 
-    run(loaded)
+
+@main.group("db")
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: Path | None) -> None:
+    """Apply the database migrations to the configured storage.url."""
+    loaded = load(config_path)
+    url = loaded.config.storage.url
+    migrate.upgrade(url)
+    click.echo(f"database at revision {migrate.head_revision(url)}")
+
+
+def url_options(command: F) -> F:
+    command = click.option("--url", metavar="URL",
+                           help="alertrouter server (default: $ALERTROUTER_URL, else "
+                           "http://localhost:9095).")(command)
+    return click.option("--token", metavar="TOKEN",
+                        help="API bearer token (default: $ALERTROUTER_API_TOKEN).")(command)
+
+
+@main.group("silences")
+def silences() -> None:
+    """Manage silences on a running server."""
+
+
+@silences.command("add")
+@click.argument("matchers", nargs=-1, required=True)
+@click.option("-c", "--comment", required=True, help="Why this silence exists.")
+@click.option("-a", "--author", default=lambda: os.environ.get("USER", ""),
+              show_default="$USER", help="Who creates it.")
+@click.option("-d", "--duration", default="1h", show_default=True,
+              help="How long it lasts (e.g. 30m, 2h, 1d); ignored with --end.")
+@click.option("--start", "start_text", metavar="RFC3339", help="When it starts (default: now).")
+@click.option("--end", "end_text", metavar="RFC3339", help="When it ends.")
+@url_options
+def silences_add(matchers: tuple[str, ...], comment: str, author: str, duration: str,
+                 start_text: str | None, end_text: str | None, url: str | None,
+                 token: str | None) -> None:
+    """Silence alerts matching MATCHERS (e.g. alertname=DiskFull 'instance=~"db-.*"')."""
+    try:
+        parsed = [m for text in matchers for m in parse_matchers(text)]
+        start = parse_rfc3339(start_text) if start_text else dt.datetime.now(dt.UTC)
+        end = parse_rfc3339(end_text) if end_text else start + parse_duration(duration)
+        body = {"matchers": [str(m) for m in parsed], "startsAt": start.isoformat(),
+                "endsAt": end.isoformat(), "createdBy": author, "comment": comment}
+        answer = ApiClient(url, token).request("POST", "/api/v1/silences", body)
+    except (MatcherParseError, ValueError, InputError) as exc:
+        fail(str(exc))
+    click.echo(answer["silenceID"])
+
+
+@silences.command("list")
+@click.option("--expired", is_flag=True, help="Also list expired silences.")
+@format_option
+@url_options
+def silences_list(expired: bool, output_format: str, url: str | None, token: str | None) -> None:
+    """List silences (active and pending; --expired for all)."""
+    try:
+        found = ApiClient(url, token).request("GET", "/api/v1/silences")
+    except InputError as exc:
+        fail(str(exc))
+    shown = [s for s in found if expired or s["status"]["state"] != "expired"]
+    if output_format == "json":
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{'ID':36}  {'STATE':8}  {'ENDS AT':24}  {'CREATED BY':12}  MATCHERS / COMMENT")
+    for s in shown:
+        matchers = ",".join(_matcher_text(m) for m in s["matchers"])
+        click.echo(f"{s['id']:36}  {s['status']['state']:8}  {s['endsAt']:24}  "
+                   f"{s['createdBy'][:12]:12}  {matchers}  # {s['comment']}")
+
+
+def _matcher_text(m: dict[str, Any]) -> str:
+    op = {(False, True): "=", (False, False): "!=", (True, True): "=~",
+          (True, False): "!~"}[(m["isRegex"], m["isEqual"])]
+    return f"{m['name']}{op}{json.dumps(m['value'], ensure_ascii=False)}"
+
+
+@silences.command("expire")
+@click.argument("silence_ids", nargs=-1, required=True)
+@url_options
+def silences_expire(silence_ids: tuple[str, ...], url: str | None, token: str | None) -> None:
+    """Expire silences by ID."""
+    client = ApiClient(url, token)
+    for silence_id in silence_ids:
+        try:
+            client.request("DELETE", f"/api/v1/silences/{silence_id}")
+        except InputError as exc:
+            fail(str(exc))
+        click.echo(f"expired {silence_id}")

@@ -1,0 +1,1 @@
+"""HTTP API: the URL table is in routes.py."""

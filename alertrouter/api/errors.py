@@ -1,0 +1,64 @@
+"""Every error answers JSON with a status that tells the client what to do: 4xx for its own
+mistakes (never retried by Alertmanager), 503 when the database is unavailable (retried)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy.exc
+from aiohttp import web
+from pydantic import ValidationError
+
+from alertrouter.core import InputError
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = "5"
+
+_UNAVAILABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    sqlalchemy.exc.DisconnectionError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+def json_error(status: int, message: str, **extra: Any) -> web.Response:
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+    return web.json_response({"status": "error", "error": message, **extra}, status=status,
+                             headers=headers)
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, str]]:
+    details = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ""
+        for part in error["loc"]:
+            where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+        details.append({"at": where or "(body)", "error": error["msg"]})
+    return details
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return json_error(exc.status, exc.reason or "error")
+    except ValidationError as exc:
+        return json_error(400, "invalid request body", details=validation_details(exc))
+    except InputError as exc:
+        return json_error(400, str(exc))
+    except _UNAVAILABLE as exc:
+        log.warning("database unavailable: %s %s: %s", request.method, request.path,
+                    type(exc).__name__)
+        return json_error(503, "storage unavailable, retry later")
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return json_error(500, "internal error")

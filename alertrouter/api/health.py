@@ -1,0 +1,57 @@
+"""Operations endpoints: liveness, readiness, reload, metrics."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from alertrouter import migrate
+from alertrouter.api import auth
+from alertrouter.api.errors import json_error
+from alertrouter.api.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
+from alertrouter.incidents import store as incident_store
+from alertrouter.state import silences
+
+log = logging.getLogger(__name__)
+
+
+async def healthy(request: web.Request) -> web.Response:
+    return web.Response(text="OK\n")
+
+
+async def ready(request: web.Request) -> web.Response:
+    try:
+        async with request.app[DB].read() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+        current = await migrate.is_current(request.app[DB])
+    except Exception as exc:  # any failure here means "not ready", with the reason
+        return json_error(503, f"database unavailable: {type(exc).__name__}")
+    if not current:
+        return json_error(503, "database schema is not current: run `alertrouter db upgrade`")
+    return web.Response(text="OK\n")
+
+
+async def reload(request: web.Request) -> web.Response:
+    auth.check(request, request.app[PIPELINE].runtime.loaded.config.server.auth.api)
+    errors = await request.app[RELOAD]()
+    if errors:
+        return json_error(400, "configuration rejected; the previous one stays in force",
+                          details=errors)
+    return web.json_response({"status": "success"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    registry = request.app[METRICS]
+    try:
+        async with request.app[DB].read() as conn:
+            for level, count in (await incident_store.count_open_by_severity(conn)).items():
+                registry.open_incidents.labels(level.name).set(count)
+            now = request.app[CLOCK_MS]()
+            registry.active_silences.set(await silences.count_active(conn, now))
+    except Exception as exc:  # the process metrics are still worth serving
+        log.warning("metrics: database unavailable: %s", type(exc).__name__)
+    return web.Response(body=generate_latest(registry.registry),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})

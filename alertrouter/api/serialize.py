@@ -1,0 +1,72 @@
+"""The JSON shapes of the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from alertrouter.core import Severity
+from alertrouter.state.silences import Silence, matcher_to_json
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds") \
+        .replace("+00:00", "Z")
+
+
+def incident_summary(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "status": row["status"],
+        "severity": Severity(row["severity"]).name,
+        "groupKey": row["group_key"],
+        "groupLabels": row["group_labels"],
+        "receiver": row["receiver"],
+        "openedAt": iso(row["opened_at"]),
+        "acknowledgedAt": iso(row["acknowledged_at"]),
+        "acknowledgedBy": row["acknowledged_by"],
+        "resolvedAt": iso(row["resolved_at"]),
+        "resolvedBy": row["resolved_by"],
+        "updatedAt": iso(row["updated_at"]),
+    }
+
+
+def incident_detail(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **incident_summary(row),
+        "alerts": [
+            {
+                "fingerprint": a["fingerprint"],
+                "state": a["state"],
+                "mutedBy": a["muted_by"],
+                "labels": a["labels"],
+                "annotations": a["annotations"],
+                "severity": Severity(a["severity"]).name,
+                "generatorURL": a["generator_url"],
+                "occurrences": [{"startsAt": iso(o["startsAt"]), "endsAt": iso(o["endsAt"])}
+                                for o in a["occurrences"]],
+            }
+            for a in row["alerts"]
+        ],
+        "timeline": [
+            {"at": iso(e["at"]), "kind": e["kind"], "actor": e["actor"], "source": e["source"],
+             "detail": e["detail"]}
+            for e in row["timeline"]
+        ],
+    }
+
+
+def silence_json(silence: Silence, now: int) -> dict[str, Any]:
+    return {
+        "id": silence.id,
+        "matchers": [matcher_to_json(m) for m in silence.matchers],
+        "startsAt": iso(silence.starts_at),
+        "endsAt": iso(silence.ends_at),
+        "createdBy": silence.created_by,
+        "comment": silence.comment,
+        "updatedAt": iso(silence.updated_at),
+        "status": {"state": silence.state(now)},
+    }

@@ -1,0 +1,1 @@
+"""Incidents: one episode of one aggregation group, with its lifecycle and timeline."""

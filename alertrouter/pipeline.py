@@ -1,0 +1,146 @@
+"""The only module that knows the stage order.
+
+accept: normalize -> severity -> route -> persist (group commit) -> wake the scheduler.
+flush:  lock a due group -> its alerts -> mute (silences, inhibition) -> incident -> done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alertrouter.core import Alert
+from alertrouter.incidents import store as incident_store
+from alertrouter.incidents.lifecycle import FlushAlert, plan_flush
+from alertrouter.ingest import IncomingAlert, WebhookPayload, normalize
+from alertrouter.runtime import Runtime
+from alertrouter.state import groups as group_state
+from alertrouter.state import silences as silence_state
+from alertrouter.state.alerts import GroupRef, RoutedAlert, WriteResult, write_alerts
+from alertrouter.state.committer import GroupCommitter
+from alertrouter.state.inhibition import Inhibitor
+from alertrouter.storage import Database, alerts, from_millis
+
+log = logging.getLogger(__name__)
+
+
+def route_alerts(runtime: Runtime, incoming: Sequence[IncomingAlert]) -> list[RoutedAlert]:
+    routed: list[RoutedAlert] = []
+    for alert in incoming:
+        refs = []
+        for route in runtime.routing.match(alert.labels):
+            opts = route.opts
+            refs.append(GroupRef(
+                key=route.group_key(alert.labels),
+                route_key=route.key,
+                receiver=opts.receiver,
+                labels=route.group_labels(alert.labels),
+                group_wait_ms=_ms(opts.group_wait),
+                group_interval_ms=_ms(opts.group_interval),
+                repeat_interval_ms=_ms(opts.repeat_interval),
+            ))
+        routed.append(RoutedAlert(alert, tuple(refs)))
+    return routed
+
+
+def _ms(value: dt.timedelta) -> int:
+    return int(value.total_seconds() * 1000)
+
+
+@dataclass(frozen=True)
+class FlushContext:
+    """What every flush of one scheduler pass shares: the instant and the mute sources."""
+
+    now: int
+    silences: tuple[silence_state.Silence, ...]
+    inhibitor: Inhibitor | None
+
+
+class Pipeline:
+    def __init__(self, db: Database, runtime: Runtime, clock_ms: Callable[[], int]) -> None:
+        self.db = db
+        self.runtime = runtime
+        self._now = clock_ms
+        self.committer: GroupCommitter[RoutedAlert, WriteResult] = GroupCommitter(
+            db, self._write, on_commit=self._committed)
+        self.on_due: list[Callable[[int], None]] = []
+
+    # ------------------------------------------------------------------------------ accept
+
+    async def accept(self, payload: WebhookPayload) -> WriteResult:
+        runtime = self.runtime
+        routed = route_alerts(runtime, normalize(payload, runtime.severity))
+        return await self.committer.submit(routed)
+
+    async def _write(self, conn: AsyncConnection, batch: Sequence[RoutedAlert]) -> WriteResult:
+        return await write_alerts(self.db, conn, batch, self._now())
+
+    def _committed(self, result: WriteResult) -> None:
+        if result.earliest_due is not None:
+            for callback in self.on_due:
+                callback(result.earliest_due)
+
+    # ------------------------------------------------------------------------------- flush
+
+    async def flush_due(self, now: int, limit: int = 100) -> list[str]:
+        """Flushes up to `limit` due groups; returns the keys it flushed."""
+        async with self.db.read() as conn:
+            keys = await group_state.due_keys(conn, now, limit)
+            if not keys:
+                return []
+            context = await self._context(conn, now)
+        flushed = []
+        for key in keys:
+            if await self.flush_group(key, context):
+                flushed.append(key)
+        return flushed
+
+    async def _context(self, conn: AsyncConnection, now: int) -> FlushContext:
+        active = tuple(await silence_state.active(conn, now))
+        inhibitor = None
+        if self.runtime.inhibit_rules:
+            result = await conn.execute(
+                alerts.select().with_only_columns(alerts.c.fingerprint, alerts.c.labels,
+                                                  alerts.c.starts_at)
+                .where(alerts.c.ends_at.is_(None))
+            )
+            firing = [Alert(labels=r.labels, starts_at=from_millis(r.starts_at),
+                            fingerprint=r.fingerprint) for r in result]
+            inhibitor = Inhibitor(self.runtime.inhibit_rules, firing, from_millis(now))
+        return FlushContext(now, active, inhibitor)
+
+    async def flush_group(self, key: str, context: FlushContext) -> bool:
+        async with self.db.write() as conn:
+            group = await group_state.lock_due(self.db, conn, key, context.now)
+            if group is None:  # flushed meanwhile, or another replica holds it
+                return False
+            members = await group_state.members(conn, key)
+            flush_alerts = [
+                FlushAlert(m.fingerprint, m.labels, m.annotations, m.severity, m.firing,
+                           self._muted_by(m.labels, context) if m.firing else None)
+                for m in members
+            ]
+            incident, known = await incident_store.load_open(conn, key)
+            plan = plan_flush(incident, known, flush_alerts)
+            await incident_store.apply_plan(self.db, conn, group, plan, context.now)
+            await group_state.mark_flushed(conn, group, context.now,
+                                           [m.fingerprint for m in members if not m.firing])
+        return True
+
+    @staticmethod
+    def _muted_by(labels: dict[str, str], context: FlushContext) -> str | None:
+        silence = silence_state.first_muting(context.silences, labels, context.now)
+        if silence is not None:
+            return f"silence {silence.id} by {silence.created_by}: {silence.comment}"
+        if context.inhibitor is not None:
+            inhibition = context.inhibitor.check(labels)
+            if inhibition is not None:
+                source = inhibition.by[0]
+                name = source.labels.get("alertname", "")
+                return (f"inhibited by rule #{inhibition.rule.index}: {name} "
+                        f"{source.fingerprint}".replace("  ", " "))
+        return None

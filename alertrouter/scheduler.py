@@ -1,0 +1,73 @@
+"""Flushes due groups: polls the database (other replicas' work) and wakes early on new work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from alertrouter.pipeline import Pipeline
+from alertrouter.state import groups as group_state
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, pipeline: Pipeline, clock_ms: Callable[[], int], *,
+                 poll_interval: float = 1.0, batch: int = 100,
+                 on_lag: Callable[[float], None] | None = None) -> None:
+        self._pipeline = pipeline
+        self._now = clock_ms
+        self._poll = poll_interval
+        self._batch = batch
+        self._on_lag = on_lag
+        self._wake = asyncio.Event()
+        self._wake_at: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        pipeline.on_due.append(self.due_at)
+
+    def due_at(self, due: int) -> None:
+        """Work becomes due at `due` (ms): wake now if that is before the planned wake-up."""
+        if self._wake_at is None or due < self._wake_at:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                delay = await self.tick()
+            except Exception:
+                log.exception("scheduler pass failed; retrying")
+                delay = self._poll
+            self._wake_at = self._now() + int(delay * 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+            self._wake_at = None
+
+    async def tick(self) -> float:
+        """One pass: flush what is due; returns how long to sleep before the next pass."""
+        self._wake.clear()
+        now = self._now()
+        flushed = await self._pipeline.flush_due(now, self._batch)
+        if len(flushed) >= self._batch:
+            return 0.0
+        async with self._pipeline.db.read() as conn:
+            upcoming = await group_state.next_due(conn)
+        if upcoming is None:
+            return self._poll
+        if upcoming <= now:
+            if self._on_lag is not None:
+                self._on_lag((now - upcoming) / 1000)
+            # Still due after this pass: held by another replica for a moment; don't spin.
+            return 0.0 if flushed else 0.05
+        return max(0.0, min(self._poll, (upcoming - self._now()) / 1000))

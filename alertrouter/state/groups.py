@@ -1,0 +1,93 @@
+"""Aggregation groups: claiming due ones and reading their members for a flush."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alertrouter.core import Severity
+from alertrouter.storage import Database, alerts, group_alerts, groups
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    key: str
+    route_key: str
+    receiver: str
+    labels: dict[str, str]
+    group_interval_ms: int
+    repeat_interval_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAlert:
+    fingerprint: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    severity: Severity
+    starts_at: int
+    ends_at: int | None
+
+    @property
+    def firing(self) -> bool:
+        return self.ends_at is None
+
+
+async def due_keys(conn: AsyncConnection, now: int, limit: int) -> list[str]:
+    """Keys of groups due at `now`, oldest first (no lock: `lock_due` decides who flushes)."""
+    result = await conn.execute(
+        sa.select(groups.c.key).where(groups.c.due_at <= now).order_by(groups.c.due_at)
+        .limit(limit)
+    )
+    return [row[0] for row in result]
+
+
+async def lock_due(db: Database, conn: AsyncConnection, key: str, now: int) -> GroupRow | None:
+    """Take the group for this transaction if it is still due and no other replica holds it."""
+    query = db.for_update(
+        sa.select(groups).where(groups.c.key == key, groups.c.due_at <= now), skip_locked=True
+    )
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        return None
+    return GroupRow(key=row["key"], route_key=row["route_key"], receiver=row["receiver"],
+                    labels=row["labels"], group_interval_ms=row["group_interval_ms"],
+                    repeat_interval_ms=row["repeat_interval_ms"])
+
+
+async def members(conn: AsyncConnection, key: str) -> list[MemberAlert]:
+    result = await conn.execute(
+        sa.select(alerts.c.fingerprint, alerts.c.labels, alerts.c.annotations, alerts.c.severity,
+                  alerts.c.starts_at, alerts.c.ends_at)
+        .join(group_alerts, group_alerts.c.fingerprint == alerts.c.fingerprint)
+        .where(group_alerts.c.group_key == key)
+        .order_by(alerts.c.fingerprint)
+    )
+    return [
+        MemberAlert(fingerprint=r.fingerprint, labels=r.labels, annotations=r.annotations,
+                    severity=Severity(r.severity), starts_at=r.starts_at, ends_at=r.ends_at)
+        for r in result
+    ]
+
+
+async def mark_flushed(conn: AsyncConnection, group: GroupRow, now: int,
+                       drop_members: list[str]) -> None:
+    """Nothing pending any more; the next change waits for group_interval. Resolved alerts the
+    flush has recorded leave the group, so groups stay small."""
+    await conn.execute(
+        sa.update(groups).where(groups.c.key == group.key).values(
+            due_at=None, last_flushed_at=now, next_flush_at=now + group.group_interval_ms
+        )
+    )
+    if drop_members:
+        await conn.execute(
+            sa.delete(group_alerts).where(group_alerts.c.group_key == group.key,
+                                          group_alerts.c.fingerprint.in_(drop_members))
+        )
+
+
+async def next_due(conn: AsyncConnection) -> int | None:
+    result = await conn.execute(sa.select(sa.func.min(groups.c.due_at)))
+    return result.scalar()
