@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from alertrouter import logs, migrate
 from alertrouter.api.errors import errors_middleware
@@ -35,9 +36,15 @@ class Service:
     """One alertrouter process. The database URL is fixed at start; everything else in the
     configuration can be reloaded."""
 
-    def __init__(self, loaded: LoadedConfig, *, config_path: Path | None = None,
-                 upgrade: bool = True, clock_ms: Callable[[], int] = system_clock_ms,
-                 poll_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        *,
+        config_path: Path | None = None,
+        upgrade: bool = True,
+        clock_ms: Callable[[], int] = system_clock_ms,
+        poll_interval: float = 1.0,
+    ) -> None:
         self.loaded = loaded
         self.config_path = config_path
         self.upgrade = upgrade
@@ -61,13 +68,21 @@ class Service:
         return app
 
     async def _resources(self, app: web.Application) -> AsyncIterator[None]:
-        url = self.loaded.config.storage.url
+        storage = self.loaded.config.storage
         if self.upgrade:
-            await asyncio.to_thread(migrate.upgrade, url)
-        self.db = open_database(url)
+            await asyncio.to_thread(migrate.upgrade, storage.url)
+        self.db = open_database(
+            storage.url,
+            busy_timeout_ms=int(storage.busy_timeout.total_seconds() * 1000),
+            pool_size=storage.pool_size,
+        )
         self.pipeline = Pipeline(self.db, Runtime.build(self.loaded), self.clock_ms)
-        self.scheduler = Scheduler(self.pipeline, self.clock_ms, poll_interval=self.poll_interval,
-                                   on_lag=self.metrics.scheduler_lag.set)
+        self.scheduler = Scheduler(
+            self.pipeline,
+            self.clock_ms,
+            poll_interval=self.poll_interval,
+            on_lag=self.metrics.scheduler_lag.set,
+        )
         app[DB] = self.db
         app[PIPELINE] = self.pipeline
         self.pipeline.committer.start()
@@ -89,8 +104,9 @@ class Service:
             runtime = Runtime.build(loaded)
         except ConfigError as exc:
             errors = [str(issue) for issue in exc.issues]
-            log.error("config reload rejected, keeping the running config:\n  %s",
-                      "\n  ".join(errors))
+            log.error(
+                "config reload rejected, keeping the running config:\n  %s", "\n  ".join(errors)
+            )
             self._mark_reloaded(False)
             return errors
         if loaded.config.storage.url != self.loaded.config.storage.url:
@@ -122,13 +138,21 @@ def run(loaded: LoadedConfig, *, config_path: Path | None, upgrade: bool) -> Non
 
     app.on_startup.append(on_startup)
     host, _, port = server.listen.rpartition(":")
-    log.info("alertrouter listening on %s (config %s, storage %s)", server.listen,
-             loaded.source, _safe_url(loaded.config.storage.url))
-    web.run_app(app, host=host or None, port=int(port), print=None, access_log=None,
-                shutdown_timeout=server.shutdown_timeout.total_seconds())
+    log.info(
+        "alertrouter listening on %s (config %s, storage %s)",
+        server.listen,
+        loaded.source,
+        _safe_url(loaded.config.storage.url),
+    )
+    web.run_app(
+        app,
+        host=host or None,
+        port=int(port),
+        print=None,
+        access_log=None,
+        shutdown_timeout=server.shutdown_timeout.total_seconds(),
+    )
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

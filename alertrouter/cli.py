@@ -335,8 +335,11 @@ def _alert_from_json(item: Any, where: str) -> Alert:
 
 @main.command("serve")
 @config_option
-@click.option("--no-upgrade", is_flag=True,
-              help="Do not run database migrations on start (run `alertrouter db upgrade`).")
+@click.option(
+    "--no-upgrade",
+    is_flag=True,
+    help="Do not run database migrations on start (run `alertrouter db upgrade`).",
+)
 def serve(config_path: Path | None, no_upgrade: bool) -> None:
     """Run the engine: Alertmanager webhook ingest, scheduler, API. SIGHUP or
     POST /-/reload re-reads the config (an invalid one is rejected, the old one stays)."""
@@ -361,11 +364,14 @@ def db_upgrade(config_path: Path | None) -> None:
 
 
 def url_options(command: F) -> F:
-    command = click.option("--url", metavar="URL",
-                           help="alertrouter server (default: $ALERTROUTER_URL, else "
-                           "http://localhost:9095).")(command)
-    return click.option("--token", metavar="TOKEN",
-                        help="API bearer token (default: $ALERTROUTER_API_TOKEN).")(command)
+    command = click.option(
+        "--url",
+        metavar="URL",
+        help="alertrouter server (default: $ALERTROUTER_URL, else http://localhost:9095).",
+    )(command)
+    return click.option(
+        "--token", metavar="TOKEN", help="API bearer token (default: $ALERTROUTER_API_TOKEN)."
+    )(command)
 
 
 @main.group("silences")
@@ -376,23 +382,45 @@ def silences() -> None:
 @silences.command("add")
 @click.argument("matchers", nargs=-1, required=True)
 @click.option("-c", "--comment", required=True, help="Why this silence exists.")
-@click.option("-a", "--author", default=lambda: os.environ.get("USER", ""),
-              show_default="$USER", help="Who creates it.")
-@click.option("-d", "--duration", default="1h", show_default=True,
-              help="How long it lasts (e.g. 30m, 2h, 1d); ignored with --end.")
+@click.option(
+    "-a",
+    "--author",
+    default=lambda: os.environ.get("USER", ""),
+    show_default="$USER",
+    help="Who creates it.",
+)
+@click.option(
+    "-d",
+    "--duration",
+    default="1h",
+    show_default=True,
+    help="How long it lasts (e.g. 30m, 2h, 1d); ignored with --end.",
+)
 @click.option("--start", "start_text", metavar="RFC3339", help="When it starts (default: now).")
 @click.option("--end", "end_text", metavar="RFC3339", help="When it ends.")
 @url_options
-def silences_add(matchers: tuple[str, ...], comment: str, author: str, duration: str,
-                 start_text: str | None, end_text: str | None, url: str | None,
-                 token: str | None) -> None:
+def silences_add(
+    matchers: tuple[str, ...],
+    comment: str,
+    author: str,
+    duration: str,
+    start_text: str | None,
+    end_text: str | None,
+    url: str | None,
+    token: str | None,
+) -> None:
     """Silence alerts matching MATCHERS (e.g. alertname=DiskFull 'instance=~"db-.*"')."""
     try:
         parsed = [m for text in matchers for m in parse_matchers(text)]
         start = parse_rfc3339(start_text) if start_text else dt.datetime.now(dt.UTC)
         end = parse_rfc3339(end_text) if end_text else start + parse_duration(duration)
-        body = {"matchers": [str(m) for m in parsed], "startsAt": start.isoformat(),
-                "endsAt": end.isoformat(), "createdBy": author, "comment": comment}
+        body = {
+            "matchers": [str(m) for m in parsed],
+            "startsAt": start.isoformat(),
+            "endsAt": end.isoformat(),
+            "createdBy": author,
+            "comment": comment,
+        }
         answer = ApiClient(url, token).request("POST", "/api/v1/silences", body)
     except (MatcherParseError, ValueError, InputError) as exc:
         fail(str(exc))
@@ -416,13 +444,16 @@ def silences_list(expired: bool, output_format: str, url: str | None, token: str
     click.echo(f"{'ID':36}  {'STATE':8}  {'ENDS AT':24}  {'CREATED BY':12}  MATCHERS / COMMENT")
     for s in shown:
         matchers = ",".join(_matcher_text(m) for m in s["matchers"])
-        click.echo(f"{s['id']:36}  {s['status']['state']:8}  {s['endsAt']:24}  "
-                   f"{s['createdBy'][:12]:12}  {matchers}  # {s['comment']}")
+        click.echo(
+            f"{s['id']:36}  {s['status']['state']:8}  {s['endsAt']:24}  "
+            f"{s['createdBy'][:12]:12}  {matchers}  # {s['comment']}"
+        )
 
 
 def _matcher_text(m: dict[str, Any]) -> str:
-    op = {(False, True): "=", (False, False): "!=", (True, True): "=~",
-          (True, False): "!~"}[(m["isRegex"], m["isEqual"])]
+    op = {(False, True): "=", (False, False): "!=", (True, True): "=~", (True, False): "!~"}[
+        (m["isRegex"], m["isEqual"])
+    ]
     return f"{m['name']}{op}{json.dumps(m['value'], ensure_ascii=False)}"
 
 

@@ -53,5 +53,6 @@ def _error_text(exc: urllib.error.HTTPError) -> str:
     details = body.get("details")
     if isinstance(details, list) and details:
         message += ": " + "; ".join(
-            f"{d['at']}: {d['error']}" if isinstance(d, dict) else str(d) for d in details)
+            f"{d['at']}: {d['error']}" if isinstance(d, dict) else str(d) for d in details
+        )
     return message

@@ -12,31 +12,49 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.alerts_received = Counter(
-            "alertrouter_alerts_received", "Alerts received from Alertmanager, by status.",
-            ["status"], registry=r)
+            "alertrouter_alerts_received",
+            "Alerts received from Alertmanager, by status.",
+            ["status"],
+            registry=r,
+        )
         self.ingest_requests = Counter(
-            "alertrouter_ingest_requests", "Webhook requests answered, by HTTP status code.",
-            ["code"], registry=r)
+            "alertrouter_ingest_requests",
+            "Webhook requests answered, by HTTP status code.",
+            ["code"],
+            registry=r,
+        )
         self.ingest_latency = Histogram(
             "alertrouter_ingest_duration_seconds",
-            "Time from request to committed answer on the webhook endpoint.", registry=r,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+            "Time from request to committed answer on the webhook endpoint.",
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
         self.open_incidents = Gauge(
-            "alertrouter_open_incidents", "Incidents not resolved, by severity.", ["severity"],
-            registry=r)
+            "alertrouter_open_incidents",
+            "Incidents not resolved, by severity.",
+            ["severity"],
+            registry=r,
+        )
         self.active_silences = Gauge(
-            "alertrouter_active_silences", "Silences in force now.", registry=r)
+            "alertrouter_active_silences", "Silences in force now.", registry=r
+        )
         self.scheduler_lag = Gauge(
             "alertrouter_scheduler_lag_seconds",
-            "How late the oldest due group was when the scheduler last looked.", registry=r)
+            "How late the oldest due group was when the scheduler last looked.",
+            registry=r,
+        )
         self.groups_flushed = Counter(
-            "alertrouter_groups_flushed", "Aggregation groups flushed by this process.",
-            registry=r)
+            "alertrouter_groups_flushed", "Aggregation groups flushed by this process.", registry=r
+        )
         self.config_reload_success = Gauge(
             "alertrouter_config_last_reload_successful",
-            "Whether the last configuration reload succeeded.", registry=r)
+            "Whether the last configuration reload succeeded.",
+            registry=r,
+        )
         self.config_reload_time = Gauge(
             "alertrouter_config_last_reload_success_timestamp_seconds",
-            "When the configuration was last loaded successfully.", registry=r)
+            "When the configuration was last loaded successfully.",
+            registry=r,
+        )
         for level in Severity:
             self.open_incidents.labels(level.name)

@@ -34,15 +34,17 @@ def route_alerts(runtime: Runtime, incoming: Sequence[IncomingAlert]) -> list[Ro
         refs = []
         for route in runtime.routing.match(alert.labels):
             opts = route.opts
-            refs.append(GroupRef(
-                key=route.group_key(alert.labels),
-                route_key=route.key,
-                receiver=opts.receiver,
-                labels=route.group_labels(alert.labels),
-                group_wait_ms=_ms(opts.group_wait),
-                group_interval_ms=_ms(opts.group_interval),
-                repeat_interval_ms=_ms(opts.repeat_interval),
-            ))
+            refs.append(
+                GroupRef(
+                    key=route.group_key(alert.labels),
+                    route_key=route.key,
+                    receiver=opts.receiver,
+                    labels=route.group_labels(alert.labels),
+                    group_wait_ms=_ms(opts.group_wait),
+                    group_interval_ms=_ms(opts.group_interval),
+                    repeat_interval_ms=_ms(opts.repeat_interval),
+                )
+            )
         routed.append(RoutedAlert(alert, tuple(refs)))
     return routed
 
@@ -66,7 +68,8 @@ class Pipeline:
         self.runtime = runtime
         self._now = clock_ms
         self.committer: GroupCommitter[RoutedAlert, WriteResult] = GroupCommitter(
-            db, self._write, on_commit=self._committed)
+            db, self._write, on_commit=self._committed
+        )
         self.on_due: list[Callable[[int], None]] = []
 
     # ------------------------------------------------------------------------------ accept
@@ -104,12 +107,16 @@ class Pipeline:
         inhibitor = None
         if self.runtime.inhibit_rules:
             result = await conn.execute(
-                alerts.select().with_only_columns(alerts.c.fingerprint, alerts.c.labels,
-                                                  alerts.c.starts_at)
+                alerts.select()
+                .with_only_columns(alerts.c.fingerprint, alerts.c.labels, alerts.c.starts_at)
                 .where(alerts.c.ends_at.is_(None))
             )
-            firing = [Alert(labels=r.labels, starts_at=from_millis(r.starts_at),
-                            fingerprint=r.fingerprint) for r in result]
+            firing = [
+                Alert(
+                    labels=r.labels, starts_at=from_millis(r.starts_at), fingerprint=r.fingerprint
+                )
+                for r in result
+            ]
             inhibitor = Inhibitor(self.runtime.inhibit_rules, firing, from_millis(now))
         return FlushContext(now, active, inhibitor)
 
@@ -120,15 +127,22 @@ class Pipeline:
                 return False
             members = await group_state.members(conn, key)
             flush_alerts = [
-                FlushAlert(m.fingerprint, m.labels, m.annotations, m.severity, m.firing,
-                           self._muted_by(m.labels, context) if m.firing else None)
+                FlushAlert(
+                    m.fingerprint,
+                    m.labels,
+                    m.annotations,
+                    m.severity,
+                    m.firing,
+                    self._muted_by(m.labels, context) if m.firing else None,
+                )
                 for m in members
             ]
             incident, known = await incident_store.load_open(conn, key)
             plan = plan_flush(incident, known, flush_alerts)
             await incident_store.apply_plan(self.db, conn, group, plan, context.now)
-            await group_state.mark_flushed(conn, group, context.now,
-                                           [m.fingerprint for m in members if not m.firing])
+            await group_state.mark_flushed(
+                conn, group, context.now, [m.fingerprint for m in members if not m.firing]
+            )
         return True
 
     @staticmethod
@@ -141,6 +155,8 @@ class Pipeline:
             if inhibition is not None:
                 source = inhibition.by[0]
                 name = source.labels.get("alertname", "")
-                return (f"inhibited by rule #{inhibition.rule.index}: {name} "
-                        f"{source.fingerprint}".replace("  ", " "))
+                return (
+                    f"inhibited by rule #{inhibition.rule.index}: {name} "
+                    f"{source.fingerprint}".replace("  ", " ")
+                )
         return None

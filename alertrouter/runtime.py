@@ -21,5 +21,6 @@ class Runtime:
     @classmethod
     def build(cls, loaded: LoadedConfig) -> Runtime:
         severity = SeverityMapper(loaded.config.severity)
-        return cls(loaded, severity, RoutingTree(loaded.config, severity),
-                   rules_from_config(loaded.config))
+        return cls(
+            loaded, severity, RoutingTree(loaded.config, severity), rules_from_config(loaded.config)
+        )

@@ -14,9 +14,15 @@ log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, pipeline: Pipeline, clock_ms: Callable[[], int], *,
-                 poll_interval: float = 1.0, batch: int = 100,
-                 on_lag: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        clock_ms: Callable[[], int],
+        *,
+        poll_interval: float = 1.0,
+        batch: int = 100,
+        on_lag: Callable[[float], None] | None = None,
+    ) -> None:
         self._pipeline = pipeline
         self._now = clock_ms
         self._poll = poll_interval

@@ -45,15 +45,23 @@ alerts = sa.Table(
     sa.Column("ends_at", Millis, nullable=True),  # NULL while firing
     sa.Column("updated_at", Millis, nullable=False),
 )
-sa.Index("ix_alerts_firing", alerts.c.fingerprint, sqlite_where=alerts.c.ends_at.is_(None),
-         postgresql_where=alerts.c.ends_at.is_(None))
+sa.Index(
+    "ix_alerts_firing",
+    alerts.c.fingerprint,
+    sqlite_where=alerts.c.ends_at.is_(None),
+    postgresql_where=alerts.c.ends_at.is_(None),
+)
 
 alert_occurrences = sa.Table(
     "alert_occurrences",
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
-    sa.Column("fingerprint", sa.String(32), sa.ForeignKey("alerts.fingerprint", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column(
+        "fingerprint",
+        sa.String(32),
+        sa.ForeignKey("alerts.fingerprint", ondelete="CASCADE"),
+        nullable=False,
+    ),
     sa.Column("starts_at", Millis, nullable=False),
     sa.Column("ends_at", Millis, nullable=True),
     sa.UniqueConstraint("fingerprint", "starts_at"),
@@ -79,10 +87,16 @@ sa.Index("ix_groups_due_at", groups.c.due_at)
 group_alerts = sa.Table(
     "group_alerts",
     metadata,
-    sa.Column("group_key", sa.Text, sa.ForeignKey("groups.key", ondelete="CASCADE"),
-              primary_key=True),
-    sa.Column("fingerprint", sa.String(32), sa.ForeignKey("alerts.fingerprint", ondelete="CASCADE"),
-              primary_key=True, index=True),
+    sa.Column(
+        "group_key", sa.Text, sa.ForeignKey("groups.key", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "fingerprint",
+        sa.String(32),
+        sa.ForeignKey("alerts.fingerprint", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
 )
 
 silences = sa.Table(
@@ -117,17 +131,27 @@ incidents = sa.Table(
     sa.Column("updated_at", Millis, nullable=False),
 )
 # The database guarantees one open incident per aggregation group.
-sa.Index("uq_incidents_open_group", incidents.c.group_key, unique=True,
-         sqlite_where=incidents.c.resolved_at.is_(None),
-         postgresql_where=incidents.c.resolved_at.is_(None))
+sa.Index(
+    "uq_incidents_open_group",
+    incidents.c.group_key,
+    unique=True,
+    sqlite_where=incidents.c.resolved_at.is_(None),
+    postgresql_where=incidents.c.resolved_at.is_(None),
+)
 
 incident_alerts = sa.Table(
     "incident_alerts",
     metadata,
-    sa.Column("incident_id", Id, sa.ForeignKey("incidents.id", ondelete="CASCADE"),
-              primary_key=True),
-    sa.Column("fingerprint", sa.String(32), sa.ForeignKey("alerts.fingerprint", ondelete="CASCADE"),
-              primary_key=True, index=True),
+    sa.Column(
+        "incident_id", Id, sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "fingerprint",
+        sa.String(32),
+        sa.ForeignKey("alerts.fingerprint", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
     sa.Column("state", sa.String(16), nullable=False),  # firing | resolved
     sa.Column("muted_by", sa.Text, nullable=True),
     sa.Column("first_seen_at", Millis, nullable=False),
@@ -138,8 +162,13 @@ timeline_events = sa.Table(
     "timeline_events",
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
-    sa.Column("incident_id", Id, sa.ForeignKey("incidents.id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "incident_id",
+        Id,
+        sa.ForeignKey("incidents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("at", Millis, nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("actor", sa.String(255), nullable=False),
@@ -211,8 +240,9 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10)
         _configure_sqlite(writer, busy_timeout_ms, immediate=True)
         _configure_sqlite(reader, busy_timeout_ms, immediate=False)
         return Database(url, writer, reader)
-    engine = create_async_engine(target, pool_size=pool_size, max_overflow=pool_size,
-                                 pool_pre_ping=True)
+    engine = create_async_engine(
+        target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
     return Database(url, engine, engine)
 
 

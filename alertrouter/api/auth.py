@@ -21,8 +21,10 @@ def check(request: web.Request, auth: EndpointAuth) -> None:
     value = value.strip()
     if scheme.lower() == "bearer" and value:
         presented = value.encode()
-        matches = [hmac.compare_digest(presented, t.get_secret_value().encode())
-                   for t in auth.bearer_tokens]
+        matches = [
+            hmac.compare_digest(presented, t.get_secret_value().encode())
+            for t in auth.bearer_tokens
+        ]
         if any(matches):
             return
     elif scheme.lower() == "basic" and value:
@@ -32,11 +34,14 @@ def check(request: web.Request, auth: EndpointAuth) -> None:
             username, password = "", ""
         matches = [
             hmac.compare_digest(username.encode(), b.username.encode())
-            & hmac.compare_digest(password.encode(),
-                                  b.password.get_secret_value().encode() if b.password else b"")
+            & hmac.compare_digest(
+                password.encode(), b.password.get_secret_value().encode() if b.password else b""
+            )
             for b in auth.usable_basic_auth
         ]
         if any(matches):
             return
-    raise web.HTTPUnauthorized(reason="missing or invalid credentials",
-                               headers={"WWW-Authenticate": 'Bearer realm="alertrouter"'})
+    raise web.HTTPUnauthorized(
+        reason="missing or invalid credentials",
+        headers={"WWW-Authenticate": 'Bearer realm="alertrouter"'},
+    )

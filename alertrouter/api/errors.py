@@ -15,22 +15,40 @@ from alertrouter.core import InputError
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "5"
+_BODY_HEADERS = {"content-type", "content-length"}
 
 _UNAVAILABLE = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection in time
     sqlalchemy.exc.DisconnectionError,
     ConnectionError,
     TimeoutError,
     OSError,
 )
+# Errors of our own statements (a bug, so a 500); every other driver error means the database
+# cannot serve us right now: refused, restarting, locked, out of connections, read-only ...
+_OUR_FAULT = (
+    sqlalchemy.exc.IntegrityError,
+    sqlalchemy.exc.ProgrammingError,
+    sqlalchemy.exc.DataError,
+    sqlalchemy.exc.NotSupportedError,
+)
 
 
-def json_error(status: int, message: str, **extra: Any) -> web.Response:
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
-    return web.json_response({"status": "error", "error": message, **extra}, status=status,
-                             headers=headers)
+def database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return not isinstance(exc, _OUR_FAULT)
+    return isinstance(exc, _UNAVAILABLE)
+
+
+def json_error(
+    status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
+    headers = dict(headers or {})
+    if status == 503:
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return web.json_response(
+        {"status": "error", "error": message, **extra}, status=status, headers=headers
+    )
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, str]]:
@@ -50,15 +68,17 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return json_error(exc.status, exc.reason or "error")
+        kept = {k: v for k, v in exc.headers.items() if k.lower() not in _BODY_HEADERS}
+        return json_error(exc.status, exc.reason or "error", headers=kept)
     except ValidationError as exc:
         return json_error(400, "invalid request body", details=validation_details(exc))
     except InputError as exc:
         return json_error(400, str(exc))
-    except _UNAVAILABLE as exc:
-        log.warning("database unavailable: %s %s: %s", request.method, request.path,
-                    type(exc).__name__)
-        return json_error(503, "storage unavailable, retry later")
-    except Exception:
+    except Exception as exc:
+        if database_unavailable(exc):
+            log.warning(
+                "database unavailable: %s %s: %s", request.method, request.path, type(exc).__name__
+            )
+            return json_error(503, "storage unavailable, retry later")
         log.exception("unexpected error in %s %s", request.method, request.path)
         return json_error(500, "internal error")

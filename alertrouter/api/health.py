@@ -38,8 +38,9 @@ async def reload(request: web.Request) -> web.Response:
     auth.check(request, request.app[PIPELINE].runtime.loaded.config.server.auth.api)
     errors = await request.app[RELOAD]()
     if errors:
-        return json_error(400, "configuration rejected; the previous one stays in force",
-                          details=errors)
+        return json_error(
+            400, "configuration rejected; the previous one stays in force", details=errors
+        )
     return web.json_response({"status": "success"})
 
 
@@ -53,5 +54,6 @@ async def metrics(request: web.Request) -> web.Response:
             registry.active_silences.set(await silences.count_active(conn, now))
     except Exception as exc:  # the process metrics are still worth serving
         log.warning("metrics: database unavailable: %s", type(exc).__name__)
-    return web.Response(body=generate_latest(registry.registry),
-                        headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(
+        body=generate_latest(registry.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )

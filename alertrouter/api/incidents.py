@@ -33,8 +33,9 @@ async def list_incidents(request: web.Request) -> web.Response:
     async with request.app[DB].read() as conn:
         rows = await store.list_incidents(conn, limit=limit, before_id=before)
     next_before = rows[-1]["id"] if len(rows) == limit else None
-    return web.json_response({"incidents": [incident_summary(r) for r in rows],
-                              "next": next_before})
+    return web.json_response(
+        {"incidents": [incident_summary(r) for r in rows], "next": next_before}
+    )
 
 
 async def get_incident(request: web.Request) -> web.Response:

@@ -19,12 +19,11 @@ async def receive_alerts(request: web.Request) -> web.Response:
     auth.check(request, pipeline.runtime.loaded.config.server.auth.ingest)
     body = await request.read()
     payload = WebhookPayload.model_validate_json(body)
-    result = await pipeline.accept(payload)
+    await pipeline.accept(payload)
     received = request.app[METRICS].alerts_received
     for alert in payload.alerts:
         received.labels(alert.status).inc()
-    return web.json_response({"status": "success", "received": len(payload.alerts),
-                              "changed": result.changed_alerts})
+    return web.json_response({"status": "success", "received": len(payload.alerts)})
 
 
 @web.middleware

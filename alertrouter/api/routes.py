@@ -8,15 +8,17 @@ from alertrouter.api import health, incidents, ingest, silences
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_routes([
-        web.post(ingest.INGEST_PATH, ingest.receive_alerts),
-        web.get("/api/v1/silences", silences.list_silences),
-        web.post("/api/v1/silences", silences.create_silence),
-        web.delete("/api/v1/silences/{silence_id}", silences.expire_silence),
-        web.get("/api/v1/incidents", incidents.list_incidents),
-        web.get("/api/v1/incidents/{incident_id}", incidents.get_incident),
-        web.get("/-/healthy", health.healthy),
-        web.get("/-/ready", health.ready),
-        web.post("/-/reload", health.reload),
-        web.get("/metrics", health.metrics),
-    ])
+    app.router.add_routes(
+        [
+            web.post(ingest.INGEST_PATH, ingest.receive_alerts),
+            web.get("/api/v1/silences", silences.list_silences),
+            web.post("/api/v1/silences", silences.create_silence),
+            web.delete("/api/v1/silences/{silence_id}", silences.expire_silence),
+            web.get("/api/v1/incidents", incidents.list_incidents),
+            web.get("/api/v1/incidents/{incident_id}", incidents.get_incident),
+            web.get("/-/healthy", health.healthy),
+            web.get("/-/ready", health.ready),
+            web.post("/-/reload", health.reload),
+            web.get("/metrics", health.metrics),
+        ]
+    )

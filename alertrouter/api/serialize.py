@@ -12,8 +12,11 @@ from alertrouter.state.silences import Silence, matcher_to_json
 def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds") \
+    return (
+        dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+        .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z")
+    )
 
 
 def incident_summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -46,14 +49,21 @@ def incident_detail(row: dict[str, Any]) -> dict[str, Any]:
                 "annotations": a["annotations"],
                 "severity": Severity(a["severity"]).name,
                 "generatorURL": a["generator_url"],
-                "occurrences": [{"startsAt": iso(o["startsAt"]), "endsAt": iso(o["endsAt"])}
-                                for o in a["occurrences"]],
+                "occurrences": [
+                    {"startsAt": iso(o["startsAt"]), "endsAt": iso(o["endsAt"])}
+                    for o in a["occurrences"]
+                ],
             }
             for a in row["alerts"]
         ],
         "timeline": [
-            {"at": iso(e["at"]), "kind": e["kind"], "actor": e["actor"], "source": e["source"],
-             "detail": e["detail"]}
+            {
+                "at": iso(e["at"]),
+                "kind": e["kind"],
+                "actor": e["actor"],
+                "source": e["source"],
+                "detail": e["detail"],
+            }
             for e in row["timeline"]
         ],
     }

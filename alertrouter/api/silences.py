@@ -75,8 +75,9 @@ async def create_silence(request: web.Request) -> web.Response:
     )
     async with request.app[DB].write() as conn:
         stored = await silences.create(conn, silence, now)
-    return web.json_response({"silenceID": stored.id, "silence": silence_json(stored, now)},
-                             status=200)
+    return web.json_response(
+        {"silenceID": stored.id, "silence": silence_json(stored, now)}, status=200
+    )
 
 
 async def expire_silence(request: web.Request) -> web.Response:

@@ -158,6 +158,9 @@ class ServerConfig(Model):
 
 class StorageConfig(Model):
     url: str = "sqlite:///alertrouter.db"
+    # How long a write waits for a locked SQLite database before the request fails with 503.
+    busy_timeout: Duration = dt.timedelta(seconds=5)
+    pool_size: int = Field(default=10, ge=1, le=200)
 
     @field_validator("url")
     @classmethod

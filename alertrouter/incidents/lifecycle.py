@@ -63,8 +63,9 @@ class Plan:
         return self.open or bool(self.events) or bool(self.alert_states)
 
 
-def plan_flush(incident: OpenIncident | None, known: Mapping[str, KnownAlert],
-               alerts: Sequence[FlushAlert]) -> Plan:
+def plan_flush(
+    incident: OpenIncident | None, known: Mapping[str, KnownAlert], alerts: Sequence[FlushAlert]
+) -> Plan:
     firing = [a for a in alerts if a.firing]
     if incident is None:
         active = [a for a in firing if a.muted_by is None]
@@ -74,8 +75,13 @@ def plan_flush(incident: OpenIncident | None, known: Mapping[str, KnownAlert],
         events = [Event("incident_opened", {"severity": severity.name})]
         events += [_fired(a) for a in firing]
         states = {a.fingerprint: KnownAlert("firing", a.muted_by) for a in firing}
-        return Plan(open=True, severity=severity, title=title_of(active, severity),
-                    events=tuple(events), alert_states=states)
+        return Plan(
+            open=True,
+            severity=severity,
+            title=title_of(active, severity),
+            events=tuple(events),
+            alert_states=states,
+        )
 
     events: list[Event] = []
     states: dict[str, KnownAlert] = {}
@@ -85,8 +91,11 @@ def plan_flush(incident: OpenIncident | None, known: Mapping[str, KnownAlert],
             if before is None or before.state == "resolved":
                 events.append(_fired(alert))
             elif before.muted_by != alert.muted_by:
-                events.append(_muted(alert) if alert.muted_by else
-                              Event("alert_unmuted", _alert_detail(alert)))
+                events.append(
+                    _muted(alert)
+                    if alert.muted_by
+                    else Event("alert_unmuted", _alert_detail(alert))
+                )
             else:
                 continue
             states[alert.fingerprint] = KnownAlert("firing", alert.muted_by)
@@ -98,13 +107,19 @@ def plan_flush(incident: OpenIncident | None, known: Mapping[str, KnownAlert],
     still_firing = [fp for fp, state in after.items() if state.state == "firing"]
     severity = _severity(firing, incident.severity)
     if severity != incident.severity and still_firing:
-        events.append(Event("severity_changed",
-                            {"from": incident.severity.name, "to": severity.name}))
+        events.append(
+            Event("severity_changed", {"from": incident.severity.name, "to": severity.name})
+        )
     resolve = not still_firing
     if resolve:
         events.append(Event("incident_resolved", {"reason": "all alerts resolved"}))
-    return Plan(incident=incident, severity=severity if still_firing else incident.severity,
-                resolve=resolve, events=tuple(events), alert_states=states)
+    return Plan(
+        incident=incident,
+        severity=severity if still_firing else incident.severity,
+        resolve=resolve,
+        events=tuple(events),
+        alert_states=states,
+    )
 
 
 def _severity(firing: Sequence[FlushAlert], fallback: Severity) -> Severity:
@@ -121,8 +136,12 @@ def title_of(alerts: Sequence[FlushAlert], severity: Severity) -> str:
 
 
 def _alert_detail(alert: FlushAlert) -> dict[str, object]:
-    return {"fingerprint": alert.fingerprint, "alertname": alert.labels.get("alertname", ""),
-            "labels": dict(alert.labels), "severity": alert.severity.name}
+    return {
+        "fingerprint": alert.fingerprint,
+        "alertname": alert.labels.get("alertname", ""),
+        "labels": dict(alert.labels),
+        "severity": alert.severity.name,
+    }
 
 
 def _fired(alert: FlushAlert) -> Event:

@@ -23,34 +23,47 @@ SYSTEM_ACTOR = "alertrouter"
 ALERT_SOURCE = "alertmanager"
 
 
-async def load_open(conn: AsyncConnection,
-                    group_key: str) -> tuple[OpenIncident | None, dict[str, KnownAlert]]:
-    row = (await conn.execute(
-        sa.select(incidents.c.id, incidents.c.severity)
-        .where(incidents.c.group_key == group_key, incidents.c.resolved_at.is_(None))
-    )).first()
+async def load_open(
+    conn: AsyncConnection, group_key: str
+) -> tuple[OpenIncident | None, dict[str, KnownAlert]]:
+    row = (
+        await conn.execute(
+            sa.select(incidents.c.id, incidents.c.severity).where(
+                incidents.c.group_key == group_key, incidents.c.resolved_at.is_(None)
+            )
+        )
+    ).first()
     if row is None:
         return None, {}
     result = await conn.execute(
-        sa.select(incident_alerts.c.fingerprint, incident_alerts.c.state,
-                  incident_alerts.c.muted_by)
-        .where(incident_alerts.c.incident_id == row.id)
+        sa.select(
+            incident_alerts.c.fingerprint, incident_alerts.c.state, incident_alerts.c.muted_by
+        ).where(incident_alerts.c.incident_id == row.id)
     )
     known = {r.fingerprint: KnownAlert(r.state, r.muted_by) for r in result}
     return OpenIncident(row.id, Severity(row.severity)), known
 
 
-async def apply_plan(db: Database, conn: AsyncConnection, group: GroupRow, plan: Plan,
-                     now: int) -> int | None:
+async def apply_plan(
+    db: Database, conn: AsyncConnection, group: GroupRow, plan: Plan, now: int
+) -> int | None:
     """Writes the plan; returns the incident id it touched (None when there was nothing)."""
     if plan.open:
         assert plan.severity is not None
         result = await conn.execute(
-            sa.insert(incidents).values(
-                group_key=group.key, route_key=group.route_key, receiver=group.receiver,
-                title=plan.title, severity=int(plan.severity), status="triggered",
-                group_labels=group.labels, opened_at=now, updated_at=now,
-            ).returning(incidents.c.id)
+            sa.insert(incidents)
+            .values(
+                group_key=group.key,
+                route_key=group.route_key,
+                receiver=group.receiver,
+                title=plan.title,
+                severity=int(plan.severity),
+                status="triggered",
+                group_labels=group.labels,
+                opened_at=now,
+                updated_at=now,
+            )
+            .returning(incidents.c.id)
         )
         incident_id = int(result.scalar_one())
     elif plan.incident is not None:
@@ -71,41 +84,75 @@ async def apply_plan(db: Database, conn: AsyncConnection, group: GroupRow, plan:
         await conn.execute(
             insert.on_conflict_do_update(
                 index_elements=[incident_alerts.c.incident_id, incident_alerts.c.fingerprint],
-                set_={"state": insert.excluded.state, "muted_by": insert.excluded.muted_by,
-                      "updated_at": insert.excluded.updated_at},
+                set_={
+                    "state": insert.excluded.state,
+                    "muted_by": insert.excluded.muted_by,
+                    "updated_at": insert.excluded.updated_at,
+                },
             ),
-            [{"incident_id": incident_id, "fingerprint": fp, "state": s.state,
-              "muted_by": s.muted_by, "first_seen_at": now, "updated_at": now}
-             for fp, s in sorted(plan.alert_states.items())],
+            [
+                {
+                    "incident_id": incident_id,
+                    "fingerprint": fp,
+                    "state": s.state,
+                    "muted_by": s.muted_by,
+                    "first_seen_at": now,
+                    "updated_at": now,
+                }
+                for fp, s in sorted(plan.alert_states.items())
+            ],
         )
     if plan.events:
-        await add_events(conn, incident_id, now, [(e.kind, e.detail) for e in plan.events],
-                         actor=SYSTEM_ACTOR, source=ALERT_SOURCE)
+        await add_events(
+            conn,
+            incident_id,
+            now,
+            [(e.kind, e.detail) for e in plan.events],
+            actor=SYSTEM_ACTOR,
+            source=ALERT_SOURCE,
+        )
     return incident_id
 
 
-async def add_events(conn: AsyncConnection, incident_id: int, now: int,
-                     events: list[tuple[str, dict[str, object]]], *, actor: str,
-                     source: str) -> None:
+async def add_events(
+    conn: AsyncConnection,
+    incident_id: int,
+    now: int,
+    events: list[tuple[str, dict[str, object]]],
+    *,
+    actor: str,
+    source: str,
+) -> None:
     await conn.execute(
         sa.insert(timeline_events),
-        [{"incident_id": incident_id, "at": now, "kind": kind, "actor": actor, "source": source,
-          "detail": detail} for kind, detail in events],
+        [
+            {
+                "incident_id": incident_id,
+                "at": now,
+                "kind": kind,
+                "actor": actor,
+                "source": source,
+                "detail": detail,
+            }
+            for kind, detail in events
+        ],
     )
 
 
 async def count_open_by_severity(conn: AsyncConnection) -> dict[Severity, int]:
     result = await conn.execute(
         sa.select(incidents.c.severity, sa.func.count())
-        .where(incidents.c.resolved_at.is_(None)).group_by(incidents.c.severity)
+        .where(incidents.c.resolved_at.is_(None))
+        .group_by(incidents.c.severity)
     )
     counts = {level: 0 for level in Severity}
     counts.update({Severity(severity): int(n) for severity, n in result})
     return counts
 
 
-async def list_incidents(conn: AsyncConnection, *, limit: int,
-                         before_id: int | None = None) -> list[dict[str, Any]]:
+async def list_incidents(
+    conn: AsyncConnection, *, limit: int, before_id: int | None = None
+) -> list[dict[str, Any]]:
     query = sa.select(incidents).order_by(incidents.c.id.desc()).limit(limit)
     if before_id is not None:
         query = query.where(incidents.c.id < before_id)
@@ -118,8 +165,13 @@ async def get_incident(conn: AsyncConnection, incident_id: int) -> dict[str, Any
         return None
     incident = dict(row._mapping)
     members = await conn.execute(
-        sa.select(incident_alerts, alerts.c.labels, alerts.c.annotations, alerts.c.severity,
-                  alerts.c.generator_url)
+        sa.select(
+            incident_alerts,
+            alerts.c.labels,
+            alerts.c.annotations,
+            alerts.c.severity,
+            alerts.c.generator_url,
+        )
         .join(alerts, alerts.c.fingerprint == incident_alerts.c.fingerprint)
         .where(incident_alerts.c.incident_id == incident_id)
         .order_by(incident_alerts.c.first_seen_at, incident_alerts.c.fingerprint)
@@ -134,11 +186,13 @@ async def get_incident(conn: AsyncConnection, incident_id: int) -> dict[str, Any
     by_fp: dict[str, list[dict[str, Any]]] = {}
     for occurrence in occurrences:
         by_fp.setdefault(occurrence.fingerprint, []).append(
-            {"startsAt": occurrence.starts_at, "endsAt": occurrence.ends_at})
+            {"startsAt": occurrence.starts_at, "endsAt": occurrence.ends_at}
+        )
     for alert in incident["alerts"]:
         alert["occurrences"] = by_fp.get(alert["fingerprint"], [])
     timeline = await conn.execute(
-        sa.select(timeline_events).where(timeline_events.c.incident_id == incident_id)
+        sa.select(timeline_events)
+        .where(timeline_events.c.incident_id == incident_id)
         .order_by(timeline_events.c.at, timeline_events.c.id)
     )
     incident["timeline"] = [dict(r._mapping) for r in timeline]

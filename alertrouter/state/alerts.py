@@ -70,8 +70,9 @@ def _occurrences(batch: Iterable[RoutedAlert]) -> dict[tuple[str, int], int | No
     return ends
 
 
-async def write_alerts(db: Database, conn: AsyncConnection, batch: Sequence[RoutedAlert],
-                       now: int) -> WriteResult:
+async def write_alerts(
+    db: Database, conn: AsyncConnection, batch: Sequence[RoutedAlert], now: int
+) -> WriteResult:
     merged = _merge(batch)
     if not merged:
         return WriteResult(0, None)
@@ -81,20 +82,24 @@ async def write_alerts(db: Database, conn: AsyncConnection, batch: Sequence[Rout
 
     refs = {ref.key: ref for fp in fingerprints for ref in merged[fp].groups}
     changed_keys = {ref.key for fp in changed for ref in merged[fp].groups}
-    due_times = await _upsert_groups(db, conn, [refs[k] for k in sorted(changed_keys)], now,
-                                     make_due=True)
-    await _upsert_groups(db, conn, [refs[k] for k in sorted(set(refs) - changed_keys)], now,
-                         make_due=False)
-    attached = await _attach(db, conn, [(ref.key, fp) for fp in fingerprints
-                                        for ref in merged[fp].groups])
+    due_times = await _upsert_groups(
+        db, conn, [refs[k] for k in sorted(changed_keys)], now, make_due=True
+    )
+    await _upsert_groups(
+        db, conn, [refs[k] for k in sorted(set(refs) - changed_keys)], now, make_due=False
+    )
+    attached = await _attach(
+        db, conn, [(ref.key, fp) for fp in fingerprints for ref in merged[fp].groups]
+    )
     newly_due = sorted(attached - changed_keys)
     if newly_due:  # an unchanged alert joined a group, e.g. after a reload changed the routes
         due_times += await _make_due(conn, newly_due, now)
     return WriteResult(len(changed), min(due_times, default=None))
 
 
-async def _upsert_alerts(db: Database, conn: AsyncConnection, batch: list[IncomingAlert],
-                         now: int) -> set[str]:
+async def _upsert_alerts(
+    db: Database, conn: AsyncConnection, batch: list[IncomingAlert], now: int
+) -> set[str]:
     insert = db.insert(alerts)
     excluded = insert.excluded
     statement = insert.on_conflict_do_update(
@@ -110,8 +115,11 @@ async def _upsert_alerts(db: Database, conn: AsyncConnection, batch: list[Incomi
         },
         where=sa.or_(
             excluded.starts_at > alerts.c.starts_at,
-            sa.and_(excluded.starts_at == alerts.c.starts_at, alerts.c.ends_at.is_(None),
-                    excluded.ends_at.is_not(None)),
+            sa.and_(
+                excluded.starts_at == alerts.c.starts_at,
+                alerts.c.ends_at.is_(None),
+                excluded.ends_at.is_not(None),
+            ),
         ),
     ).returning(alerts.c.fingerprint)
     rows = [
@@ -131,17 +139,23 @@ async def _upsert_alerts(db: Database, conn: AsyncConnection, batch: list[Incomi
     return {row[0] for row in result}
 
 
-async def _record_occurrences(db: Database, conn: AsyncConnection,
-                              ends: dict[tuple[str, int], int | None], changed: set[str],
-                              merged: dict[str, RoutedAlert]) -> None:
+async def _record_occurrences(
+    db: Database,
+    conn: AsyncConnection,
+    ends: dict[tuple[str, int], int | None],
+    changed: set[str],
+    merged: dict[str, RoutedAlert],
+) -> None:
     # A new occurrence closes the previous one if its resolve never arrived.
     superseded = [{"fp": fp, "start": merged[fp].alert.starts_at} for fp in sorted(changed)]
     if superseded:
         await conn.execute(
             sa.update(alert_occurrences)
-            .where(alert_occurrences.c.fingerprint == sa.bindparam("fp"),
-                   alert_occurrences.c.starts_at < sa.bindparam("start"),
-                   alert_occurrences.c.ends_at.is_(None))
+            .where(
+                alert_occurrences.c.fingerprint == sa.bindparam("fp"),
+                alert_occurrences.c.starts_at < sa.bindparam("start"),
+                alert_occurrences.c.ends_at.is_(None),
+            )
             .values(ends_at=sa.bindparam("start")),
             superseded,
         )
@@ -151,14 +165,18 @@ async def _record_occurrences(db: Database, conn: AsyncConnection,
         set_={"ends_at": insert.excluded.ends_at},
         where=sa.and_(alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)),
     )
-    await conn.execute(statement, [
-        {"fingerprint": fp, "starts_at": start, "ends_at": end}
-        for (fp, start), end in sorted(ends.items())
-    ])
+    await conn.execute(
+        statement,
+        [
+            {"fingerprint": fp, "starts_at": start, "ends_at": end}
+            for (fp, start), end in sorted(ends.items())
+        ],
+    )
 
 
-async def _upsert_groups(db: Database, conn: AsyncConnection, refs: list[GroupRef], now: int,
-                         *, make_due: bool) -> list[int]:
+async def _upsert_groups(
+    db: Database, conn: AsyncConnection, refs: list[GroupRef], now: int, *, make_due: bool
+) -> list[int]:
     """Create missing groups (due after group_wait). With `make_due`, an existing group with
     nothing pending becomes due at its next flush slot (last flush + group_interval) or now."""
     if not refs:
@@ -207,12 +225,14 @@ async def _attach(db: Database, conn: AsyncConnection, pairs: list[tuple[str, st
         return set()
     statement = (
         db.insert(group_alerts)
-        .on_conflict_do_nothing(index_elements=[group_alerts.c.group_key,
-                                                group_alerts.c.fingerprint])
+        .on_conflict_do_nothing(
+            index_elements=[group_alerts.c.group_key, group_alerts.c.fingerprint]
+        )
         .returning(group_alerts.c.group_key)
     )
-    result = await conn.execute(statement, [{"group_key": k, "fingerprint": fp}
-                                            for k, fp in sorted(pairs)])
+    result = await conn.execute(
+        statement, [{"group_key": k, "fingerprint": fp} for k, fp in sorted(pairs)]
+    )
     return {row[0] for row in result}
 
 
@@ -223,6 +243,9 @@ async def _make_due(conn: AsyncConnection, keys: list[str], now: int) -> list[in
         else_=now,
     )
     result = await conn.execute(
-        sa.update(groups).where(groups.c.key.in_(keys)).values(due_at=due).returning(groups.c.due_at)
+        sa.update(groups)
+        .where(groups.c.key.in_(keys))
+        .values(due_at=due)
+        .returning(groups.c.due_at)
     )
     return [row[0] for row in result]

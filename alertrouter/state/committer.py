@@ -34,8 +34,14 @@ class _Submission(Generic[T, R]):
 
 
 class GroupCommitter(Generic[T, R]):
-    def __init__(self, db: Database, write: WriteBatch[T, R], *, max_items: int = 5000,
-                 on_commit: Callable[[R], None] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        write: WriteBatch[T, R],
+        *,
+        max_items: int = 5000,
+        on_commit: Callable[[R], None] | None = None,
+    ) -> None:
         self._db = db
         self._write = write
         self._max_items = max_items
@@ -83,8 +89,7 @@ class GroupCommitter(Generic[T, R]):
             if len(batch) == 1:
                 _fail(batch[0], exc)
                 return
-            log.warning("batch of %d submissions failed (%s); retrying one by one", len(batch),
-                        exc)
+            log.warning("batch of %d submissions failed (%s); retrying one by one", len(batch), exc)
             for submission in batch:
                 try:
                     own = await self._transaction(submission.items)

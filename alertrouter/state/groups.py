@@ -38,8 +38,7 @@ class MemberAlert:
 async def due_keys(conn: AsyncConnection, now: int, limit: int) -> list[str]:
     """Keys of groups due at `now`, oldest first (no lock: `lock_due` decides who flushes)."""
     result = await conn.execute(
-        sa.select(groups.c.key).where(groups.c.due_at <= now).order_by(groups.c.due_at)
-        .limit(limit)
+        sa.select(groups.c.key).where(groups.c.due_at <= now).order_by(groups.c.due_at).limit(limit)
     )
     return [row[0] for row in result]
 
@@ -52,39 +51,58 @@ async def lock_due(db: Database, conn: AsyncConnection, key: str, now: int) -> G
     row = (await conn.execute(query)).mappings().first()
     if row is None:
         return None
-    return GroupRow(key=row["key"], route_key=row["route_key"], receiver=row["receiver"],
-                    labels=row["labels"], group_interval_ms=row["group_interval_ms"],
-                    repeat_interval_ms=row["repeat_interval_ms"])
+    return GroupRow(
+        key=row["key"],
+        route_key=row["route_key"],
+        receiver=row["receiver"],
+        labels=row["labels"],
+        group_interval_ms=row["group_interval_ms"],
+        repeat_interval_ms=row["repeat_interval_ms"],
+    )
 
 
 async def members(conn: AsyncConnection, key: str) -> list[MemberAlert]:
     result = await conn.execute(
-        sa.select(alerts.c.fingerprint, alerts.c.labels, alerts.c.annotations, alerts.c.severity,
-                  alerts.c.starts_at, alerts.c.ends_at)
+        sa.select(
+            alerts.c.fingerprint,
+            alerts.c.labels,
+            alerts.c.annotations,
+            alerts.c.severity,
+            alerts.c.starts_at,
+            alerts.c.ends_at,
+        )
         .join(group_alerts, group_alerts.c.fingerprint == alerts.c.fingerprint)
         .where(group_alerts.c.group_key == key)
         .order_by(alerts.c.fingerprint)
     )
     return [
-        MemberAlert(fingerprint=r.fingerprint, labels=r.labels, annotations=r.annotations,
-                    severity=Severity(r.severity), starts_at=r.starts_at, ends_at=r.ends_at)
+        MemberAlert(
+            fingerprint=r.fingerprint,
+            labels=r.labels,
+            annotations=r.annotations,
+            severity=Severity(r.severity),
+            starts_at=r.starts_at,
+            ends_at=r.ends_at,
+        )
         for r in result
     ]
 
 
-async def mark_flushed(conn: AsyncConnection, group: GroupRow, now: int,
-                       drop_members: list[str]) -> None:
+async def mark_flushed(
+    conn: AsyncConnection, group: GroupRow, now: int, drop_members: list[str]
+) -> None:
     """Nothing pending any more; the next change waits for group_interval. Resolved alerts the
     flush has recorded leave the group, so groups stay small."""
     await conn.execute(
-        sa.update(groups).where(groups.c.key == group.key).values(
-            due_at=None, last_flushed_at=now, next_flush_at=now + group.group_interval_ms
-        )
+        sa.update(groups)
+        .where(groups.c.key == group.key)
+        .values(due_at=None, last_flushed_at=now, next_flush_at=now + group.group_interval_ms)
     )
     if drop_members:
         await conn.execute(
-            sa.delete(group_alerts).where(group_alerts.c.group_key == group.key,
-                                          group_alerts.c.fingerprint.in_(drop_members))
+            sa.delete(group_alerts).where(
+                group_alerts.c.group_key == group.key, group_alerts.c.fingerprint.in_(drop_members)
+            )
         )
 
 

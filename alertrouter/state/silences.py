@@ -53,8 +53,12 @@ def matcher_from_json(data: dict[str, object]) -> Matcher:
     if not isinstance(name, str) or not isinstance(value, str):
         raise InputError("a matcher needs a string 'name' and 'value'")
     is_regex, is_equal = bool(data.get("isRegex", False)), bool(data.get("isEqual", True))
-    kind = {(False, True): MatchType.EQUAL, (False, False): MatchType.NOT_EQUAL,
-            (True, True): MatchType.REGEX, (True, False): MatchType.NOT_REGEX}[(is_regex, is_equal)]
+    kind = {
+        (False, True): MatchType.EQUAL,
+        (False, False): MatchType.NOT_EQUAL,
+        (True, True): MatchType.REGEX,
+        (True, False): MatchType.NOT_REGEX,
+    }[(is_regex, is_equal)]
     try:
         return Matcher.create(name, kind, value)
     except MatcherParseError as exc:
@@ -94,7 +98,8 @@ async def expire(conn: AsyncConnection, silence_id: str, now: int) -> Silence | 
         raise InputError(f"silence {silence_id} already expired")
     expired = replace(current, starts_at=min(current.starts_at, now), ends_at=now, updated_at=now)
     await conn.execute(
-        sa.update(silences).where(silences.c.id == silence_id)
+        sa.update(silences)
+        .where(silences.c.id == silence_id)
         .values(starts_at=expired.starts_at, ends_at=expired.ends_at, updated_at=now)
     )
     return expired
@@ -119,7 +124,8 @@ async def active(conn: AsyncConnection, now: int) -> list[Silence]:
 
 async def count_active(conn: AsyncConnection, now: int) -> int:
     result = await conn.execute(
-        sa.select(sa.func.count()).select_from(silences)
+        sa.select(sa.func.count())
+        .select_from(silences)
         .where(silences.c.starts_at <= now, silences.c.ends_at > now)
     )
     return int(result.scalar() or 0)

@@ -1,0 +1,168 @@
+"""Durable, idempotent ingest through the real HTTP server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alertrouter.ingest import fingerprint
+from tests.integration.conftest import eventually
+from tests.integration.helpers import (
+    due_groups,
+    incident,
+    incidents_list,
+    kinds,
+    post,
+    row_counts,
+)
+from tests.payloads import alert, payload
+
+FIRING = alert(service="db", severity="critical", instance="db-1")
+RESOLVED = alert("resolved", service="db", severity="critical", instance="db-1")
+
+
+async def test_firing_then_resolved_makes_one_incident(database_url, start_server):
+    _service, client = await start_server(database_url)
+    answer = await post(client, payload(FIRING))
+    assert answer == {"status": "success", "received": 1}
+
+    (opened,) = await eventually(lambda: incidents_list(client))
+    assert opened["status"] == "triggered" and opened["severity"] == "P0"
+    assert opened["title"].startswith("DiskFull")
+    assert opened["groupLabels"] == {"alertname": "DiskFull"}
+
+    await post(client, payload(RESOLVED))
+
+    async def resolved():
+        (found,) = await incidents_list(client)
+        return found if found["status"] == "resolved" else None
+
+    await eventually(resolved)
+    detail = await incident(client, opened["id"])
+    assert kinds(detail) == [
+        "incident_opened",
+        "alert_fired",
+        "alert_resolved",
+        "incident_resolved",
+    ]
+    (member,) = detail["alerts"]
+    assert member["state"] == "resolved"
+    assert member["occurrences"] == [
+        {"startsAt": "2026-11-22T10:00:00.000Z", "endsAt": "2026-11-22T11:00:00.000Z"}
+    ]
+
+
+async def test_same_payload_twice_changes_nothing(database_url, start_server):
+    service, client = await start_server(database_url)
+    await post(client, payload(FIRING))
+    await eventually(lambda: incidents_list(client))
+    await eventually(lambda: _no_due_groups(service))
+    before = await row_counts(service)
+    await post(client, payload(FIRING))
+    assert await due_groups(service) == 0  # nothing changed, so nothing to flush
+    await asyncio.sleep(0.3)
+    assert await row_counts(service) == before
+
+
+async def test_ha_pair_duplicates_concurrently(database_url, start_server):
+    service, client = await start_server(database_url)
+    alerts = [alert(service="db", instance=f"db-{i}") for i in range(20)]
+    body = payload(*alerts)
+    await asyncio.gather(*(post(client, body) for _ in range(10)))
+    (opened,) = await eventually(lambda: incidents_list(client))
+    counts = await row_counts(service)
+    assert counts["alerts"] == 20 and counts["alert_occurrences"] == 20
+    detail = await incident(client, opened["id"])
+    assert kinds(detail).count("alert_fired") == 20
+    assert kinds(detail).count("incident_opened") == 1
+
+
+async def test_stale_firing_after_resolve_does_not_regress(database_url, start_server):
+    _service, client = await start_server(database_url)
+    await post(client, payload(FIRING))
+    await eventually(lambda: incidents_list(client))
+    await post(client, payload(RESOLVED))
+    await post(client, payload(FIRING))  # a retry of the older firing notification
+
+    async def resolved():
+        (found,) = await incidents_list(client)
+        return found["status"] == "resolved"
+
+    await eventually(resolved)
+    await asyncio.sleep(0.3)
+    assert len(await incidents_list(client)) == 1
+
+
+async def test_out_of_order_resolve_before_fire(database_url, start_server):
+    _service, client = await start_server(database_url)
+    await post(client, payload(RESOLVED))
+    await post(client, payload(FIRING))
+    await asyncio.sleep(0.5)
+    assert await incidents_list(client) == []  # it was over before we heard it start
+
+
+async def test_older_occurrence_never_overwrites_newer(database_url, start_server):
+    _service, client = await start_server(database_url)
+    newer = alert(service="db", starts="2026-11-22T12:00:00Z")
+    older = alert(service="db", starts="2026-11-22T09:00:00Z")
+    await post(client, payload(newer))
+    await post(client, payload(older))
+    (opened,) = await eventually(lambda: incidents_list(client))
+    detail = await incident(client, opened["id"])
+    starts = {o["startsAt"] for o in detail["alerts"][0]["occurrences"]}
+    assert "2026-11-22T12:00:00.000Z" in starts
+
+
+async def test_refire_starts_a_new_occurrence_and_incident(database_url, start_server):
+    service, client = await start_server(database_url)
+    await post(client, payload(FIRING))
+    await eventually(lambda: incidents_list(client))
+    await post(client, payload(RESOLVED))
+
+    async def first_resolved():
+        found = await incidents_list(client)
+        return found[0]["status"] == "resolved"
+
+    await eventually(first_resolved)
+    refire = alert(
+        service="db", severity="critical", instance="db-1", starts="2026-11-22T13:00:00Z"
+    )
+    await post(client, payload(refire))
+
+    async def two():
+        found = await incidents_list(client)
+        return found if len(found) == 2 else None
+
+    newest, oldest = await eventually(two)
+    assert newest["status"] == "triggered" and oldest["status"] == "resolved"
+    detail = await incident(client, newest["id"])
+    assert len(detail["alerts"][0]["occurrences"]) == 2
+    counts = await row_counts(service)
+    assert counts["alert_occurrences"] == 2 and counts["alerts"] == 1
+
+
+async def test_new_alert_joins_open_incident_and_raises_severity(database_url, start_server):
+    _service, client = await start_server(database_url)
+    await post(client, payload(alert(service="db", severity="warning", instance="a")))
+    (opened,) = await eventually(lambda: incidents_list(client))
+    assert opened["severity"] == "P2"
+    await post(client, payload(alert(service="db", severity="critical", instance="b")))
+
+    async def escalated():
+        (found,) = await incidents_list(client)
+        return found if found["severity"] == "P0" else None
+
+    await eventually(escalated)
+    detail = await incident(client, opened["id"])
+    assert kinds(detail) == ["incident_opened", "alert_fired", "alert_fired", "severity_changed"]
+
+
+async def test_fingerprint_is_computed_when_absent(database_url, start_server):
+    _service, client = await start_server(database_url)
+    await post(client, payload(alert(service="db")))
+    (opened,) = await eventually(lambda: incidents_list(client))
+    detail = await incident(client, opened["id"])
+    assert detail["alerts"][0]["fingerprint"] == fingerprint(detail["alerts"][0]["labels"])
+
+
+async def _no_due_groups(service) -> bool:
+    return await due_groups(service) == 0
