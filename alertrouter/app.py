@@ -44,12 +44,14 @@ class Service:
         upgrade: bool = True,
         clock_ms: Callable[[], int] = system_clock_ms,
         poll_interval: float = 1.0,
+        run_scheduler: bool = True,
     ) -> None:
         self.loaded = loaded
         self.config_path = config_path
         self.upgrade = upgrade
         self.clock_ms = clock_ms
         self.poll_interval = poll_interval
+        self.run_scheduler = run_scheduler  # tests with a fake clock drive ticks themselves
         self.metrics = Metrics()
         self.db: Database | None = None
         self.pipeline: Pipeline | None = None
@@ -82,11 +84,13 @@ class Service:
             self.clock_ms,
             poll_interval=self.poll_interval,
             on_lag=self.metrics.scheduler_lag.set,
+            on_flushed=self.metrics.groups_flushed.inc,
         )
         app[DB] = self.db
         app[PIPELINE] = self.pipeline
         self.pipeline.committer.start()
-        self.scheduler.start()
+        if self.run_scheduler:
+            self.scheduler.start()
         self._mark_reloaded(True)
         try:
             yield

@@ -141,7 +141,11 @@ class Pipeline:
             plan = plan_flush(incident, known, flush_alerts)
             await incident_store.apply_plan(self.db, conn, group, plan, context.now)
             await group_state.mark_flushed(
-                conn, group, context.now, [m.fingerprint for m in members if not m.firing]
+                conn,
+                group,
+                context.now,
+                still_firing=any(m.firing for m in members),
+                drop_members=[m.fingerprint for m in members if not m.firing],
             )
         return True
 

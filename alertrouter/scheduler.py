@@ -22,12 +22,14 @@ class Scheduler:
         poll_interval: float = 1.0,
         batch: int = 100,
         on_lag: Callable[[float], None] | None = None,
+        on_flushed: Callable[[int], None] | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._now = clock_ms
         self._poll = poll_interval
         self._batch = batch
         self._on_lag = on_lag
+        self._on_flushed = on_flushed
         self._wake = asyncio.Event()
         self._wake_at: int | None = None
         self._task: asyncio.Task[None] | None = None
@@ -65,6 +67,8 @@ class Scheduler:
         self._wake.clear()
         now = self._now()
         flushed = await self._pipeline.flush_due(now, self._batch)
+        if self._on_flushed is not None and flushed:
+            self._on_flushed(len(flushed))
         if len(flushed) >= self._batch:
             return 0.0
         async with self._pipeline.db.read() as conn:

@@ -89,14 +89,25 @@ async def members(conn: AsyncConnection, key: str) -> list[MemberAlert]:
 
 
 async def mark_flushed(
-    conn: AsyncConnection, group: GroupRow, now: int, drop_members: list[str]
+    conn: AsyncConnection,
+    group: GroupRow,
+    now: int,
+    *,
+    still_firing: bool,
+    drop_members: list[str],
 ) -> None:
-    """Nothing pending any more; the next change waits for group_interval. Resolved alerts the
-    flush has recorded leave the group, so groups stay small."""
+    """The next flush is one group_interval away: always while alerts are firing (as in
+    Alertmanager, so expired silences, resolved inhibitors and repeat intervals are noticed),
+    else only when a change arrives. Resolved alerts the flush has recorded leave the group."""
+    next_flush = now + group.group_interval_ms
     await conn.execute(
         sa.update(groups)
         .where(groups.c.key == group.key)
-        .values(due_at=None, last_flushed_at=now, next_flush_at=now + group.group_interval_ms)
+        .values(
+            due_at=next_flush if still_firing else None,
+            last_flushed_at=now,
+            next_flush_at=next_flush,
+        )
     )
     if drop_members:
         await conn.execute(

@@ -109,10 +109,15 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
         *,
         clock: Callable[[], int] | None = None,
         poll_interval: float = 0.2,
+        run_scheduler: bool = True,
         name: str = "config.yml",
     ) -> tuple[Service, TestClient]:
         path = write_config(tmp_path / name, database_url, body, extra)
-        kwargs: dict[str, Any] = {"config_path": path, "poll_interval": poll_interval}
+        kwargs: dict[str, Any] = {
+            "config_path": path,
+            "poll_interval": poll_interval,
+            "run_scheduler": run_scheduler,
+        }
         if clock is not None:
             kwargs["clock_ms"] = clock
         service = Service(load_config_file(path, environ={}), **kwargs)
