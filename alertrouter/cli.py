@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 invalid configuration or input (every error is printed)
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 import os
 import sys
@@ -385,8 +386,8 @@ def silences() -> None:
 @click.option(
     "-a",
     "--author",
-    default=lambda: os.environ.get("USER", ""),
-    show_default="$USER",
+    default=lambda: _login_name(),
+    show_default="your login name",
     help="Who creates it.",
 )
 @click.option(
@@ -448,6 +449,13 @@ def silences_list(expired: bool, output_format: str, url: str | None, token: str
             f"{s['id']:36}  {s['status']['state']:8}  {s['endsAt']:24}  "
             f"{s['createdBy'][:12]:12}  {matchers}  # {s['comment']}"
         )
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "")
 
 
 def _matcher_text(m: dict[str, Any]) -> str:

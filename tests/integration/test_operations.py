@@ -1,0 +1,129 @@
+"""Health, readiness, reload (HTTP and SIGHUP), metrics."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.integration.conftest import BASE_CONFIG, eventually, write_config
+from tests.integration.helpers import post
+from tests.payloads import alert, payload
+
+
+async def test_healthy_and_ready(database_url, start_server):
+    _, client = await start_server(database_url)
+    assert (await client.get("/-/healthy")).status == 200
+    response = await client.get("/-/ready")
+    assert response.status == 200, await response.text()
+
+
+async def test_reload_rejects_a_broken_config_and_keeps_the_old(
+    database_url, start_server, tmp_path
+):
+    service, client = await start_server(database_url)
+    before = service.pipeline.runtime
+    (tmp_path / "config.yml").write_text("route: {receiver: ghost}\nreceivers: []\n")
+    response = await client.post("/-/reload")
+    assert response.status == 400
+    error = await response.json()
+    assert "previous one stays" in error["error"]
+    assert any("undefined receiver 'ghost'" in d for d in error["details"])
+    assert service.pipeline.runtime is before
+    metrics = await (await client.get("/metrics")).text()
+    assert "alertrouter_config_last_reload_successful 0.0" in metrics
+    await post(client, payload(alert()))  # still serving with the old config
+
+    write_config(
+        tmp_path / "config.yml",
+        database_url,
+        BASE_CONFIG.replace("receiver: default", "receiver: other") + "  - name: other\n",
+    )
+    response = await client.post("/-/reload")
+    assert response.status == 200, await response.text()
+    assert service.pipeline.runtime.routing.root.receiver == "other"
+    metrics = await (await client.get("/metrics")).text()
+    assert "alertrouter_config_last_reload_successful 1.0" in metrics
+
+
+async def test_metrics(database_url, start_server):
+    _, client = await start_server(database_url)
+    await post(client, payload(alert(severity="critical"), alert("resolved", instance="x")))
+    await eventually(lambda: _has_open_p0(client))
+    text = await (await client.get("/metrics")).text()
+    assert 'alertrouter_alerts_received_total{status="firing"} 1.0' in text
+    assert 'alertrouter_alerts_received_total{status="resolved"} 1.0' in text
+    assert 'alertrouter_ingest_requests_total{code="200"} 1.0' in text
+    assert "alertrouter_ingest_duration_seconds_bucket" in text
+    assert 'alertrouter_open_incidents{severity="P0"} 1.0' in text
+    assert "alertrouter_active_silences 0.0" in text
+    assert "alertrouter_scheduler_lag_seconds" in text
+    assert "alertrouter_groups_flushed_total" in text
+
+
+async def _has_open_p0(client) -> bool:
+    text = await (await client.get("/metrics")).text()
+    return 'alertrouter_open_incidents{severity="P0"} 1.0' in text
+
+
+def test_sighup_reload_and_graceful_shutdown(tmp_path: Path):
+    """The real process: SIGHUP with a broken config keeps serving; SIGTERM exits cleanly."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = write_config(
+        tmp_path / "c.yml",
+        f"sqlite:///{tmp_path}/ar.db",
+        BASE_CONFIG + f"server: {{listen: '127.0.0.1:{port}'}}\n",
+    )
+    script = Path(sys.executable).parent / "alertrouter"
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [str(script), "serve", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/-/ready", process)
+        good = config.read_text()
+        config.write_text("route: {receiver: ghost}\n")
+        process.send_signal(signal.SIGHUP)
+        _wait_log(log_path, "config reload rejected", process)
+        _wait_http(f"http://127.0.0.1:{port}/-/healthy", process)
+        config.write_text(good)
+        process.send_signal(signal.SIGHUP)
+        _wait_log(log_path, "configuration reloaded", process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    assert code == 0, log_path.read_text()
+
+
+def _wait_http(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        assert process.poll() is None, "server exited"
+        assert time.monotonic() < deadline, f"{url} not ready"
+        time.sleep(0.1)
+
+
+def _wait_log(path: Path, text: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while text not in path.read_text():
+        assert process.poll() is None, path.read_text()
+        assert time.monotonic() < deadline, path.read_text()
+        time.sleep(0.1)
