@@ -141,20 +141,37 @@ def run(loaded: LoadedConfig, *, config_path: Path | None, upgrade: bool) -> Non
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(service.reload()))
 
     app.on_startup.append(on_startup)
-    host, _, port = server.listen.rpartition(":")
-    log.info(
-        "alertrouter listening on %s (config %s, storage %s)",
-        server.listen,
-        loaded.source,
-        _safe_url(loaded.config.storage.url),
-    )
+    host, port = server.listen_host_port
+
+    def started(_: str) -> None:  # aiohttp calls this once the socket is bound
+        log.info(
+            "alertrouter listening on %s (config %s, storage %s)",
+            server.listen,
+            loaded.source,
+            _safe_url(loaded.config.storage.url),
+        )
+
+    try:
+        _run_app(app, host, port, started, server.shutdown_timeout.total_seconds())
+    except OSError as exc:
+        log.error("cannot serve on %s: %s", server.listen, exc.strerror or exc)
+        raise SystemExit(1) from None
+
+
+def _run_app(
+    app: web.Application,
+    host: str | None,
+    port: int,
+    started: Callable[[str], None],
+    shutdown_timeout: float,
+) -> None:
     web.run_app(
         app,
-        host=host or None,
-        port=int(port),
-        print=None,
+        host=host,
+        port=port,
+        print=started,
         access_log=None,
-        shutdown_timeout=server.shutdown_timeout.total_seconds(),
+        shutdown_timeout=shutdown_timeout,
     )
 
 

@@ -29,7 +29,12 @@ from alertrouter.cli_output import (
 from alertrouter.config import LoadedConfig, default_config_path, load_config_file
 from alertrouter.core import Alert, ConfigError, InputError, parse_rfc3339
 from alertrouter.durations import parse_duration
-from alertrouter.matchers import MatcherParseError, parse_matchers
+from alertrouter.matchers import (
+    MatcherParseError,
+    MatchType,
+    parse_matchers,
+    parse_matchers_classic,
+)
 from alertrouter.routing import RoutingTree
 from alertrouter.severity import SeverityMapper
 from alertrouter.state.inhibition import Inhibitor, rules_from_config
@@ -80,14 +85,17 @@ def load(config_path: Path | None) -> LoadedConfig:
 
 
 def parse_label_args(args: Sequence[str]) -> dict[str, str]:
-    """`name=value` pairs (the value may be double-quoted, like amtool accepts)."""
+    """`name=value` pairs, read like amtool reads them (an equality matcher in the classic
+    syntax: the value may be double-quoted, with lenient escapes)."""
     labels: dict[str, str] = {}
     for arg in args:
-        name, sep, value = arg.partition("=")
-        if not sep or not name or name.endswith(("!", "~")) or value.startswith("~"):
-            raise InputError(f"bad label {arg!r}: expected name=value")
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = json.loads(value)
+        try:
+            (matcher,) = parse_matchers_classic(arg)
+        except (MatcherParseError, ValueError):
+            raise InputError(f"bad label {arg!r}: expected name=value") from None
+        if matcher.type != MatchType.EQUAL:
+            raise InputError(f"bad label {arg!r}: expected name=value, not a {matcher.type} match")
+        name, value = matcher.name, matcher.value
         if name in labels:
             raise InputError(f"label {name!r} given twice")
         labels[name] = value
@@ -324,12 +332,14 @@ def _alert_from_json(item: Any, where: str) -> Alert:
     labels = item["labels"]
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
         raise InputError(f"{where}.labels: names and values must be strings")
+    starts, ends = item.get("startsAt"), item.get("endsAt")
+    for key, value in (("startsAt", starts), ("endsAt", ends)):
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{where}.{key}: expected an RFC 3339 timestamp string or null")
     try:
-        starts = item.get("startsAt")
         starts_at = parse_rfc3339(starts) if starts else dt.datetime.min.replace(tzinfo=dt.UTC)
-        ends = item.get("endsAt")
         ends_at = parse_rfc3339(ends) if ends and ends != _GO_ZERO_TIME else None
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise InputError(f"{where}: {exc}") from None
     return Alert(labels=labels, starts_at=starts_at, ends_at=ends_at)
 

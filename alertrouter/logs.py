@@ -36,3 +36,6 @@ def setup(level: str, fmt: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(max(root.level, logging.WARNING))
+    # Their debug output is one line per SQL statement: only useful when asked for by name.
+    for chatty in ("aiosqlite", "asyncio", "alembic.runtime.migration"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.INFO))

@@ -139,7 +139,7 @@ class Pipeline:
             ]
             incident, known = await incident_store.load_open(conn, key)
             plan = plan_flush(incident, known, flush_alerts)
-            await incident_store.apply_plan(self.db, conn, group, plan, context.now)
+            incident_id = await incident_store.apply_plan(self.db, conn, group, plan, context.now)
             await group_state.mark_flushed(
                 conn,
                 group,
@@ -147,6 +147,16 @@ class Pipeline:
                 still_firing=any(m.firing for m in members),
                 drop_members=[m.fingerprint for m in members if not m.firing],
             )
+        if plan.open:
+            log.info(
+                "incident %s opened (%s, %s) for group %s",
+                incident_id,
+                plan.severity,
+                plan.title,
+                key,
+            )
+        elif plan.resolve:
+            log.info("incident %s resolved: all alerts of group %s resolved", incident_id, key)
         return True
 
     @staticmethod

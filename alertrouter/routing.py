@@ -15,9 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from alertrouter.config import Config, RouteConfig
-from alertrouter.config.fields import flatten_matchers
 from alertrouter.core import Labels, Severity, format_labels
-from alertrouter.matchers import Matcher, MatchType, format_matchers, sort_matchers
+from alertrouter.matchers import Matcher, format_matchers
 from alertrouter.severity import SeverityMapper
 from alertrouter.timeintervals import TimeInterval, any_contains
 
@@ -148,16 +147,13 @@ def _build(config: RouteConfig, path: str, parent: RouteOpts, *, is_root: bool =
         active_time_intervals=tuple(config.active_time_intervals or ()),
         escalation=config.escalation or (None if is_root else parent.escalation),
     )
-    matchers = [Matcher.create(n, MatchType.EQUAL, v) for n, v in (config.match or {}).items()]
-    matchers += [Matcher.create(n, MatchType.REGEX, v) for n, v in (config.match_re or {}).items()]
-    matchers += flatten_matchers(config.matchers)
     children = tuple(
         _build(child, f"{path}.routes[{index}]", opts)
         for index, child in enumerate(config.routes or ())
     )
     return Route(
         path=path,
-        matchers=tuple(sort_matchers(matchers)),
+        matchers=config.all_matchers,
         severities=frozenset(config.severity or ()),
         continue_=config.continue_,
         opts=opts,

@@ -74,7 +74,9 @@ def _unique_names(
     names: set[str] = set(already or ())
     for path, item in _items(data, key):
         name = item.get("name")
-        if not isinstance(name, str) or not name:
+        if name is None or not isinstance(name, str):
+            continue  # missing or mistyped: the model validation reports it
+        if not name:
             error((*path, "name"), f"missing name in {what}")
         elif name in names:
             error((*path, "name"), f"{what} name {name!r} is not unique")
@@ -84,6 +86,8 @@ def _unique_names(
 
 
 def _check_root(route: dict[str, Any], error: Report) -> None:
+    if route.get("continue") is True:
+        error(("route", "continue"), "cannot have continue in root route")
     if not route.get("receiver"):
         error(("route", "receiver"), "root route must specify a default receiver")
     for key in ("match", "match_re", "matchers", "severity"):
@@ -139,7 +143,7 @@ def _check_group_by(group_by: Any, path: Path, error: Report) -> None:
     for index, name in enumerate(group_by):
         if not isinstance(name, str) or not name:
             error((*path, index), f"invalid label name {name!r} in group_by list")
-        elif name in seen:
+        elif name in seen and name != "...":
             error((*path, index), f"duplicated label {name!r} in group_by")
         else:
             seen.add(name)
@@ -172,9 +176,10 @@ def _check_intervals(
         if isinstance(value, str):
             with contextlib.suppress(ValueError):  # the model validation reports it
                 timings[key] = parse_duration(value)
-    if timings["repeat_interval"] < timings["group_interval"]:
+    own = [key for key in ("repeat_interval", "group_interval") if isinstance(route.get(key), str)]
+    if own and timings["repeat_interval"] < timings["group_interval"]:
         warn(
-            (*path, "repeat_interval"),
+            (*path, own[0]),
             "repeat_interval is shorter than group_interval; repeats happen at group_interval",
         )
     for child_path, child in _items(route, "routes", path):

@@ -5,21 +5,43 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from alertrouter.durations import format_duration, parse_duration
-from alertrouter.matchers import Matcher, MatcherParseError, MatchType, parse_matchers
+from alertrouter.matchers import (
+    Matcher,
+    MatcherParseError,
+    MatchType,
+    parse_matchers,
+    sort_matchers,
+)
 
 IGNORED_MARK = "alertrouter_ignored"
 
 
 class Model(BaseModel):
-    """Base of every config model: immutable, and unknown keys are errors."""
+    """Base of every config model: immutable, and unknown keys are errors. A key given with no
+    value (`inhibit_rules:` whose entries are all commented out) means unset, as in
+    Alertmanager."""
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, populate_by_name=True, coerce_numbers_to_str=True
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_unset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 def config_error(message: str) -> PydanticCustomError:
@@ -76,8 +98,27 @@ def _one_or_many(value: Any) -> Any:
 MatcherList = Annotated[list[MatcherItem], BeforeValidator(_one_or_many)]
 
 
-def flatten_matchers(items: list[tuple[Matcher, ...]] | None) -> tuple[Matcher, ...]:
-    return tuple(m for item in items or () for m in item)
+def combined_matchers(
+    match: dict[str, str] | None,
+    match_re: dict[str, str] | None,
+    matchers: list[tuple[Matcher, ...]] | None,
+) -> tuple[Matcher, ...]:
+    """Alertmanager's matcher set of a route or inhibition side: the deprecated `match`
+    (equality) and `match_re` (regex) plus `matchers`, in Alertmanager's sort order. Raises
+    MatcherParseError for an invalid label name or value."""
+    found = [Matcher.create(name, MatchType.EQUAL, value) for name, value in (match or {}).items()]
+    found += [Matcher.create(name, MatchType.REGEX, v) for name, v in (match_re or {}).items()]
+    found += [m for item in matchers or () for m in item]
+    return tuple(sort_matchers(found))
+
+
+def check_combined(*sides: tuple[Any, Any, Any]) -> None:
+    """For model validators: every side builds, or a config error says why."""
+    for match, match_re, matchers in sides:
+        try:
+            combined_matchers(match, match_re, matchers)
+        except MatcherParseError as exc:
+            raise config_error(str(exc)) from None
 
 
 def _regex(value: Any) -> str:
@@ -94,7 +135,9 @@ Regex = Annotated[str, BeforeValidator(_regex)]
 
 
 def _string(value: Any) -> str:
-    """YAML may give a number or bool where a string is meant (e.g. `value: 1`); keep its text."""
+    """A bool where a string is meant keeps Go's text; null is the empty string, as in Go."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

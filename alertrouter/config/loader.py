@@ -62,6 +62,7 @@ def load_config_text(
         raise ConfigError(errors)
 
     reference_errors, warnings = check_references(source)
+    warnings.extend(source.warnings)
     config: Config | None = None
     try:
         config = Config.model_validate(source.data)
@@ -77,21 +78,25 @@ def load_config_text(
 
 def _issues_from_validation(source: YamlSource, exc: ValidationError) -> Iterator[ConfigIssue]:
     for error in exc.errors(include_url=False):
-        path: Path = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        loc = [part for part in error["loc"] if not _is_validator_tag(part)]
+        key_error = "[key]" in loc
+        path: Path = tuple(p if isinstance(p, str | int) else str(p) for p in loc if p != "[key]")
         kind = error["type"]
         if kind == "extra_forbidden":
-            yield source.issue(path, _unknown_key_message(str(path[-1])))
+            yield source.issue(path, _unknown_key_message(path))
         elif kind == "missing":
             yield source.issue(path, "required key is missing")
         else:
             message = error["msg"]
             for prefix in ("Value error, ", "Assertion failed, "):
                 message = message.removeprefix(prefix)
-            yield source.issue(path, _lower_first(message))
+            message = _lower_first(message)
+            yield source.issue(path, f"invalid key: {message}" if key_error else message)
 
 
-def _is_union_tag(part: str | int) -> bool:
-    return isinstance(part, str) and (part.startswith("function-") or part in ("str", "int"))
+def _is_validator_tag(part: str | int) -> bool:
+    """Pydantic puts the names of wrapping validators into locations; they are not YAML keys."""
+    return isinstance(part, str) and part.startswith("function-")
 
 
 def _lower_first(message: str) -> str:
@@ -101,28 +106,29 @@ def _lower_first(message: str) -> str:
     return message[:1].lower() + message[1:]
 
 
-def _unknown_key_message(key: str) -> str:
-    close = difflib.get_close_matches(key, _known_keys(), n=1, cutoff=0.75)
+def _unknown_key_message(path: Path) -> str:
+    model = _model_at(path[:-1])
+    known = [info.alias or name for name, info in model.model_fields.items()] if model else []
+    close = difflib.get_close_matches(str(path[-1]), known, n=1, cutoff=0.75)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key{hint}"
 
 
-_KNOWN_KEYS: set[str] = set()
-
-
-def _known_keys() -> set[str]:
-    if not _KNOWN_KEYS:
-        stack: list[type[BaseModel]] = [Config]
-        seen: set[type[BaseModel]] = set()
-        while stack:
-            model = stack.pop()
-            if model in seen:
-                continue
-            seen.add(model)
-            for name, info in model.model_fields.items():
-                _KNOWN_KEYS.add(info.alias or name)
-                stack.extend(_models_in(info.annotation))
-    return _KNOWN_KEYS
+def _model_at(path: Path) -> type[BaseModel] | None:
+    """The config model that the mapping at `path` is validated as."""
+    model: type[BaseModel] = Config
+    for part in path:
+        if isinstance(part, int):
+            continue
+        fields = {info.alias or name: info for name, info in model.model_fields.items()}
+        info = fields.get(part)
+        if info is None:
+            return None
+        found = next(_models_in(info.annotation), None)
+        if found is None:
+            return None
+        model = found
+    return model
 
 
 def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:

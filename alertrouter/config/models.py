@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from alertrouter.config.fields import (
     Duration,
@@ -13,11 +20,23 @@ from alertrouter.config.fields import (
     MatcherList,
     Model,
     Regex,
+    check_combined,
+    combined_matchers,
     config_error,
     ignored,
 )
-from alertrouter.config.receivers import BasicAuth, HTTPConfig, Receiver, Secret, TLSConfig
+from alertrouter.config.receivers import (
+    BasicAuth,
+    HTTPConfig,
+    Receiver,
+    Secret,
+    SecretUrl,
+    TLSConfig,
+    Url,
+    check_host_port,
+)
 from alertrouter.core import Severity
+from alertrouter.matchers import Matcher
 from alertrouter.timeintervals import (
     InclusiveRange,
     TimeInterval,
@@ -37,22 +56,22 @@ _AM_GLOBAL = "an Alertmanager global setting alertrouter does not use"
 
 class GlobalConfig(Model):
     smtp_from: str | None = None
-    smtp_smarthost: str | None = None
+    smtp_smarthost: Annotated[str | None, AfterValidator(check_host_port)] = None
     smtp_hello: str = "localhost"
     smtp_auth_username: str | None = None
-    smtp_auth_password: Secret | None = None
+    smtp_auth_password: Secret = None
     smtp_auth_password_file: str | None = None
     smtp_auth_identity: str | None = None
-    smtp_auth_secret: Secret | None = None
+    smtp_auth_secret: Secret = None
     smtp_require_tls: bool = True
     smtp_force_implicit_tls: bool | None = None
     smtp_tls_config: TLSConfig | None = None
-    slack_api_url: Secret | None = None
+    slack_api_url: SecretUrl = None
     slack_api_url_file: str | None = None
-    slack_app_token: Secret | None = None
+    slack_app_token: Secret = None
     slack_app_token_file: str | None = None
-    slack_app_url: str | None = None
-    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+    slack_app_url: Url = None
+    pagerduty_url: Url = "https://events.pagerduty.com/v2/enqueue"
     http_config: HTTPConfig | None = None
     resolve_timeout: Any = ignored(
         "Alertmanager's webhook always sends endsAt; resolve_timeout is not needed"
@@ -104,7 +123,11 @@ class EndpointAuth(Model):
 
     @property
     def usable_basic_auth(self) -> list[BasicAuth]:
-        return [b for b in self.basic_auth if b.username and b.password is not None]
+        return [
+            b
+            for b in self.basic_auth
+            if b.username and b.password is not None and b.password.get_secret_value()
+        ]
 
 
 class ServerAuth(Model):
@@ -131,6 +154,18 @@ def _byte_size(value: Any) -> int:
 ByteSize = Annotated[int, BeforeValidator(_byte_size), Field(gt=0)]
 
 
+def split_host_port(value: str) -> tuple[str | None, int]:
+    """`host:port`, `[::1]:port` or `:port` (all interfaces)."""
+    host, sep, port = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536 or "[" in host or "]" in host:
+        raise config_error(
+            f"listen address {value!r} must be host:port, e.g. 0.0.0.0:9095 or [::]:9095"
+        )
+    return host or None, int(port)
+
+
 class ServerConfig(Model):
     listen: str = "0.0.0.0:9095"
     external_url: str = "http://localhost:9095"
@@ -143,10 +178,12 @@ class ServerConfig(Model):
     @field_validator("listen")
     @classmethod
     def _listen(cls, value: str) -> str:
-        _, sep, port = value.rpartition(":")
-        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise config_error(f"listen address {value!r} must be host:port, e.g. 0.0.0.0:9095")
+        split_host_port(value)
         return value
+
+    @property
+    def listen_host_port(self) -> tuple[str | None, int]:
+        return split_host_port(self.listen)
 
     @field_validator("external_url")
     @classmethod
@@ -254,8 +291,13 @@ class RouteConfig(Model):
     severity: Annotated[list[SeverityLevel], BeforeValidator(_severities)] | None = None
     escalation: str | None = None
 
+    @property
+    def all_matchers(self) -> tuple[Matcher, ...]:
+        return combined_matchers(self.match, self.match_re, self.matchers)
+
     @model_validator(mode="after")
     def _checks(self) -> RouteConfig:
+        check_combined((self.match, self.match_re, self.matchers))
         if self.group_interval is not None and not self.group_interval:
             raise config_error("group_interval cannot be zero")
         if self.repeat_interval is not None and not self.repeat_interval:
@@ -271,6 +313,22 @@ class InhibitRuleConfig(Model):
     target_match: dict[str, LabelValue] | None = None
     target_match_re: dict[str, Regex] | None = None
     equal: list[str] = []
+
+    @property
+    def source(self) -> tuple[Matcher, ...]:
+        return combined_matchers(self.source_match, self.source_match_re, self.source_matchers)
+
+    @property
+    def target(self) -> tuple[Matcher, ...]:
+        return combined_matchers(self.target_match, self.target_match_re, self.target_matchers)
+
+    @model_validator(mode="after")
+    def _checks(self) -> InhibitRuleConfig:
+        check_combined(
+            (self.source_match, self.source_match_re, self.source_matchers),
+            (self.target_match, self.target_match_re, self.target_matchers),
+        )
+        return self
 
 
 # --------------------------------------------------------------------------------- time intervals

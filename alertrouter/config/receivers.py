@@ -10,23 +10,44 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from alertrouter.config.fields import Duration, Model, config_error, ignored
 
-Secret = Annotated[SecretStr, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
+
+def _empty_is_unset(value: Any) -> Any:
+    """An empty secret (e.g. an unset `${KEY:-}`) is no secret at all."""
+    return None if value == "" else value
+
+
+def _http_url(value: Any) -> Any:
+    value = _empty_is_unset(value)
+    if value is None:
+        return None
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    parts = urlsplit(text) if isinstance(text, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        # Never echo the value: webhook URLs carry their tokens.
+        raise config_error("must be an http:// or https:// URL")
+    return value
+
+
+Secret = Annotated[SecretStr | None, BeforeValidator(_empty_is_unset)]
+SecretUrl = Annotated[SecretStr | None, BeforeValidator(_http_url)]
+Url = Annotated[str | None, BeforeValidator(_http_url)]
 
 
 class BasicAuth(Model):
     username: str = ""
-    password: Secret | None = None
+    password: Secret = None
     password_file: str | None = None
 
 
 class Authorization(Model):
     type: str = "Bearer"
-    credentials: Secret | None = None
+    credentials: Secret = None
     credentials_file: str | None = None
 
 
@@ -35,7 +56,7 @@ class TLSConfig(Model):
     ca_file: str | None = None
     cert: str | None = None
     cert_file: str | None = None
-    key: Secret | None = None
+    key: Secret = None
     key_file: str | None = None
     server_name: str | None = None
     insecure_skip_verify: bool = False
@@ -48,7 +69,7 @@ class HTTPConfig(Model):
 
     basic_auth: BasicAuth | None = None
     authorization: Authorization | None = None
-    bearer_token: Secret | None = None
+    bearer_token: Secret = None
     bearer_token_file: str | None = None
     tls_config: TLSConfig | None = None
     proxy_url: str | None = None
@@ -76,11 +97,11 @@ class Integration(Model):
 class SlackConfig(Integration):
     """Slack: bot mode (`app_token`, chat.postMessage) or incoming-webhook mode (`api_url`)."""
 
-    api_url: Secret | None = None
+    api_url: SecretUrl = None
     api_url_file: str | None = None
-    app_token: Secret | None = None
+    app_token: Secret = None
     app_token_file: str | None = None
-    app_url: str | None = None
+    app_url: Url = None
     channel: str | None = None
     # Alertmanager renders these with Go templates; alertrouter uses its Jinja2 templates.
     username: Any = ignored("alertrouter renders Slack messages from its own templates")
@@ -136,9 +157,9 @@ class PagerdutyImage(Model):
 
 
 class PagerdutyConfig(Integration):
-    routing_key: Secret | None = None
+    routing_key: Secret = None
     routing_key_file: str | None = None
-    url: str | None = None
+    url: Url = None
     client: str | None = None
     client_url: str | None = None
     source: str | None = None
@@ -174,9 +195,9 @@ class EmailConfig(Integration):
     smarthost: str | None = None
     hello: str | None = None
     auth_username: str | None = None
-    auth_password: Secret | None = None
+    auth_password: Secret = None
     auth_password_file: str | None = None
-    auth_secret: Secret | None = None
+    auth_secret: Secret = None
     auth_identity: str | None = None
     require_tls: bool | None = None
     force_implicit_tls: bool | None = None
@@ -200,18 +221,21 @@ class EmailConfig(Integration):
                 raise config_error(f"duplicate header {canonical!r} in email config")
             seen.add(canonical)
         if self.smarthost is not None:
-            _check_host_port(self.smarthost)
+            check_host_port(self.smarthost)
         return self
 
 
-def _check_host_port(value: str) -> None:
+def check_host_port(value: str | None) -> str | None:
+    if value is None:
+        return None
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise config_error(f"smarthost {value!r} must be host:port, e.g. smtp.example.org:587")
+    return value
 
 
 class WebhookConfig(Integration):
-    url: Secret | None = None
+    url: SecretUrl = None
     url_file: str | None = None
     max_alerts: int = Field(default=0, ge=0)
     timeout: Duration = dt.timedelta(0)

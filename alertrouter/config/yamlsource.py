@@ -37,6 +37,7 @@ class YamlSource:
     data: Any
     lines: dict[Path, int] = field(default_factory=dict)
     issues: list[ConfigIssue] = field(default_factory=list)
+    warnings: list[ConfigIssue] = field(default_factory=list)
     name: str | None = None
 
     def line_of(self, path: Path) -> int | None:
@@ -52,9 +53,10 @@ class YamlSource:
 
 
 class ConfigLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's surprises: Alertmanager's Go decoder keeps `17:00`, `010` and
-    `yes` as the text they are, where YAML 1.1 makes them 1020, 8 and True. Only plain decimal
-    integers and floats and true/false are resolved; everything else stays a string."""
+    """Scalars the way Alertmanager's Go decoder reads them into its (string) fields: `17:00`,
+    `010`, `1.10`, `+5` and `yes` stay the text they are (YAML 1.1 would make them 1020, 8, 1.1,
+    5 and True). Only `true`/`false` and null are resolved; numeric fields (ports, counts) parse
+    their text in validation."""
 
 
 ConfigLoader.yaml_implicit_resolvers = {
@@ -68,27 +70,17 @@ ConfigLoader.yaml_implicit_resolvers = {
 ConfigLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-ConfigLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
-)
-ConfigLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
-    list("-+0123456789."),
-)
 
 
 def load_yaml(text: str, name: str | None, environ: Mapping[str, str] | None = None) -> YamlSource:
     env = os.environ if environ is None else environ
     loader = ConfigLoader(text)
     try:
-        node = loader.get_single_node()
+        # The first document, as Alertmanager reads it.
+        node = loader.get_node() if loader.check_node() else None
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        line = mark.line + 1 if mark is not None else None
-        return YamlSource(None, issues=[ConfigIssue("", f"invalid YAML: {problem}", line, name)])
+        return YamlSource(None, issues=[_yaml_issue(exc, name)])
     finally:
         loader.dispose()
     source = YamlSource(data, name=name)
@@ -96,6 +88,17 @@ def load_yaml(text: str, name: str | None, environ: Mapping[str, str] | None = N
         _record_lines(source, node, data, ())
     source.data = _interpolate(source, data, (), env)
     return source
+
+
+def _yaml_issue(exc: yaml.YAMLError, name: str | None) -> ConfigIssue:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    context_mark = getattr(exc, "context_mark", None)
+    if context and context_mark is not None:
+        problem = f"{problem} ({context} at line {context_mark.line + 1})"
+    line = mark.line + 1 if mark is not None else None
+    return ConfigIssue("", f"invalid YAML: {problem}", line, name)
 
 
 def _record_lines(source: YamlSource, node: yaml.Node, data: Any, path: Path) -> None:
@@ -129,6 +132,9 @@ def _record_lines(source: YamlSource, node: yaml.Node, data: Any, path: Path) ->
 
 def _interpolate(source: YamlSource, data: Any, path: Path, env: Mapping[str, str]) -> Any:
     if isinstance(data, str):
+        if not _is_unicode(data):
+            source.issues.append(source.issue(path, "invalid Unicode (a lone surrogate escape)"))
+            return data
         return _expand(source, data, path, env) if "$" in data else data
     if isinstance(data, dict):
         return {k: _interpolate(source, v, (*path, k), env) for k, v in data.items()}
@@ -146,12 +152,12 @@ def _expand(source: YamlSource, text: str, path: Path, env: Mapping[str, str]) -
         if whole == "$${":
             return "${"
         name, operator, default = match.groups()
-        if name is None:
-            source.issues.append(
+        if name is None:  # e.g. `${{ .CommonLabels.x }}` in an Alertmanager Go template
+            source.warnings.append(
                 source.issue(
                     path,
-                    f"malformed environment reference {whole!r}: "
-                    "use ${NAME} or ${NAME:-default} (write $${ for a literal ${)",
+                    f"{whole!r} is not an environment reference and is kept as written "
+                    "(references look like ${NAME} or ${NAME:-default}; $${ is a literal ${)",
                 )
             )
             return whole
@@ -172,3 +178,11 @@ def _expand(source: YamlSource, text: str, path: Path, env: Mapping[str, str]) -
         return value
 
     return _ENV_RE.sub(replace, text)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -13,9 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from alertrouter.config import Config, InhibitRuleConfig
-from alertrouter.config.fields import flatten_matchers
 from alertrouter.core import Alert, Labels
-from alertrouter.matchers import Matcher, MatchType, format_matchers, matches_all, sort_matchers
+from alertrouter.matchers import Matcher, format_matchers, matches_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,22 +26,7 @@ class InhibitRule:
 
     @classmethod
     def from_config(cls, index: int, rule: InhibitRuleConfig) -> InhibitRule:
-        def side(
-            match: dict[str, str] | None,
-            match_re: dict[str, str] | None,
-            matchers: list[tuple[Matcher, ...]] | None,
-        ) -> tuple[Matcher, ...]:
-            found = [Matcher.create(n, MatchType.EQUAL, v) for n, v in (match or {}).items()]
-            found += [Matcher.create(n, MatchType.REGEX, v) for n, v in (match_re or {}).items()]
-            found += flatten_matchers(matchers)
-            return tuple(sort_matchers(found))
-
-        return cls(
-            index=index,
-            source=side(rule.source_match, rule.source_match_re, rule.source_matchers),
-            target=side(rule.target_match, rule.target_match_re, rule.target_matchers),
-            equal=tuple(rule.equal),
-        )
+        return cls(index=index, source=rule.source, target=rule.target, equal=tuple(rule.equal))
 
     def describe(self) -> dict[str, object]:
         return {

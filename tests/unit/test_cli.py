@@ -294,3 +294,20 @@ def test_installed_console_script(example_config_path):
     )
     assert done.returncode == 0, done.stderr
     assert "SUCCESS" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [('a="\\x"', 0), ('a="x y"', 0), ("a=b=c", 0), ('a="b"c"', 1), ("a=~b", 1), ("a!=b", 1)],
+)
+def test_routes_test_label_arguments_read_like_amtool(run, example_config_path, label, expected):
+    result = run("routes", "test", "--config", str(example_config_path), label)
+    assert result.exit_code == expected, result.output
+
+
+def test_inhibit_test_rejects_mistyped_timestamps(run, tmp_path):
+    config = write(tmp_path, INHIBIT_CONFIG)
+    alerts = tmp_path / "alerts.json"
+    alerts.write_text('[{"labels": {"severity": "critical"}, "startsAt": 5}]')
+    result = run("inhibit", "test", "--config", str(config), "--alerts", str(alerts), "a=b")
+    assert result.exit_code == 1 and "startsAt: expected an RFC 3339 timestamp" in result.output

@@ -96,9 +96,10 @@ def test_env_unset_without_default_is_an_error_with_path():
     assert "global.smtp_from (line 7): environment variable SMTP_FROM is not set" in error
 
 
-def test_env_malformed_reference():
-    (error,) = errors_of(MINIMAL + "global:\n  smtp_from: ${1BAD}\n")
-    assert "malformed environment reference" in error
+def test_go_template_dollar_brace_is_kept_with_a_warning():
+    loaded = load_text(MINIMAL + "global:\n  smtp_from: 'Cost ${{ .CommonLabels.cost }}'\n")
+    assert loaded.config.global_.smtp_from == "Cost ${{ .CommonLabels.cost }}"
+    assert any("is not an environment reference" in str(w) for w in loaded.warnings)
 
 
 ERROR_CASES = [
@@ -526,3 +527,146 @@ def test_text_source_without_name():
     with pytest.raises(ConfigError) as caught:
         load_config_text("route: {}\n", None, {})
     assert str(caught.value.issues[0]).startswith("route.receiver (line 1)")
+
+
+# ------------------------------------------------- regressions found comparing with Alertmanager
+
+
+def test_numbers_are_text_like_in_alertmanager():
+    tree_config = load_text(
+        """
+        route:
+          receiver: x
+          routes:
+            - {receiver: v110, match: {version: 1.10}}
+            - {receiver: plus, match: {code: +5}}
+            - {receiver: "5", match_re: {status: 500}}
+        receivers: [{name: x}, {name: v110}, {name: plus}, {name: 5}]
+        """
+    ).config
+    routes = tree_config.route.routes or []
+    assert routes[0].match == {"version": "1.10"}
+    assert routes[1].match == {"code": "+5"}
+    assert routes[2].match_re == {"status": "500"}
+    assert tree_config.receivers[3].name == "5"
+
+
+def test_numeric_names_are_cross_checked():
+    errors = errors_of(
+        """
+        route: {receiver: x, routes: [{receiver: 5, mute_time_intervals: [2024]}]}
+        receivers: [{name: x}]
+        """
+    )
+    assert any("undefined receiver '5'" in e for e in errors)
+    assert any("undefined time interval '2024'" in e for e in errors)
+
+
+def test_empty_sections_mean_unset():
+    config = load_text(
+        """
+        global:
+        route:
+          receiver: x
+          routes:
+            - {receiver: x, continue:, match: {a: null}}
+        receivers:
+          - name: x
+            slack_configs:
+        inhibit_rules:
+        time_intervals:
+        """
+    ).config
+    assert config.inhibit_rules == [] and config.receivers[0].slack_configs == []
+    assert (config.route.routes or [])[0].match == {"a": ""}
+
+
+@pytest.mark.parametrize(
+    ("receiver", "message"),
+    [
+        ("pagerduty_configs: [{routing_key: '${PD_KEY:-}'}]", "missing routing_key"),
+        ("webhook_configs: [{url: ''}]", "one of url or url_file"),
+        ("webhook_configs: [{url: not a url}]", "must be an http:// or https:// URL"),
+        ("slack_configs: [{api_url: 'hooks.slack.com/x'}]", "must be an http:// or https:// URL"),
+    ],
+)
+def test_empty_or_malformed_keys_and_urls(receiver, message):
+    errors = errors_of(f"route: {{receiver: x}}\nreceivers:\n  - name: x\n    {receiver}\n")
+    assert any(message in e for e in errors), errors
+
+
+def test_secret_urls_are_not_echoed_in_errors():
+    errors = errors_of(
+        "route: {receiver: x}\nreceivers:\n  - name: x\n"
+        "    webhook_configs: [{url: 'ftp://user:t0psecret@host/x'}]\n"
+    )
+    assert errors and not any("t0psecret" in e for e in errors)
+
+
+def test_global_smarthost_needs_a_port():
+    (error,) = errors_of(MINIMAL + "global: {smtp_smarthost: localhost}\n")
+    assert "global.smtp_smarthost" in error and "host:port" in error
+
+
+def test_root_route_cannot_continue():
+    (error,) = errors_of("route: {receiver: x, continue: true}\nreceivers: [{name: x}]\n")
+    assert "route.continue (line 1): cannot have continue in root route" in error
+
+
+def test_group_by_wildcard_twice_is_fine():
+    config = load_text("route: {receiver: x, group_by: ['...', '...']}\nreceivers: [{name: x}]\n")
+    assert config.config.route.group_by == ["...", "..."]
+
+
+def test_only_the_first_yaml_document_is_read():
+    config = load_text(MINIMAL + "---\nbogus: 1\n").config
+    assert config.route.receiver == "default"
+
+
+def test_lone_surrogates_are_rejected_at_load():
+    (error,) = errors_of(
+        'route: {receiver: x, routes: [{receiver: x, match: {a: "\\udc00"}}]}\n'
+        "receivers: [{name: x}]\n"
+    )
+    assert "route.routes[0].match.a" in error and "surrogate" in error
+
+
+def test_suggestions_come_from_the_keys_valid_there():
+    (error,) = errors_of(MINIMAL.replace("receiver: default", "receiver: default\n  lable: x"))
+    assert "route.lable" in error and "did you mean" not in error
+    (error,) = errors_of(MINIMAL + "sevrity: {}\n")
+    assert "did you mean 'severity'" in error
+
+
+def test_invalid_map_key_has_a_clean_path():
+    (error,) = errors_of(MINIMAL + "severity:\n  response_targets: {P5: 5m}\n")
+    assert "severity.response_targets.P5 (line 7): invalid key: unknown severity 'P5'" in error
+
+
+def test_missing_name_is_reported_once():
+    errors = errors_of(
+        "route: {receiver: x}\nreceivers: [{name: x}]\ntime_intervals: [{time_intervals: []}]\n"
+    )
+    assert errors == ["test.yml: time_intervals[0].name (line 3): required key is missing"]
+
+
+def test_empty_basic_auth_password_is_no_credential():
+    config = load_text(
+        MINIMAL + "server:\n  auth:\n    ingest:\n"
+        "      basic_auth: [{username: am, password: '${AM_PASSWORD:-}'}]\n"
+    ).config
+    assert not config.server.auth.ingest.enabled
+
+
+def test_repeat_interval_warning_only_where_set():
+    loaded = load_text(
+        """
+        route:
+          receiver: x
+          repeat_interval: 1m
+          routes: [{receiver: x, matchers: [a="1"]}, {receiver: x, matchers: [a="2"]}]
+        receivers: [{name: x}]
+        """
+    )
+    warnings = [str(w) for w in loaded.warnings if "repeat_interval" in str(w)]
+    assert len(warnings) == 1 and "route.repeat_interval" in warnings[0]
