@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -127,3 +128,32 @@ def _wait_log(path: Path, text: str, process: subprocess.Popen) -> None:
         assert process.poll() is None, path.read_text()
         assert time.monotonic() < deadline, path.read_text()
         time.sleep(0.1)
+
+
+async def test_not_ready_until_migrated_then_db_upgrade(tmp_path, start_server):
+    from aiohttp.test_utils import TestClient, TestServer
+    from click.testing import CliRunner
+
+    from alertrouter.app import Service
+    from alertrouter.cli import main
+    from alertrouter.config import load_config_file
+
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    config = write_config(tmp_path / "fresh.yml", url)
+    service = Service(
+        load_config_file(config, environ={}), config_path=config, upgrade=False, run_scheduler=False
+    )
+    client = TestClient(TestServer(service.build_app(), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        response = await client.get("/-/ready")
+        assert response.status == 503
+        assert "alertrouter db upgrade" in (await response.json())["error"]
+        result = await asyncio.to_thread(
+            CliRunner().invoke, main, ["db", "upgrade", "--config", str(config)]
+        )
+        assert result.exit_code == 0, result.output
+        assert "database at revision" in result.output
+        assert (await client.get("/-/ready")).status == 200
+    finally:
+        await client.close()
