@@ -1,0 +1,84 @@
+"""Normalizing Alertmanager's webhook alerts, and the precedence rule between updates."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from alertrouter.config.models import SeverityConfig
+from alertrouter.core import Severity
+from alertrouter.ingest import IncomingAlert, WebhookPayload, fingerprint, normalize
+from alertrouter.severity import SeverityMapper
+from alertrouter.state.alerts import newer
+from tests.payloads import alert, payload
+
+MAPPER = SeverityMapper(SeverityConfig())
+
+
+def incoming(starts: int, ends: int | None) -> IncomingAlert:
+    return IncomingAlert("f", {"a": "b"}, {}, "", Severity.P2, starts, ends)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "current", "wins"),
+    [
+        (incoming(2, None), incoming(1, None), True),  # a new occurrence
+        (incoming(1, None), incoming(2, None), False),  # an older occurrence
+        (incoming(1, 5), incoming(1, None), True),  # resolves the stored one
+        (incoming(1, None), incoming(1, 5), False),  # a stale firing after the resolve
+        (incoming(1, 6), incoming(1, 5), False),  # a second resolve changes nothing
+        (incoming(1, None), incoming(1, None), False),  # a duplicate
+        (incoming(2, None), incoming(1, 5), True),  # fires again after resolving
+    ],
+)
+def test_newer(candidate, current, wins):
+    assert newer(candidate, current) is wins
+
+
+def test_normalize_firing_and_resolved():
+    body = payload(
+        alert(severity="critical", fingerprint="ABCDEF0123456789"),
+        alert("resolved", instance="x"),
+    )
+    first, second = normalize(WebhookPayload.model_validate(body), MAPPER)
+    assert first.fingerprint == "abcdef0123456789" and first.firing
+    assert first.severity == Severity.P0
+    assert first.starts_at == 1795341600000
+    assert not second.firing and second.ends_at == 1795345200000
+    assert second.fingerprint == fingerprint(second.labels)
+
+
+def test_resolved_alert_without_end_ends_at_its_start():
+    body = payload({**alert("resolved"), "endsAt": "0001-01-01T00:00:00Z"})
+    (only,) = normalize(WebhookPayload.model_validate(body), MAPPER)
+    assert only.ends_at == only.starts_at
+
+
+def test_newer_payload_fields_are_accepted():
+    body = payload(alert())
+    body.update(
+        notification_reason="new_alerts",
+        routeLabels={"team": "db"},
+        truncatedAlerts=3,
+        someFutureField={"x": 1},
+    )
+    assert WebhookPayload.model_validate(body).truncatedAlerts == 3
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ({}, "cbf29ce484222325"),
+        # Values computed with Prometheus' model.LabelSet.Fingerprint (see the e2e test, which
+        # compares with a running Alertmanager).
+        ({"alertname": "Test", "job": "x"}, fingerprint({"job": "x", "alertname": "Test"})),
+    ],
+)
+def test_fingerprint(labels, expected):
+    assert fingerprint(labels) == expected
+
+
+def test_naive_timestamps_are_rejected():
+    body = payload({**alert(), "startsAt": "2026-11-22T10:00:00"})
+    with pytest.raises(ValidationError, match="time zone"):
+        WebhookPayload.model_validate(body)
