@@ -116,10 +116,16 @@ class Service:
         if loaded.config.storage.url != self.loaded.config.storage.url:
             log.warning("config reload: storage.url changed; it takes effect on restart")
         self.loaded = loaded
-        if self.pipeline is not None:
-            self.pipeline.runtime = runtime
         self._mark_reloaded(True)
         log.info("configuration reloaded from %s", self.config_path)
+        if self.pipeline is not None:
+            self.pipeline.runtime = runtime
+            try:
+                moved = await self.pipeline.reroute_firing()
+            except Exception:  # the new config is in force; ingest re-routes what changes
+                log.exception("re-routing firing alerts after the reload failed")
+            else:
+                log.info("re-routed %d firing alerts through the new routing tree", moved)
         return []
 
     def _mark_reloaded(self, ok: bool) -> None:

@@ -20,10 +20,17 @@ from alertrouter.ingest import IncomingAlert, WebhookPayload, normalize
 from alertrouter.runtime import Runtime
 from alertrouter.state import groups as group_state
 from alertrouter.state import silences as silence_state
-from alertrouter.state.alerts import GroupRef, RoutedAlert, WriteResult, write_alerts
+from alertrouter.state.alerts import (
+    GroupRef,
+    RoutedAlert,
+    WriteResult,
+    attach_to_groups,
+    firing_alerts,
+    write_alerts,
+)
 from alertrouter.state.committer import GroupCommitter
 from alertrouter.state.inhibition import Inhibitor
-from alertrouter.storage import Database, alerts, from_millis
+from alertrouter.storage import Database, from_millis
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +94,38 @@ class Pipeline:
             for callback in self.on_due:
                 callback(result.earliest_due)
 
+    async def reroute_firing(self, batch_size: int = 1000) -> int:
+        """After a reload: attach every firing alert to the groups the new routing tree gives
+        it (Alertmanager re-routes all alerts on reload). Ingest only routes alerts that
+        change, so without this an unchanged alert would keep its old groups."""
+        runtime = self.runtime
+        count, after = 0, ""
+        while True:
+            async with self.db.read() as conn:
+                rows = await firing_alerts(conn, after=after, limit=batch_size)
+            if not rows:
+                return count
+            incoming = [
+                IncomingAlert(
+                    r.fingerprint,
+                    r.labels,
+                    {},
+                    "",
+                    runtime.severity.level(r.labels),
+                    r.starts_at,
+                    None,
+                )
+                for r in rows
+            ]
+            async with self.db.write() as conn:
+                due = await attach_to_groups(
+                    self.db, conn, route_alerts(runtime, incoming), self._now()
+                )
+            if due:
+                self._committed(WriteResult(len(rows), min(due)))
+            count += len(rows)
+            after = rows[-1].fingerprint
+
     # ------------------------------------------------------------------------------- flush
 
     async def flush_due(self, now: int, limit: int = 100) -> list[str]:
@@ -106,16 +145,11 @@ class Pipeline:
         active = tuple(await silence_state.active(conn, now))
         inhibitor = None
         if self.runtime.inhibit_rules:
-            result = await conn.execute(
-                alerts.select()
-                .with_only_columns(alerts.c.fingerprint, alerts.c.labels, alerts.c.starts_at)
-                .where(alerts.c.ends_at.is_(None))
-            )
             firing = [
                 Alert(
-                    labels=r.labels, starts_at=from_millis(r.starts_at), fingerprint=r.fingerprint
+                    labels=a.labels, starts_at=from_millis(a.starts_at), fingerprint=a.fingerprint
                 )
-                for r in result
+                for a in await firing_alerts(conn)
             ]
             inhibitor = Inhibitor(self.runtime.inhibit_rules, firing, from_millis(now))
         return FlushContext(now, active, inhibitor)

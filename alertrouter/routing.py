@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from alertrouter.config import Config, RouteConfig
 from alertrouter.core import Labels, Severity, format_labels
@@ -57,6 +57,10 @@ class Route:
     opts: RouteOpts
     routes: tuple[Route, ...]
     key: str = ""
+    # Many alerts share a group (a payload usually is one group): format each key once.
+    _group_keys: dict[tuple[tuple[str, str], ...], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def receiver(self) -> str:
@@ -75,7 +79,14 @@ class Route:
         return {name: labels[name] for name in self.opts.group_by if name in labels}
 
     def group_key(self, labels: Labels) -> str:
-        return f"{self.key}:{format_labels(self.group_labels(labels))}"
+        group = self.group_labels(labels)
+        cache_key = tuple(sorted(group.items()))
+        key = self._group_keys.get(cache_key)
+        if key is None:
+            if len(self._group_keys) >= 10_000:
+                self._group_keys.clear()
+            key = self._group_keys[cache_key] = f"{self.key}:{format_labels(group)}"
+        return key
 
     def describe(self) -> str:
         parts = [format_matchers(self.matchers)]

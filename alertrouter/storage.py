@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+T = TypeVar("T")
 
 metadata = sa.MetaData(
     naming_convention={
@@ -205,6 +207,13 @@ class Database:
     url: str
     writer: AsyncEngine
     reader: AsyncEngine
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def cached(self, name: str, build: Callable[[], T]) -> T:
+        """Statements built once per database (their dialect is this database's)."""
+        if name not in self._cache:
+            self._cache[name] = build()
+        return self._cache[name]  # type: ignore[no-any-return]
 
     @property
     def is_sqlite(self) -> bool:

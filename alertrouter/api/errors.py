@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from alertrouter.core import InputError
+from alertrouter.ingest import NO_NUL
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,13 @@ def validation_details(exc: ValidationError) -> list[dict[str, str]]:
         where = ""
         for part in error["loc"]:
             where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-        details.append({"at": where or "(body)", "error": error["msg"]})
+        message = error["msg"]
+        if (
+            error["type"] == "string_pattern_mismatch"
+            and error.get("ctx", {}).get("pattern") == NO_NUL
+        ):
+            message = "must not contain NUL characters"
+        details.append({"at": where or "(body)", "error": message})
     return details
 
 

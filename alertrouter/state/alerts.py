@@ -70,126 +70,64 @@ def _occurrences(batch: Iterable[RoutedAlert]) -> dict[tuple[str, int], int | No
     return ends
 
 
-async def write_alerts(
-    db: Database, conn: AsyncConnection, batch: Sequence[RoutedAlert], now: int
-) -> WriteResult:
-    merged = _merge(batch)
-    if not merged:
-        return WriteResult(0, None)
-    fingerprints = sorted(merged)  # a fixed order keeps concurrent writers free of deadlocks
-    changed = await _upsert_alerts(db, conn, [merged[fp].alert for fp in fingerprints], now)
-    await _record_occurrences(db, conn, _occurrences(batch), changed, merged)
+class _Statements:
+    """The write path's statements, built once per database: building Core statements (and their
+    `excluded` aliases) costs more per batch than running them."""
 
-    refs = {ref.key: ref for fp in fingerprints for ref in merged[fp].groups}
-    changed_keys = {ref.key for fp in changed for ref in merged[fp].groups}
-    due_times = await _upsert_groups(
-        db, conn, [refs[k] for k in sorted(changed_keys)], now, make_due=True
-    )
-    await _upsert_groups(
-        db, conn, [refs[k] for k in sorted(set(refs) - changed_keys)], now, make_due=False
-    )
-    attached = await _attach(
-        db, conn, [(ref.key, fp) for fp in fingerprints for ref in merged[fp].groups]
-    )
-    newly_due = sorted(attached - changed_keys)
-    if newly_due:  # an unchanged alert joined a group, e.g. after a reload changed the routes
-        due_times += await _make_due(conn, newly_due, now)
-    return WriteResult(len(changed), min(due_times, default=None))
-
-
-async def _upsert_alerts(
-    db: Database, conn: AsyncConnection, batch: list[IncomingAlert], now: int
-) -> set[str]:
-    insert = db.insert(alerts)
-    excluded = insert.excluded
-    statement = insert.on_conflict_do_update(
-        index_elements=[alerts.c.fingerprint],
-        set_={
-            "labels": excluded.labels,
-            "annotations": excluded.annotations,
-            "generator_url": excluded.generator_url,
-            "severity": excluded.severity,
-            "starts_at": excluded.starts_at,
-            "ends_at": excluded.ends_at,
-            "updated_at": excluded.updated_at,
-        },
-        where=sa.or_(
-            excluded.starts_at > alerts.c.starts_at,
-            sa.and_(
-                excluded.starts_at == alerts.c.starts_at,
-                alerts.c.ends_at.is_(None),
-                excluded.ends_at.is_not(None),
+    def __init__(self, db: Database) -> None:
+        insert = db.insert(alerts)
+        excluded = insert.excluded
+        self.upsert_alerts = insert.on_conflict_do_update(
+            index_elements=[alerts.c.fingerprint],
+            set_={
+                "labels": excluded.labels,
+                "annotations": excluded.annotations,
+                "generator_url": excluded.generator_url,
+                "severity": excluded.severity,
+                "starts_at": excluded.starts_at,
+                "ends_at": excluded.ends_at,
+                "updated_at": excluded.updated_at,
+            },
+            where=sa.or_(
+                excluded.starts_at > alerts.c.starts_at,
+                sa.and_(
+                    excluded.starts_at == alerts.c.starts_at,
+                    alerts.c.ends_at.is_(None),
+                    excluded.ends_at.is_not(None),
+                ),
             ),
-        ),
-    ).returning(alerts.c.fingerprint)
-    rows = [
-        {
-            "fingerprint": a.fingerprint,
-            "labels": a.labels,
-            "annotations": a.annotations,
-            "generator_url": a.generator_url,
-            "severity": int(a.severity),
-            "starts_at": a.starts_at,
-            "ends_at": a.ends_at,
-            "updated_at": now,
-        }
-        for a in batch
-    ]
-    result = await conn.execute(statement, rows)
-    return {row[0] for row in result}
+        ).returning(alerts.c.fingerprint)
 
-
-async def _record_occurrences(
-    db: Database,
-    conn: AsyncConnection,
-    ends: dict[tuple[str, int], int | None],
-    changed: set[str],
-    merged: dict[str, RoutedAlert],
-) -> None:
-    # A new occurrence closes the previous one if its resolve never arrived.
-    superseded = [{"fp": fp, "start": merged[fp].alert.starts_at} for fp in sorted(changed)]
-    if superseded:
-        await conn.execute(
+        self.close_superseded = (
             sa.update(alert_occurrences)
             .where(
                 alert_occurrences.c.fingerprint == sa.bindparam("fp"),
                 alert_occurrences.c.starts_at < sa.bindparam("start"),
                 alert_occurrences.c.ends_at.is_(None),
             )
-            .values(ends_at=sa.bindparam("start")),
-            superseded,
+            .values(ends_at=sa.bindparam("start"))
         )
-    insert = db.insert(alert_occurrences)
-    statement = insert.on_conflict_do_update(
-        index_elements=[alert_occurrences.c.fingerprint, alert_occurrences.c.starts_at],
-        set_={"ends_at": insert.excluded.ends_at},
-        where=sa.and_(alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)),
-    )
-    await conn.execute(
-        statement,
-        [
-            {"fingerprint": fp, "starts_at": start, "ends_at": end}
-            for (fp, start), end in sorted(ends.items())
-        ],
-    )
 
+        insert = db.insert(alert_occurrences)
+        self.upsert_occurrences = insert.on_conflict_do_update(
+            index_elements=[alert_occurrences.c.fingerprint, alert_occurrences.c.starts_at],
+            set_={"ends_at": insert.excluded.ends_at},
+            where=sa.and_(
+                alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)
+            ),
+        )
 
-async def _upsert_groups(
-    db: Database, conn: AsyncConnection, refs: list[GroupRef], now: int, *, make_due: bool
-) -> list[int]:
-    """Create missing groups (due after group_wait). With `make_due`, an existing group with
-    nothing pending becomes due at its next flush slot (last flush + group_interval) or now."""
-    if not refs:
-        return []
-    insert = db.insert(groups)
-    excluded = insert.excluded
-    if make_due:
+        # A new group is due after group_wait (the inserted due_at); an existing group with
+        # nothing pending becomes due at its next flush slot (last flush + group_interval), or
+        # now if that has passed; a group already due keeps its time.
+        insert = db.insert(groups)
+        excluded = insert.excluded
         due = sa.case(
             (groups.c.due_at.is_not(None), groups.c.due_at),
             (groups.c.next_flush_at > excluded.created_at, groups.c.next_flush_at),
             else_=excluded.created_at,
         )
-        statement = insert.on_conflict_do_update(
+        self.upsert_groups = insert.on_conflict_do_update(
             index_elements=[groups.c.key],
             set_={
                 "due_at": due,
@@ -199,53 +137,111 @@ async def _upsert_groups(
                 "receiver": excluded.receiver,
             },
         ).returning(groups.c.due_at)
-    else:
-        statement = insert.on_conflict_do_nothing(index_elements=[groups.c.key])
-    rows = [
-        {
-            "key": ref.key,
-            "route_key": ref.route_key,
-            "receiver": ref.receiver,
-            "labels": ref.labels,
-            "created_at": now,
-            "due_at": now + ref.group_wait_ms,
-            "group_wait_ms": ref.group_wait_ms,
-            "group_interval_ms": ref.group_interval_ms,
-            "repeat_interval_ms": ref.repeat_interval_ms,
-        }
-        for ref in refs
-    ]
-    result = await conn.execute(statement, rows)
-    return [row[0] for row in result if row[0] is not None] if make_due else []
 
-
-async def _attach(db: Database, conn: AsyncConnection, pairs: list[tuple[str, str]]) -> set[str]:
-    """Membership rows; returns the keys of groups that gained a member."""
-    if not pairs:
-        return set()
-    statement = (
-        db.insert(group_alerts)
-        .on_conflict_do_nothing(
+        self.attach = db.insert(group_alerts).on_conflict_do_nothing(
             index_elements=[group_alerts.c.group_key, group_alerts.c.fingerprint]
         )
-        .returning(group_alerts.c.group_key)
-    )
-    result = await conn.execute(
-        statement, [{"group_key": k, "fingerprint": fp} for k, fp in sorted(pairs)]
-    )
-    return {row[0] for row in result}
 
 
-async def _make_due(conn: AsyncConnection, keys: list[str], now: int) -> list[int]:
-    due = sa.case(
-        (groups.c.due_at.is_not(None), groups.c.due_at),
-        (groups.c.next_flush_at > now, groups.c.next_flush_at),
-        else_=now,
-    )
+def _statements(db: Database) -> _Statements:
+    return db.cached("alerts", lambda: _Statements(db))
+
+
+async def write_alerts(
+    db: Database, conn: AsyncConnection, batch: Sequence[RoutedAlert], now: int
+) -> WriteResult:
+    """Stores one batch. Alerts that change nothing (re-deliveries, HA duplicates, stale
+    updates) cost one conditional upsert and nothing else."""
+    merged = _merge(batch)
+    if not merged:
+        return WriteResult(0, None)
+    statements = _statements(db)
+    fingerprints = sorted(merged)  # a fixed order keeps concurrent writers free of deadlocks
     result = await conn.execute(
-        sa.update(groups)
-        .where(groups.c.key.in_(keys))
-        .values(due_at=due)
-        .returning(groups.c.due_at)
+        statements.upsert_alerts, [_alert_row(merged[fp].alert, now) for fp in fingerprints]
     )
-    return [row[0] for row in result]
+    changed = sorted({row[0] for row in result})
+    if not changed:
+        return WriteResult(0, None)
+
+    await conn.execute(
+        statements.close_superseded,
+        [{"fp": fp, "start": merged[fp].alert.starts_at} for fp in changed],
+    )
+    changed_set = set(changed)
+    occurrences = [
+        {"fingerprint": fp, "starts_at": start, "ends_at": end}
+        for (fp, start), end in sorted(_occurrences(batch).items())
+        if fp in changed_set
+    ]
+    await conn.execute(statements.upsert_occurrences, occurrences)
+    due_times = await attach_to_groups(db, conn, [merged[fp] for fp in changed], now)
+    return WriteResult(len(changed), min(due_times, default=None))
+
+
+async def attach_to_groups(
+    db: Database, conn: AsyncConnection, routed: Sequence[RoutedAlert], now: int
+) -> list[int]:
+    """Makes the alerts' groups exist and due, and the alerts their members; returns the due
+    times. Also used to re-route firing alerts after a reload changed the routing tree."""
+    statements = _statements(db)
+    refs = {ref.key: ref for r in routed for ref in r.groups}
+    if not refs:
+        return []
+    result = await conn.execute(
+        statements.upsert_groups, [_group_row(refs[key], now) for key in sorted(refs)]
+    )
+    due_times = [row[0] for row in result if row[0] is not None]
+    pairs = sorted({(ref.key, r.alert.fingerprint) for r in routed for ref in r.groups})
+    await conn.execute(
+        statements.attach, [{"group_key": key, "fingerprint": fp} for key, fp in pairs]
+    )
+    return due_times
+
+
+def _alert_row(alert: IncomingAlert, now: int) -> dict[str, object]:
+    return {
+        "fingerprint": alert.fingerprint,
+        "labels": alert.labels,
+        "annotations": alert.annotations,
+        "generator_url": alert.generator_url,
+        "severity": int(alert.severity),
+        "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at,
+        "updated_at": now,
+    }
+
+
+def _group_row(ref: GroupRef, now: int) -> dict[str, object]:
+    return {
+        "key": ref.key,
+        "route_key": ref.route_key,
+        "receiver": ref.receiver,
+        "labels": ref.labels,
+        "created_at": now,
+        "due_at": now + ref.group_wait_ms,
+        "group_wait_ms": ref.group_wait_ms,
+        "group_interval_ms": ref.group_interval_ms,
+        "repeat_interval_ms": ref.repeat_interval_ms,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class FiringAlert:
+    fingerprint: str
+    labels: dict[str, str]
+    starts_at: int
+
+
+async def firing_alerts(
+    conn: AsyncConnection, *, after: str = "", limit: int | None = None
+) -> list[FiringAlert]:
+    """Firing alerts in fingerprint order, from after `after` (for paging through all)."""
+    query = (
+        sa.select(alerts.c.fingerprint, alerts.c.labels, alerts.c.starts_at)
+        .where(alerts.c.ends_at.is_(None), alerts.c.fingerprint > after)
+        .order_by(alerts.c.fingerprint)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [FiringAlert(r.fingerprint, r.labels, r.starts_at) for r in await conn.execute(query)]

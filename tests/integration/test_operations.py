@@ -157,3 +157,32 @@ async def test_not_ready_until_migrated_then_db_upgrade(tmp_path, start_server):
         assert (await client.get("/-/ready")).status == 200
     finally:
         await client.close()
+
+
+async def test_reload_reroutes_firing_alerts(database_url, start_server, tmp_path):
+    _service, client = await start_server(database_url)
+    await post(client, payload(alert(team="db", instance="a")))
+
+    async def one():
+        found = (await (await client.get("/api/v1/incidents")).json())["incidents"]
+        return found if len(found) == 1 else None
+
+    (first,) = await eventually(one)
+    assert first["receiver"] == "default"
+    write_config(
+        tmp_path / "config.yml",
+        database_url,
+        BASE_CONFIG.replace(
+            "group_interval: 100ms",
+            'group_interval: 100ms\n  routes:\n    - {receiver: dba, matchers: [team="db"]}',
+        )
+        + "  - name: dba\n",
+    )
+    assert (await client.post("/-/reload")).status == 200
+
+    async def rerouted():
+        found = (await (await client.get("/api/v1/incidents")).json())["incidents"]
+        return [i for i in found if i["receiver"] == "dba"]
+
+    (moved,) = await eventually(rerouted)
+    assert moved["groupKey"].startswith('{}/{team="db"}:')
