@@ -78,7 +78,12 @@ class Service:
             busy_timeout_ms=int(storage.busy_timeout.total_seconds() * 1000),
             pool_size=storage.pool_size,
         )
-        self.pipeline = Pipeline(self.db, Runtime.build(self.loaded), self.clock_ms)
+        self.pipeline = Pipeline(
+            self.db,
+            Runtime.build(self.loaded),
+            self.clock_ms,
+            on_batch=self.metrics.commit_batch.observe,
+        )
         self.scheduler = Scheduler(
             self.pipeline,
             self.clock_ms,

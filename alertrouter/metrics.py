@@ -29,6 +29,12 @@ class Metrics:
             registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.commit_batch = Histogram(
+            "alertrouter_ingest_commit_batch_requests",
+            "Webhook requests committed together in one transaction (group commit).",
+            registry=r,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+        )
         self.open_incidents = Gauge(
             "alertrouter_open_incidents",
             "Incidents not resolved, by severity.",

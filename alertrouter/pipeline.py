@@ -11,11 +11,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core import Alert
 from alertrouter.incidents import store as incident_store
-from alertrouter.incidents.lifecycle import FlushAlert, plan_flush
+from alertrouter.incidents.lifecycle import FlushAlert, Plan, plan_flush
 from alertrouter.ingest import IncomingAlert, WebhookPayload, normalize
 from alertrouter.runtime import Runtime
 from alertrouter.state import groups as group_state
@@ -70,24 +71,36 @@ class FlushContext:
 
 
 class Pipeline:
-    def __init__(self, db: Database, runtime: Runtime, clock_ms: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        runtime: Runtime,
+        clock_ms: Callable[[], int],
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
         self.db = db
         self.runtime = runtime
         self._now = clock_ms
         self.committer: GroupCommitter[RoutedAlert, WriteResult] = GroupCommitter(
-            db, self._write, on_commit=self._committed
+            db, self._write, on_commit=self._committed, on_batch=on_batch
         )
         self.on_due: list[Callable[[int], None]] = []
 
     # ------------------------------------------------------------------------------ accept
 
-    async def accept(self, payload: WebhookPayload) -> WriteResult:
+    def route(self, payload: WebhookPayload) -> list[RoutedAlert]:
         runtime = self.runtime
-        routed = route_alerts(runtime, normalize(payload, runtime.severity))
+        return route_alerts(runtime, normalize(payload, runtime.severity))
+
+    async def store(self, routed: list[RoutedAlert]) -> WriteResult:
+        """Returns once the alerts are committed (sharing a transaction with concurrent ones)."""
         return await self.committer.submit(routed)
 
-    async def _write(self, conn: AsyncConnection, batch: Sequence[RoutedAlert]) -> WriteResult:
-        return await write_alerts(self.db, conn, batch, self._now())
+    async def accept(self, payload: WebhookPayload) -> WriteResult:
+        return await self.store(self.route(payload))
+
+    def _write(self, conn: sa.Connection, batch: Sequence[RoutedAlert]) -> WriteResult:
+        return write_alerts(self.db, conn, batch, self._now())
 
     def _committed(self, result: WriteResult) -> None:
         if result.earliest_due is not None:
@@ -117,10 +130,11 @@ class Pipeline:
                 )
                 for r in rows
             ]
-            async with self.db.write() as conn:
-                due = await attach_to_groups(
-                    self.db, conn, route_alerts(runtime, incoming), self._now()
-                )
+            routed = route_alerts(runtime, incoming)
+            now = self._now()
+            due = await self.db.run_write(
+                lambda conn, routed=routed, now=now: attach_to_groups(self.db, conn, routed, now)
+            )
             if due:
                 self._committed(WriteResult(len(rows), min(due)))
             count += len(rows)
@@ -155,32 +169,10 @@ class Pipeline:
         return FlushContext(now, active, inhibitor)
 
     async def flush_group(self, key: str, context: FlushContext) -> bool:
-        async with self.db.write() as conn:
-            group = await group_state.lock_due(self.db, conn, key, context.now)
-            if group is None:  # flushed meanwhile, or another replica holds it
-                return False
-            members = await group_state.members(conn, key)
-            flush_alerts = [
-                FlushAlert(
-                    m.fingerprint,
-                    m.labels,
-                    m.annotations,
-                    m.severity,
-                    m.firing,
-                    self._muted_by(m.labels, context) if m.firing else None,
-                )
-                for m in members
-            ]
-            incident, known = await incident_store.load_open(conn, key)
-            plan = plan_flush(incident, known, flush_alerts)
-            incident_id = await incident_store.apply_plan(self.db, conn, group, plan, context.now)
-            await group_state.mark_flushed(
-                conn,
-                group,
-                context.now,
-                still_firing=any(m.firing for m in members),
-                drop_members=[m.fingerprint for m in members if not m.firing],
-            )
+        outcome = await self.db.run_write(lambda conn: self._flush(conn, key, context))
+        if outcome is None:  # flushed meanwhile, or another replica holds it
+            return False
+        plan, incident_id = outcome
         if plan.open:
             log.info(
                 "incident %s opened (%s, %s) for group %s",
@@ -192,6 +184,37 @@ class Pipeline:
         elif plan.resolve:
             log.info("incident %s resolved: all alerts of group %s resolved", incident_id, key)
         return True
+
+    def _flush(
+        self, conn: sa.Connection, key: str, context: FlushContext
+    ) -> tuple[Plan, int | None] | None:
+        """One flush, in one transaction."""
+        group = group_state.lock_due(self.db, conn, key, context.now)
+        if group is None:
+            return None
+        members = group_state.members(conn, key)
+        flush_alerts = [
+            FlushAlert(
+                m.fingerprint,
+                m.labels,
+                m.annotations,
+                m.severity,
+                m.firing,
+                self._muted_by(m.labels, context) if m.firing else None,
+            )
+            for m in members
+        ]
+        incident, known = incident_store.load_open(conn, key)
+        plan = plan_flush(incident, known, flush_alerts)
+        incident_id = incident_store.apply_plan(self.db, conn, group, plan, context.now)
+        group_state.mark_flushed(
+            conn,
+            group,
+            context.now,
+            still_firing=any(m.firing for m in members),
+            drop_members=[m.fingerprint for m in members if not m.firing],
+        )
+        return plan, incident_id
 
     @staticmethod
     def _muted_by(labels: dict[str, str], context: FlushContext) -> str | None:

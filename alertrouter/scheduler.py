@@ -31,13 +31,18 @@ class Scheduler:
         self._on_lag = on_lag
         self._on_flushed = on_flushed
         self._wake = asyncio.Event()
-        self._wake_at: int | None = None
+        self._wake_at = 0  # ms of the planned wake-up
+        self._ticking = False
+        self._due_during_tick: int | None = None
         self._task: asyncio.Task[None] | None = None
         pipeline.on_due.append(self.due_at)
 
     def due_at(self, due: int) -> None:
-        """Work becomes due at `due` (ms): wake now if that is before the planned wake-up."""
-        if self._wake_at is None or due < self._wake_at:
+        """Work becomes due at `due` (ms): wake early if that is before the planned wake-up.
+        During a pass, remember it for the pass's own plan instead of starting another pass."""
+        if self._ticking:
+            self._due_during_tick = min(due, self._due_during_tick or due)
+        elif due < self._wake_at:
             self._wake.set()
 
     def start(self) -> None:
@@ -60,10 +65,21 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             self._wake.clear()
-            self._wake_at = None
 
     async def tick(self) -> float:
         """One pass: flush what is due; returns how long to sleep before the next pass."""
+        self._ticking = True
+        self._due_during_tick = None
+        try:
+            delay = await self._pass()
+        finally:
+            self._ticking = False
+        arrived = self._due_during_tick
+        if arrived is not None:
+            delay = min(delay, max(0.0, (arrived - self._now()) / 1000))
+        return delay
+
+    async def _pass(self) -> float:
         self._wake.clear()
         now = self._now()
         flushed = await self._pipeline.flush_due(now, self._batch)

@@ -17,13 +17,19 @@ INGEST_PATH = "/api/v1/alertmanager"
 async def receive_alerts(request: web.Request) -> web.Response:
     pipeline = request.app[PIPELINE]
     auth.check(request, pipeline.runtime.loaded.config.server.auth.ingest)
-    body = await request.read()
-    payload = WebhookPayload.model_validate_json(body)
-    await pipeline.accept(payload)
+    with pipeline.committer.arriving():
+        body = await request.read()
+        payload = WebhookPayload.model_validate_json(body)
+        routed = pipeline.route(payload)
+    await pipeline.store(routed)
+    firing = sum(1 for alert in payload.alerts if alert.status == "firing")
     received = request.app[METRICS].alerts_received
-    for alert in payload.alerts:
-        received.labels(alert.status).inc()
-    return web.json_response({"status": "success", "received": len(payload.alerts)})
+    if firing:
+        received.labels("firing").inc(firing)
+    if len(payload.alerts) > firing:
+        received.labels("resolved").inc(len(payload.alerts) - firing)
+    body = f'{{"status": "success", "received": {len(payload.alerts)}}}'
+    return web.Response(text=body, content_type="application/json")
 
 
 @web.middleware

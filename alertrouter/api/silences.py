@@ -73,8 +73,7 @@ async def create_silence(request: web.Request) -> web.Response:
         created_by=body.createdBy,
         comment=body.comment,
     )
-    async with request.app[DB].write() as conn:
-        stored = await silences.create(conn, silence, now)
+    stored = await request.app[DB].run_write(lambda conn: silences.create(conn, silence, now))
     return web.json_response(
         {"silenceID": stored.id, "silence": silence_json(stored, now)}, status=200
     )
@@ -83,8 +82,8 @@ async def create_silence(request: web.Request) -> web.Response:
 async def expire_silence(request: web.Request) -> web.Response:
     _api_auth(request)
     now = request.app[CLOCK_MS]()
-    async with request.app[DB].write() as conn:
-        expired = await silences.expire(conn, request.match_info["silence_id"], now)
+    silence_id = request.match_info["silence_id"]
+    expired = await request.app[DB].run_write(lambda conn: silences.expire(conn, silence_id, now))
     if expired is None:
         raise web.HTTPNotFound(reason="no such silence")
     body: dict[str, Any] = {"status": "success", "silence": silence_json(expired, now)}

@@ -23,11 +23,11 @@ SYSTEM_ACTOR = "alertrouter"
 ALERT_SOURCE = "alertmanager"
 
 
-async def load_open(
-    conn: AsyncConnection, group_key: str
+def load_open(
+    conn: sa.Connection, group_key: str
 ) -> tuple[OpenIncident | None, dict[str, KnownAlert]]:
     row = (
-        await conn.execute(
+        conn.execute(
             sa.select(incidents.c.id, incidents.c.severity).where(
                 incidents.c.group_key == group_key, incidents.c.resolved_at.is_(None)
             )
@@ -35,7 +35,7 @@ async def load_open(
     ).first()
     if row is None:
         return None, {}
-    result = await conn.execute(
+    result = conn.execute(
         sa.select(
             incident_alerts.c.fingerprint, incident_alerts.c.state, incident_alerts.c.muted_by
         ).where(incident_alerts.c.incident_id == row.id)
@@ -44,13 +44,13 @@ async def load_open(
     return OpenIncident(row.id, Severity(row.severity)), known
 
 
-async def apply_plan(
-    db: Database, conn: AsyncConnection, group: GroupRow, plan: Plan, now: int
+def apply_plan(
+    db: Database, conn: sa.Connection, group: GroupRow, plan: Plan, now: int
 ) -> int | None:
     """Writes the plan; returns the incident id it touched (None when there was nothing)."""
     if plan.open:
         assert plan.severity is not None
-        result = await conn.execute(
+        result = conn.execute(
             sa.insert(incidents)
             .values(
                 group_key=group.key,
@@ -75,13 +75,13 @@ async def apply_plan(
             values["severity"] = int(plan.severity)
         if plan.resolve:
             values.update(status="resolved", resolved_at=now, resolved_by=SYSTEM_ACTOR)
-        await conn.execute(sa.update(incidents).where(incidents.c.id == incident_id).values(values))
+        conn.execute(sa.update(incidents).where(incidents.c.id == incident_id).values(values))
     else:
         return None
 
     if plan.alert_states:
         insert = db.insert(incident_alerts)
-        await conn.execute(
+        conn.execute(
             insert.on_conflict_do_update(
                 index_elements=[incident_alerts.c.incident_id, incident_alerts.c.fingerprint],
                 set_={
@@ -103,7 +103,7 @@ async def apply_plan(
             ],
         )
     if plan.events:
-        await add_events(
+        add_events(
             conn,
             incident_id,
             now,
@@ -114,8 +114,8 @@ async def apply_plan(
     return incident_id
 
 
-async def add_events(
-    conn: AsyncConnection,
+def add_events(
+    conn: sa.Connection,
     incident_id: int,
     now: int,
     events: list[tuple[str, dict[str, object]]],
@@ -123,7 +123,7 @@ async def add_events(
     actor: str,
     source: str,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         sa.insert(timeline_events),
         [
             {

@@ -14,7 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.ingest import IncomingAlert
-from alertrouter.storage import Database, alert_occurrences, alerts, group_alerts, groups
+from alertrouter.storage import (
+    BulkStatement,
+    Database,
+    alert_occurrences,
+    alerts,
+    group_alerts,
+    groups,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,23 +105,31 @@ class _Statements:
             ),
         ).returning(alerts.c.fingerprint)
 
-        self.close_superseded = (
+        self.close_superseded = BulkStatement(
             sa.update(alert_occurrences)
             .where(
                 alert_occurrences.c.fingerprint == sa.bindparam("fp"),
                 alert_occurrences.c.starts_at < sa.bindparam("start"),
                 alert_occurrences.c.ends_at.is_(None),
             )
-            .values(ends_at=sa.bindparam("start"))
+            .values(ends_at=sa.bindparam("start")),
+            db.dialect,
         )
 
         insert = db.insert(alert_occurrences)
-        self.upsert_occurrences = insert.on_conflict_do_update(
-            index_elements=[alert_occurrences.c.fingerprint, alert_occurrences.c.starts_at],
-            set_={"ends_at": insert.excluded.ends_at},
-            where=sa.and_(
-                alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)
+        self.upsert_occurrences = BulkStatement(
+            insert.values(
+                fingerprint=sa.bindparam("fingerprint"),
+                starts_at=sa.bindparam("starts_at"),
+                ends_at=sa.bindparam("ends_at"),
+            ).on_conflict_do_update(
+                index_elements=[alert_occurrences.c.fingerprint, alert_occurrences.c.starts_at],
+                set_={"ends_at": insert.excluded.ends_at},
+                where=sa.and_(
+                    alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)
+                ),
             ),
+            db.dialect,
         )
 
         # A new group is due after group_wait (the inserted due_at); an existing group with
@@ -138,8 +153,13 @@ class _Statements:
             },
         ).returning(groups.c.due_at)
 
-        self.attach = db.insert(group_alerts).on_conflict_do_nothing(
-            index_elements=[group_alerts.c.group_key, group_alerts.c.fingerprint]
+        self.attach = BulkStatement(
+            db.insert(group_alerts)
+            .values(group_key=sa.bindparam("group_key"), fingerprint=sa.bindparam("fingerprint"))
+            .on_conflict_do_nothing(
+                index_elements=[group_alerts.c.group_key, group_alerts.c.fingerprint]
+            ),
+            db.dialect,
         )
 
 
@@ -147,8 +167,8 @@ def _statements(db: Database) -> _Statements:
     return db.cached("alerts", lambda: _Statements(db))
 
 
-async def write_alerts(
-    db: Database, conn: AsyncConnection, batch: Sequence[RoutedAlert], now: int
+def write_alerts(
+    db: Database, conn: sa.Connection, batch: Sequence[RoutedAlert], now: int
 ) -> WriteResult:
     """Stores one batch. Alerts that change nothing (re-deliveries, HA duplicates, stale
     updates) cost one conditional upsert and nothing else."""
@@ -157,16 +177,15 @@ async def write_alerts(
         return WriteResult(0, None)
     statements = _statements(db)
     fingerprints = sorted(merged)  # a fixed order keeps concurrent writers free of deadlocks
-    result = await conn.execute(
+    result = conn.execute(
         statements.upsert_alerts, [_alert_row(merged[fp].alert, now) for fp in fingerprints]
     )
     changed = sorted({row[0] for row in result})
     if not changed:
         return WriteResult(0, None)
 
-    await conn.execute(
-        statements.close_superseded,
-        [{"fp": fp, "start": merged[fp].alert.starts_at} for fp in changed],
+    statements.close_superseded.run(
+        conn, [{"fp": fp, "start": merged[fp].alert.starts_at} for fp in changed]
     )
     changed_set = set(changed)
     occurrences = [
@@ -174,13 +193,13 @@ async def write_alerts(
         for (fp, start), end in sorted(_occurrences(batch).items())
         if fp in changed_set
     ]
-    await conn.execute(statements.upsert_occurrences, occurrences)
-    due_times = await attach_to_groups(db, conn, [merged[fp] for fp in changed], now)
+    statements.upsert_occurrences.run(conn, occurrences)
+    due_times = attach_to_groups(db, conn, [merged[fp] for fp in changed], now)
     return WriteResult(len(changed), min(due_times, default=None))
 
 
-async def attach_to_groups(
-    db: Database, conn: AsyncConnection, routed: Sequence[RoutedAlert], now: int
+def attach_to_groups(
+    db: Database, conn: sa.Connection, routed: Sequence[RoutedAlert], now: int
 ) -> list[int]:
     """Makes the alerts' groups exist and due, and the alerts their members; returns the due
     times. Also used to re-route firing alerts after a reload changed the routing tree."""
@@ -188,14 +207,12 @@ async def attach_to_groups(
     refs = {ref.key: ref for r in routed for ref in r.groups}
     if not refs:
         return []
-    result = await conn.execute(
+    result = conn.execute(
         statements.upsert_groups, [_group_row(refs[key], now) for key in sorted(refs)]
     )
     due_times = [row[0] for row in result if row[0] is not None]
     pairs = sorted({(ref.key, r.alert.fingerprint) for r in routed for ref in r.groups})
-    await conn.execute(
-        statements.attach, [{"group_key": key, "fingerprint": fp} for key, fp in pairs]
-    )
+    statements.attach.run(conn, [{"group_key": key, "fingerprint": fp} for key, fp in pairs])
     return due_times
 
 

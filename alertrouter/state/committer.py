@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import sqlalchemy as sa
 
 from alertrouter.storage import Database
 
@@ -24,7 +24,7 @@ R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
-WriteBatch = Callable[[AsyncConnection, Sequence[T]], Awaitable[R]]
+WriteBatch = Callable[[sa.Connection, Sequence[T]], R]  # one transaction; must not await
 
 
 @dataclass
@@ -41,6 +41,8 @@ class GroupCommitter(Generic[T, R]):
         *,
         max_items: int = 5000,
         on_commit: Callable[[R], None] | None = None,
+        on_batch: Callable[[int], None] | None = None,
+        max_wait: float = 0.002,
     ) -> None:
         self._db = db
         self._write = write
@@ -48,6 +50,9 @@ class GroupCommitter(Generic[T, R]):
         self._on_commit = on_commit
         self._queue: asyncio.Queue[_Submission[T, R]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._arriving = 0
+        self._on_batch = on_batch
+        self._max_wait = max_wait
 
     async def submit(self, items: Sequence[T]) -> R:
         """Returns once `items` are committed; raises what the write raised."""
@@ -69,13 +74,33 @@ class GroupCommitter(Generic[T, R]):
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Marks a request that will submit soon (it is being read and parsed), so that a
+        transaction about to start waits a moment for it instead of committing without it."""
+        self._arriving += 1
+        try:
+            yield
+        finally:
+            self._arriving -= 1
+
+    async def _gather_arrivals(self) -> None:
+        """Like Nagle's algorithm for commits: while other requests are mid-parse, yield to the
+        event loop so they join this batch (bounded; a lone request never waits)."""
+        deadline = asyncio.get_running_loop().time() + self._max_wait
+        while self._arriving > 0 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0)
+
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            await self._gather_arrivals()
             count = len(batch[0].items)
             while count < self._max_items and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
                 count += len(batch[-1].items)
+            if self._on_batch is not None:
+                self._on_batch(len(batch))
             try:
                 await self._commit(batch)
             finally:
@@ -102,8 +127,7 @@ class GroupCommitter(Generic[T, R]):
             _succeed(submission, result)
 
     async def _transaction(self, items: Sequence[T]) -> R:
-        async with self._db.write() as conn:
-            result = await self._write(conn, items)
+        result = await self._db.run_write(lambda conn: self._write(conn, items))
         if self._on_commit is not None:
             self._on_commit(result)
         return result

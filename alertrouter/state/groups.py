@@ -43,12 +43,12 @@ async def due_keys(conn: AsyncConnection, now: int, limit: int) -> list[str]:
     return [row[0] for row in result]
 
 
-async def lock_due(db: Database, conn: AsyncConnection, key: str, now: int) -> GroupRow | None:
+def lock_due(db: Database, conn: sa.Connection, key: str, now: int) -> GroupRow | None:
     """Take the group for this transaction if it is still due and no other replica holds it."""
     query = db.for_update(
         sa.select(groups).where(groups.c.key == key, groups.c.due_at <= now), skip_locked=True
     )
-    row = (await conn.execute(query)).mappings().first()
+    row = (conn.execute(query)).mappings().first()
     if row is None:
         return None
     return GroupRow(
@@ -61,8 +61,8 @@ async def lock_due(db: Database, conn: AsyncConnection, key: str, now: int) -> G
     )
 
 
-async def members(conn: AsyncConnection, key: str) -> list[MemberAlert]:
-    result = await conn.execute(
+def members(conn: sa.Connection, key: str) -> list[MemberAlert]:
+    result = conn.execute(
         sa.select(
             alerts.c.fingerprint,
             alerts.c.labels,
@@ -88,8 +88,8 @@ async def members(conn: AsyncConnection, key: str) -> list[MemberAlert]:
     ]
 
 
-async def mark_flushed(
-    conn: AsyncConnection,
+def mark_flushed(
+    conn: sa.Connection,
     group: GroupRow,
     now: int,
     *,
@@ -100,7 +100,7 @@ async def mark_flushed(
     Alertmanager, so expired silences, resolved inhibitors and repeat intervals are noticed),
     else only when a change arrives. Resolved alerts the flush has recorded leave the group."""
     next_flush = now + group.group_interval_ms
-    await conn.execute(
+    conn.execute(
         sa.update(groups)
         .where(groups.c.key == group.key)
         .values(
@@ -110,7 +110,7 @@ async def mark_flushed(
         )
     )
     if drop_members:
-        await conn.execute(
+        conn.execute(
             sa.delete(group_alerts).where(
                 group_alerts.c.group_key == group.key, group_alerts.c.fingerprint.in_(drop_members)
             )

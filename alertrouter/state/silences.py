@@ -81,23 +81,23 @@ def validate_new(silence: Silence, now: int) -> None:
         raise InputError("comment is required")
 
 
-async def create(conn: AsyncConnection, silence: Silence, now: int) -> Silence:
+def create(conn: sa.Connection, silence: Silence, now: int) -> Silence:
     validate_new(silence, now)
     stored = replace(silence, id=str(uuid.uuid4()), created_at=now, updated_at=now)
-    await conn.execute(sa.insert(silences).values(_row(stored)))
+    conn.execute(sa.insert(silences).values(_row(stored)))
     return stored
 
 
-async def expire(conn: AsyncConnection, silence_id: str, now: int) -> Silence | None:
+def expire(conn: sa.Connection, silence_id: str, now: int) -> Silence | None:
     """Ends a silence now (a pending one never starts). None if unknown; InputError if it has
     already expired."""
-    current = await get(conn, silence_id)
+    current = get(conn, silence_id)
     if current is None:
         return None
     if current.state(now) == "expired":
         raise InputError(f"silence {silence_id} already expired")
     expired = replace(current, starts_at=min(current.starts_at, now), ends_at=now, updated_at=now)
-    await conn.execute(
+    conn.execute(
         sa.update(silences)
         .where(silences.c.id == silence_id)
         .values(starts_at=expired.starts_at, ends_at=expired.ends_at, updated_at=now)
@@ -105,8 +105,8 @@ async def expire(conn: AsyncConnection, silence_id: str, now: int) -> Silence | 
     return expired
 
 
-async def get(conn: AsyncConnection, silence_id: str) -> Silence | None:
-    row = (await conn.execute(sa.select(silences).where(silences.c.id == silence_id))).first()
+def get(conn: sa.Connection, silence_id: str) -> Silence | None:
+    row = (conn.execute(sa.select(silences).where(silences.c.id == silence_id))).first()
     return _from_row(row._mapping) if row is not None else None
 
 
