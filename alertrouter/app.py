@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
@@ -12,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from alertrouter import logs, migrate
+from alertrouter import logs, migrate, workers
 from alertrouter.api.errors import errors_middleware
 from alertrouter.api.ingest import ingest_metrics
 from alertrouter.api.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
@@ -26,6 +27,8 @@ from alertrouter.scheduler import Scheduler
 from alertrouter.storage import Database, open_database
 
 log = logging.getLogger("alertrouter")
+
+WATCHDOG = web.AppKey("watchdog", asyncio.Task[None])
 
 
 def system_clock_ms() -> int:
@@ -53,6 +56,7 @@ class Service:
         self.poll_interval = poll_interval
         self.run_scheduler = run_scheduler  # tests with a fake clock drive ticks themselves
         self.metrics = Metrics()
+        self.after_http_reload: Callable[[], None] | None = None
         self.db: Database | None = None
         self.pipeline: Pipeline | None = None
         self.scheduler: Scheduler | None = None
@@ -63,7 +67,7 @@ class Service:
             middlewares=[ingest_metrics, errors_middleware],
         )
         app[METRICS] = self.metrics
-        app[RELOAD] = self.reload
+        app[RELOAD] = self.reload_from_http
         app[CLOCK_MS] = self.clock_ms
         app.cleanup_ctx.append(self._resources)
         add_routes(app)
@@ -104,6 +108,12 @@ class Service:
             await self.pipeline.committer.stop()
             await self.db.dispose()
 
+    async def reload_from_http(self) -> list[str]:
+        errors = await self.reload()
+        if not errors and self.after_http_reload is not None:
+            self.after_http_reload()
+        return errors
+
     async def reload(self) -> list[str]:
         """Re-reads the config file. On any error the running configuration stays."""
         if self.config_path is None:
@@ -140,33 +150,64 @@ class Service:
 
 
 def run(loaded: LoadedConfig, *, config_path: Path | None, upgrade: bool) -> None:
+    # Until the event loop's handler is installed, SIGHUP's default action would kill us (and,
+    # inherited across exec, a worker that is still starting).
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     server = loaded.config.server
     logs.setup(server.log_level, server.log_format)
-    for warning in loaded.warnings:
-        log.warning("config: %s", warning)
-    service = Service(loaded, config_path=config_path, upgrade=upgrade)
+    parent = workers.parent_pid()
+    count = 1 if parent is not None else server.workers
+    if parent is None:
+        for warning in loaded.warnings:
+            log.warning("config: %s", warning)
+        if upgrade:
+            migrate.upgrade(loaded.config.storage.url)  # once, before any worker starts
+    if count > 1 and config_path is None:
+        raise SystemExit("server.workers > 1 needs a config file")
+    children = workers.spawn(count - 1, config_path) if count > 1 and config_path else []
+    service = Service(loaded, config_path=config_path, upgrade=False)
+    if parent is not None or children:
+        # An HTTP reload reaches one worker: the parent reloads them all (itself included).
+        supervisor = parent if parent is not None else os.getpid()
+        service.after_http_reload = lambda: os.kill(supervisor, signal.SIGHUP)
     app = service.build_app()
 
+    reloads: set[asyncio.Task[list[str]]] = set()
+
+    def on_sighup() -> None:
+        task = asyncio.ensure_future(service.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+        workers.forward(children, signal.SIGHUP)
+
     async def on_startup(app: web.Application) -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(service.reload()))
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_sighup)
+        if parent is not None:
+            app[WATCHDOG] = asyncio.create_task(workers.exit_with_parent(parent))
 
     app.on_startup.append(on_startup)
     host, port = server.listen_host_port
 
     def started(_: str) -> None:  # aiohttp calls this once the socket is bound
-        log.info(
-            "alertrouter listening on %s (config %s, storage %s)",
-            server.listen,
-            loaded.source,
-            _safe_url(loaded.config.storage.url),
-        )
+        if parent is not None:
+            log.info("worker %d serving on %s", os.getpid(), server.listen)
+        else:
+            log.info(
+                "alertrouter listening on %s with %d worker(s) (config %s, storage %s)",
+                server.listen,
+                count,
+                loaded.source,
+                _safe_url(loaded.config.storage.url),
+            )
 
+    shutdown = server.shutdown_timeout.total_seconds()
     try:
-        _run_app(app, host, port, started, server.shutdown_timeout.total_seconds())
+        _run_app(app, host, port, started, shutdown, reuse_port=count > 1 or parent is not None)
     except OSError as exc:
         log.error("cannot serve on %s: %s", server.listen, exc.strerror or exc)
         raise SystemExit(1) from None
+    finally:
+        workers.stop(children, shutdown)
 
 
 def _run_app(
@@ -175,11 +216,14 @@ def _run_app(
     port: int,
     started: Callable[[str], None],
     shutdown_timeout: float,
+    *,
+    reuse_port: bool,
 ) -> None:
     web.run_app(
         app,
         host=host,
         port=port,
+        reuse_port=reuse_port or None,
         print=started,
         access_log=None,
         shutdown_timeout=shutdown_timeout,

@@ -174,6 +174,8 @@ class ServerConfig(Model):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     shutdown_timeout: Duration = dt.timedelta(seconds=10)
+    # Serving processes sharing the port (SO_REUSEPORT) and the database, to use more cores.
+    workers: int = Field(default=1, ge=1, le=64)
 
     @field_validator("listen")
     @classmethod

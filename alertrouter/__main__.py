@@ -1,0 +1,3 @@
+from alertrouter.cli import main
+
+main()
