@@ -37,5 +37,7 @@ def setup(level: str, fmt: str) -> None:
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(max(root.level, logging.WARNING))
     # Their debug output is one line per SQL statement: only useful when asked for by name.
-    for chatty in ("aiosqlite", "asyncio", "alembic.runtime.migration"):
+    for chatty in ("aiosqlite", "asyncio"):
         logging.getLogger(chatty).setLevel(max(root.level, logging.INFO))
+    # Alembic logs two lines per readiness probe; migrate.upgrade logs what matters.
+    logging.getLogger("alembic.runtime.migration").setLevel(max(root.level, logging.WARNING))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
@@ -10,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.resources import resource_dir
 from alertrouter.storage import Database, async_url
+
+log = logging.getLogger(__name__)
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -22,6 +26,9 @@ def alembic_config(url: str) -> AlembicConfig:
 def upgrade(url: str, revision: str = "head") -> None:
     """Runs in a thread of its own event loop (Alembic's env.py drives the async engine)."""
     command.upgrade(alembic_config(url), revision)
+    log.info(
+        "database schema at revision %s", head_revision(url) if revision == "head" else revision
+    )
 
 
 def head_revision(url: str) -> str | None:
