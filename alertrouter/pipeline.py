@@ -42,12 +42,13 @@ def route_alerts(runtime: Runtime, incoming: Sequence[IncomingAlert]) -> list[Ro
         refs = []
         for route in runtime.routing.match(alert.labels):
             opts = route.opts
+            group = route.group_labels(alert.labels)
             refs.append(
                 GroupRef(
-                    key=route.group_key(alert.labels),
+                    key=route.key_of_group(group),
                     route_key=route.key,
                     receiver=opts.receiver,
-                    labels=route.group_labels(alert.labels),
+                    labels=group,
                     group_wait_ms=_ms(opts.group_wait),
                     group_interval_ms=_ms(opts.group_interval),
                     repeat_interval_ms=_ms(opts.repeat_interval),

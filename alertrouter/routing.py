@@ -79,7 +79,10 @@ class Route:
         return {name: labels[name] for name in self.opts.group_by if name in labels}
 
     def group_key(self, labels: Labels) -> str:
-        group = self.group_labels(labels)
+        return self.key_of_group(self.group_labels(labels))
+
+    def key_of_group(self, group: dict[str, str]) -> str:
+        """The aggregation group key for already-computed group labels."""
         cache_key = tuple(sorted(group.items()))
         key = self._group_keys.get(cache_key)
         if key is None:

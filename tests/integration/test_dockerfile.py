@@ -10,7 +10,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from alertrouter.config import load_config_file
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 
 DOCKERFILE = REPO / "Dockerfile"
 SCRIPT = Path(sys.executable).parent / "alertrouter"
@@ -90,12 +89,6 @@ def pip_install_targets(command: str) -> list[list[str]]:
             if re.fullmatch(r"(.*/)?pip3?", word) and words[i + 1] == "install":
                 found.append([w for w in words[i + 2 :] if not w.startswith("-")])
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def readme_engine_command() -> str:

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.conftest import free_port
 from tests.integration.conftest import BASE_CONFIG, eventually, write_config
 from tests.integration.helpers import post
 from tests.payloads import alert, payload
@@ -73,11 +74,7 @@ async def _has_open_p0(client) -> bool:
 
 def test_sighup_reload_and_graceful_shutdown(tmp_path: Path):
     """The real process: SIGHUP with a broken config keeps serving; SIGTERM exits cleanly."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     config = write_config(
         tmp_path / "c.yml",
         f"sqlite:///{tmp_path}/ar.db",

@@ -5,21 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from tests.conftest import free_port
 from tests.integration.conftest import BASE_CONFIG, write_config
 from tests.payloads import alert, payload
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _request(url: str, body: object | None = None, method: str = "GET") -> tuple[int, object]:
@@ -47,7 +41,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_two_workers_share_port_database_reload_and_shutdown(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     config = write_config(
         tmp_path / "c.yml",
