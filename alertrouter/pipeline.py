@@ -97,8 +97,6 @@ class Pipeline:
         """Returns once the alerts are committed (sharing a transaction with concurrent ones)."""
         return await self.committer.submit(routed)
 
-    async def accept(self, payload: WebhookPayload) -> WriteResult:
-        return await self.store(self.route(payload))
 
     def _write(self, conn: sa.Connection, batch: Sequence[RoutedAlert]) -> WriteResult:
         return write_alerts(self.db, conn, batch, self._now())
@@ -137,7 +135,7 @@ class Pipeline:
                 lambda conn, routed=routed, now=now: attach_to_groups(self.db, conn, routed, now)
             )
             if due:
-                self._committed(WriteResult(len(rows), min(due)))
+                self._committed(WriteResult(min(due)))
             count += len(rows)
             after = rows[-1].fingerprint
 

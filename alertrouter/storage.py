@@ -180,10 +180,6 @@ timeline_events = sa.Table(
 )
 
 
-def to_millis(value: dt.datetime) -> int:
-    return int(value.timestamp() * 1000)
-
-
 def from_millis(value: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
 

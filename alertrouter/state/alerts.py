@@ -45,7 +45,6 @@ class RoutedAlert:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    changed_alerts: int
     earliest_due: int | None  # the soonest due time this batch gave a group, if any
 
 
@@ -174,7 +173,7 @@ def write_alerts(
     updates) cost one conditional upsert and nothing else."""
     merged = _merge(batch)
     if not merged:
-        return WriteResult(0, None)
+        return WriteResult(None)
     statements = _statements(db)
     fingerprints = sorted(merged)  # a fixed order keeps concurrent writers free of deadlocks
     result = conn.execute(
@@ -182,7 +181,7 @@ def write_alerts(
     )
     changed = sorted({row[0] for row in result})
     if not changed:
-        return WriteResult(0, None)
+        return WriteResult(None)
 
     statements.close_superseded.run(
         conn, [{"fp": fp, "start": merged[fp].alert.starts_at} for fp in changed]
@@ -195,7 +194,7 @@ def write_alerts(
     ]
     statements.upsert_occurrences.run(conn, occurrences)
     due_times = attach_to_groups(db, conn, [merged[fp] for fp in changed], now)
-    return WriteResult(len(changed), min(due_times, default=None))
+    return WriteResult(min(due_times, default=None))
 
 
 def attach_to_groups(
