@@ -64,3 +64,13 @@ class Metrics:
         )
         for level in Severity:
             self.open_incidents.labels(level.name)
+        # Children resolved once: a labels() lookup per request shows in the ingest profile.
+        self.received_firing = self.alerts_received.labels("firing")
+        self.received_resolved = self.alerts_received.labels("resolved")
+        self._responses: dict[int, Counter] = {}
+
+    def ingest_response(self, status: int) -> None:
+        child = self._responses.get(status)
+        if child is None:
+            child = self._responses[status] = self.ingest_requests.labels(str(status))
+        child.inc()

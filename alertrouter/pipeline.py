@@ -97,7 +97,6 @@ class Pipeline:
         """Returns once the alerts are committed (sharing a transaction with concurrent ones)."""
         return await self.committer.submit(routed)
 
-
     def _write(self, conn: sa.Connection, batch: Sequence[RoutedAlert]) -> WriteResult:
         return write_alerts(self.db, conn, batch, self._now())
 

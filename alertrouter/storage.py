@@ -233,6 +233,7 @@ class Database:
     async_writer: AsyncEngine | None = None  # PostgreSQL
     sync_writer: sa.Engine | None = None  # SQLite
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _writer_conn: sa.Connection | None = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def cached(self, name: str, build: Callable[[], T]) -> T:
@@ -259,16 +260,35 @@ class Database:
 
     async def run_write(self, fn: WriteFn[T]) -> T:
         if self.sync_writer is not None:
-            engine = self.sync_writer
-
-            def transaction() -> T:
-                with engine.begin() as conn:
-                    return fn(conn)
-
-            return await asyncio.get_running_loop().run_in_executor(self._executor, transaction)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._sqlite_transaction, fn
+            )
         assert self.async_writer is not None
         async with self.async_writer.begin() as conn:
             return await conn.run_sync(fn)
+
+    def _close_writer(self) -> None:
+        if self._writer_conn is not None:
+            self._writer_conn.close()
+            self._writer_conn = None
+        assert self.sync_writer is not None
+        self.sync_writer.dispose()
+
+    def _sqlite_transaction(self, fn: WriteFn[T]) -> T:
+        """On the writer thread: one connection kept open across transactions (a pool checkout
+        per transaction costs more than the statements of a small one)."""
+        assert self.sync_writer is not None
+        conn = self._writer_conn
+        if conn is None or conn.closed:
+            conn = self._writer_conn = self.sync_writer.connect()
+        try:
+            with conn.begin():
+                return fn(conn)
+        except sa.exc.DBAPIError as exc:
+            if exc.connection_invalidated:
+                conn.close()
+                self._writer_conn = None
+            raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -280,9 +300,7 @@ class Database:
         if self.async_writer is not None and self.async_writer is not self.reader:
             await self.async_writer.dispose()
         if self.sync_writer is not None:
-            await asyncio.get_running_loop().run_in_executor(
-                self._executor, self.sync_writer.dispose
-            )
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_writer)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
 

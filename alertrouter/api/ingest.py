@@ -23,11 +23,11 @@ async def receive_alerts(request: web.Request) -> web.Response:
         routed = pipeline.route(payload)
     await pipeline.store(routed)
     firing = sum(1 for alert in payload.alerts if alert.status == "firing")
-    received = request.app[METRICS].alerts_received
+    metrics = request.app[METRICS]
     if firing:
-        received.labels("firing").inc(firing)
+        metrics.received_firing.inc(firing)
     if len(payload.alerts) > firing:
-        received.labels("resolved").inc(len(payload.alerts) - firing)
+        metrics.received_resolved.inc(len(payload.alerts) - firing)
     body = f'{{"status": "success", "received": {len(payload.alerts)}}}'
     return web.Response(text=body, content_type="application/json")
 
@@ -41,5 +41,5 @@ async def ingest_metrics(request: web.Request, handler: Any) -> web.StreamRespon
     response = await handler(request)
     metrics = request.app[METRICS]
     metrics.ingest_latency.observe(time.perf_counter() - started)
-    metrics.ingest_requests.labels(str(response.status)).inc()
+    metrics.ingest_response(response.status)
     return response
