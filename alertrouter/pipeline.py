@@ -40,7 +40,7 @@ def route_alerts(runtime: Runtime, incoming: Sequence[IncomingAlert]) -> list[Ro
     routed: list[RoutedAlert] = []
     for alert in incoming:
         refs = []
-        for route in runtime.routing.match(alert.labels):
+        for route in runtime.routing.match(alert.labels, alert.severity):
             opts = route.opts
             group = route.group_labels(alert.labels)
             refs.append(

@@ -105,9 +105,11 @@ class RoutingTree:
         root = _build(config.route, "route", ROOT_DEFAULTS, is_root=True)
         self.root = _assign_keys(root)
 
-    def match(self, labels: Labels) -> list[Route]:
-        """The routes an alert with these labels reaches, in order (never empty)."""
-        level = self.severity.level(labels)
+    def match(self, labels: Labels, level: Severity | None = None) -> list[Route]:
+        """The routes an alert with these labels reaches, in order (never empty). `level` is
+        the alert's P-level when the caller has mapped it already."""
+        if level is None:
+            level = self.severity.level(labels)
         return _match(self.root, labels, level) or [self.root]
 
     def walk(self) -> Iterator[tuple[int, Route]]:
