@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from tests.conftest import free_port
 from tests.integration.conftest import BASE_CONFIG, eventually, write_config
 from tests.integration.helpers import post
+from tests.integration.processes import ServeProcess, http_status
 from tests.payloads import alert, payload
 
 
@@ -80,51 +76,19 @@ def test_sighup_reload_and_graceful_shutdown(tmp_path: Path):
         f"sqlite:///{tmp_path}/ar.db",
         BASE_CONFIG + f"server: {{listen: '127.0.0.1:{port}'}}\n",
     )
-    script = Path(sys.executable).parent / "alertrouter"
-    log_path = tmp_path / "serve.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [str(script), "serve", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=dict(os.environ),
-        )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/-/ready", process)
+    base = f"http://127.0.0.1:{port}"
+    with ServeProcess(config, tmp_path / "serve.log") as serve:
+        serve.wait_for(lambda: http_status(base + "/-/ready") == 200, "readiness")
         good = config.read_text()
         config.write_text("route: {receiver: ghost}\n")
-        process.send_signal(signal.SIGHUP)
-        _wait_log(log_path, "config reload rejected", process)
-        _wait_http(f"http://127.0.0.1:{port}/-/healthy", process)
+        serve.signal(signal.SIGHUP)
+        serve.wait_for(lambda: "config reload rejected" in serve.log(), "the rejection")
+        serve.wait_for(lambda: http_status(base + "/-/healthy") == 200, "health")
         config.write_text(good)
-        process.send_signal(signal.SIGHUP)
-        _wait_log(log_path, "configuration reloaded", process)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=30)
-    assert code == 0, log_path.read_text()
-
-
-def _wait_http(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        assert process.poll() is None, "server exited"
-        assert time.monotonic() < deadline, f"{url} not ready"
-        time.sleep(0.1)
-
-
-def _wait_log(path: Path, text: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while text not in path.read_text():
-        assert process.poll() is None, path.read_text()
-        assert time.monotonic() < deadline, path.read_text()
-        time.sleep(0.1)
+        serve.signal(signal.SIGHUP)
+        serve.wait_for(lambda: "configuration reloaded" in serve.log(), "the reload")
+        code = serve.stop()
+    assert code == 0, serve.log()
 
 
 async def test_not_ready_until_migrated_then_db_upgrade(tmp_path, start_server):

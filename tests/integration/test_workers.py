@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 from tests.conftest import free_port
 from tests.integration.conftest import BASE_CONFIG, write_config
+from tests.integration.processes import ServeProcess, http_status
 from tests.payloads import alert, payload
 
 
@@ -48,27 +45,12 @@ def test_two_workers_share_port_database_reload_and_shutdown(tmp_path: Path):
         f"sqlite:///{tmp_path}/ar.db",
         BASE_CONFIG + f"server: {{listen: '127.0.0.1:{port}', workers: 2}}\n",
     )
-    script = Path(sys.executable).parent / "alertrouter"
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [str(script), "serve", "--config", str(config)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=dict(os.environ),
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                worker_up = "worker " in (tmp_path / "serve.log").read_text()
-                if worker_up and _request(base + "/-/ready")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
-        (worker,) = _children(process.pid)
+    with ServeProcess(config, tmp_path / "serve.log") as serve:
+        serve.wait_for(
+            lambda: "worker " in serve.log() and http_status(base + "/-/ready") == 200,
+            "both workers serving",
+        )
+        (worker,) = _children(serve.pid)
 
         # Many requests over fresh connections land on both processes; all of them commit.
         for i in range(40):
@@ -78,13 +60,12 @@ def test_two_workers_share_port_database_reload_and_shutdown(tmp_path: Path):
                 "POST",
             )
             assert status == 200
-        deadline = time.monotonic() + 20
-        while True:
-            incidents = _request(base + "/api/v1/incidents")[1]["incidents"]  # type: ignore[index]
-            if len(incidents) == 4:
-                break
-            assert time.monotonic() < deadline, incidents
-            time.sleep(0.1)
+
+        def four_incidents() -> list[dict[str, str]]:
+            found = _request(base + "/api/v1/incidents")[1]["incidents"]  # type: ignore[index]
+            return found if len(found) == 4 else []
+
+        incidents = serve.wait_for(four_incidents, "four incidents", timeout=20)
         assert sorted(i["title"].split(":")[0] for i in incidents) == ["A0", "A1", "A2", "A3"]
 
         # A broken config is rejected by every worker; a good one reaches every worker.
@@ -93,23 +74,17 @@ def test_two_workers_share_port_database_reload_and_shutdown(tmp_path: Path):
         status, body = _request(base + "/-/reload", method="POST")
         assert status == 400 and "previous one stays" in body["error"]  # type: ignore[index]
         config.write_text(good)
-        process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while (tmp_path / "serve.log").read_text().count("configuration reloaded") < 2:
-            status = Path(f"/proc/{worker}/status")
-            state = status.read_text()[:400] if status.exists() else "gone"
-            assert time.monotonic() < deadline, state + (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
-        assert process.poll() is None and Path(f"/proc/{worker}").exists()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=40)
-        log.close()
-    assert code == 0, (tmp_path / "serve.log").read_text()
+        serve.signal(signal.SIGHUP)
+        serve.wait_for(
+            lambda: serve.log().count("configuration reloaded") >= 2, "both reloads", timeout=10
+        )
+        assert serve.running and Path(f"/proc/{worker}").exists()
+        code = serve.stop()
+    assert code == 0, serve.log()
     assert (
         not Path(f"/proc/{worker}").exists()
         or "zombie" in Path(f"/proc/{worker}/status").read_text().lower()
     )
-    text = (tmp_path / "serve.log").read_text()
+    text = serve.log()
     assert "with 2 worker(s)" in text
     assert text.count("configuration reloaded") >= 2  # SIGHUP reached both processes
