@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alertrouter.core import Alert
+from alertrouter.core import Alert, Labels
 from alertrouter.incidents import store as incident_store
 from alertrouter.incidents.lifecycle import FlushAlert, Plan, plan_flush
 from alertrouter.ingest import IncomingAlert, WebhookPayload, normalize
+from alertrouter.routing import Route
 from alertrouter.runtime import Runtime
 from alertrouter.state import groups as group_state
 from alertrouter.state import silences as silence_state
@@ -36,26 +37,51 @@ from alertrouter.storage import Database, from_millis
 log = logging.getLogger(__name__)
 
 
-def route_alerts(runtime: Runtime, incoming: Sequence[IncomingAlert]) -> list[RoutedAlert]:
-    routed: list[RoutedAlert] = []
-    for alert in incoming:
-        refs = []
-        for route in runtime.routing.match(alert.labels, alert.severity):
-            opts = route.opts
-            group = route.group_labels(alert.labels)
-            refs.append(
-                GroupRef(
-                    key=route.key_of_group(group),
-                    route_key=route.key,
-                    receiver=opts.receiver,
-                    labels=group,
-                    group_wait_ms=_ms(opts.group_wait),
-                    group_interval_ms=_ms(opts.group_interval),
-                    repeat_interval_ms=_ms(opts.repeat_interval),
-                )
-            )
-        routed.append(RoutedAlert(alert, tuple(refs)))
-    return routed
+class GroupRefs:
+    """The GroupRef of a route and an alert's group labels, remembered (bounded): the alerts of
+    one payload are usually one group. Keyed by the Route object, which a reload replaces, so a
+    reloaded route's timings are never served from an old entry."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._refs: dict[tuple[Route, tuple[str | None, ...]], GroupRef] = {}
+        self._limit = limit
+
+    def of(self, route: Route, labels: Labels) -> GroupRef:
+        if route.opts.group_by_all:
+            return _group_ref(route, dict(labels))
+        cache_key = (route, tuple([labels.get(name) for name in route.opts.group_by]))
+        ref = self._refs.get(cache_key)
+        if ref is None:
+            if len(self._refs) >= self._limit:
+                self._refs.clear()
+            ref = self._refs[cache_key] = _group_ref(route, route.group_labels(labels))
+        return ref
+
+
+def _group_ref(route: Route, group: dict[str, str]) -> GroupRef:
+    opts = route.opts
+    return GroupRef(
+        key=route.key_of_group(group),
+        route_key=route.key,
+        receiver=opts.receiver,
+        labels=group,
+        group_wait_ms=_ms(opts.group_wait),
+        group_interval_ms=_ms(opts.group_interval),
+        repeat_interval_ms=_ms(opts.repeat_interval),
+    )
+
+
+def route_alerts(
+    runtime: Runtime, incoming: Sequence[IncomingAlert], refs: GroupRefs
+) -> list[RoutedAlert]:
+    match = runtime.routing.match
+    return [
+        RoutedAlert(
+            alert,
+            tuple([refs.of(route, alert.labels) for route in match(alert.labels, alert.severity)]),
+        )
+        for alert in incoming
+    ]
 
 
 def _ms(value: dt.timedelta) -> int:
@@ -81,6 +107,7 @@ class Pipeline:
     ) -> None:
         self.db = db
         self.runtime = runtime
+        self._refs = GroupRefs()
         self._now = clock_ms
         self.committer: GroupCommitter[RoutedAlert, WriteResult] = GroupCommitter(
             db, self._write, on_commit=self._committed, on_batch=on_batch
@@ -91,7 +118,7 @@ class Pipeline:
 
     def route(self, payload: WebhookPayload) -> list[RoutedAlert]:
         runtime = self.runtime
-        return route_alerts(runtime, normalize(payload, runtime.severity))
+        return route_alerts(runtime, normalize(payload, runtime.severity), self._refs)
 
     async def store(self, routed: list[RoutedAlert]) -> WriteResult:
         """Returns once the alerts are committed (sharing a transaction with concurrent ones)."""
@@ -110,7 +137,7 @@ class Pipeline:
         it (Alertmanager re-routes all alerts on reload). Ingest only routes alerts that
         change, so without this an unchanged alert would keep its old groups."""
         runtime = self.runtime
-        count, after = 0, ""
+        count, after = 0, 0
         while True:
             async with self.db.read() as conn:
                 rows = await firing_alerts(conn, after=after, limit=batch_size)
@@ -128,7 +155,8 @@ class Pipeline:
                 )
                 for r in rows
             ]
-            routed = route_alerts(runtime, incoming)
+            ids = [r.id for r in rows]
+            routed = list(zip(ids, route_alerts(runtime, incoming, self._refs), strict=True))
             now = self._now()
             due = await self.db.run_write(
                 lambda conn, routed=routed, now=now: attach_to_groups(self.db, conn, routed, now)
@@ -136,7 +164,7 @@ class Pipeline:
             if due:
                 self._committed(WriteResult(min(due)))
             count += len(rows)
-            after = rows[-1].fingerprint
+            after = rows[-1].id
 
     # ------------------------------------------------------------------------------- flush
 

@@ -21,6 +21,7 @@ from alertrouter.severity import SeverityMapper
 from alertrouter.timeintervals import TimeInterval, any_contains
 
 GROUP_BY_ALL = "..."
+MATCH_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +105,24 @@ class RoutingTree:
         self.time_intervals: Mapping[str, Sequence[TimeInterval]] = config.all_time_intervals
         root = _build(config.route, "route", ROOT_DEFAULTS, is_root=True)
         self.root = _assign_keys(root)
+        # Where an alert goes depends only on its P-level and the labels some matcher names,
+        # and many alerts share those: remember the answer (bounded).
+        self._names = tuple(sorted({m.name for _, route in self.walk() for m in route.matchers}))
+        self._matches: dict[tuple[object, ...], tuple[Route, ...]] = {}
 
-    def match(self, labels: Labels, level: Severity | None = None) -> list[Route]:
+    def match(self, labels: Labels, level: Severity | None = None) -> tuple[Route, ...]:
         """The routes an alert with these labels reaches, in order (never empty). `level` is
         the alert's P-level when the caller has mapped it already."""
         if level is None:
             level = self.severity.level(labels)
-        return _match(self.root, labels, level) or [self.root]
+        key = (level, *[labels.get(name) for name in self._names])
+        found = self._matches.get(key)
+        if found is None:
+            if len(self._matches) >= MATCH_CACHE_SIZE:
+                self._matches.clear()
+            found = tuple(_match(self.root, labels, level)) or (self.root,)
+            self._matches[key] = found
+        return found
 
     def walk(self) -> Iterator[tuple[int, Route]]:
         """Every route with its depth, depth-first."""

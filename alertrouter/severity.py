@@ -21,12 +21,18 @@ class SeverityMapper:
         self._map = {level.name.lower(): level for level in Severity}
         self._map.update({value.strip().lower(): level for value, level in config.map.items()})
         self._targets = dict(config.response_targets)
+        self._seen: dict[str, Severity] = {}
 
     def level(self, labels: Labels) -> Severity:
         value = labels.get(self.label)
         if value is None:
             return self.default
-        return self._map.get(value.strip().lower(), self.default)
+        level = self._seen.get(value)
+        if level is None:
+            level = self._map.get(value.strip().lower(), self.default)
+            if len(self._seen) < 1000:  # label values as sent: few, unless someone is odd
+                self._seen[value] = level
+        return level
 
     def response_target(self, level: Severity) -> dt.timedelta:
         return self._targets[level]

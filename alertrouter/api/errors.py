@@ -11,7 +11,6 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from alertrouter.core import InputError
-from alertrouter.ingest import NO_NUL
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +57,7 @@ def validation_details(exc: ValidationError) -> list[dict[str, str]]:
         where = ""
         for part in error["loc"]:
             where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-        message = error["msg"]
-        if (
-            error["type"] == "string_pattern_mismatch"
-            and error.get("ctx", {}).get("pattern") == NO_NUL
-        ):
-            message = "must not contain NUL characters"
-        details.append({"at": where or "(body)", "error": message})
+        details.append({"at": where or "(body)", "error": error["msg"]})
     return details
 
 
@@ -83,8 +76,13 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return json_error(400, str(exc))
     except Exception as exc:
         if database_unavailable(exc):
+            cause = getattr(exc, "orig", None) or exc  # the driver's message, not the SQL
             log.warning(
-                "database unavailable: %s %s: %s", request.method, request.path, type(exc).__name__
+                "database unavailable: %s %s: %s: %s",
+                request.method,
+                request.path,
+                type(cause).__name__,
+                cause,
             )
             return json_error(503, "storage unavailable, retry later")
         log.exception("unexpected error in %s %s", request.method, request.path)

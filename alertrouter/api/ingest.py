@@ -9,7 +9,7 @@ from aiohttp import web
 
 from alertrouter.api import auth
 from alertrouter.api.keys import METRICS, PIPELINE
-from alertrouter.ingest import WebhookPayload
+from alertrouter.ingest import parse_payload
 
 INGEST_PATH = "/api/v1/alertmanager"
 
@@ -19,7 +19,7 @@ async def receive_alerts(request: web.Request) -> web.Response:
     auth.check(request, pipeline.runtime.loaded.config.server.auth.ingest)
     with pipeline.committer.arriving():
         body = await request.read()
-        payload = WebhookPayload.model_validate_json(body)
+        payload = parse_payload(body)
         routed = pipeline.route(payload)
     await pipeline.store(routed)
     firing = sum(1 for alert in payload.alerts if alert.status == "firing")

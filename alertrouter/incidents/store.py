@@ -179,8 +179,9 @@ async def get_incident(conn: AsyncConnection, incident_id: int) -> dict[str, Any
     incident["alerts"] = [dict(r._mapping) for r in members]
     fingerprints = [a["fingerprint"] for a in incident["alerts"]]
     occurrences = await conn.execute(
-        sa.select(alert_occurrences)
-        .where(alert_occurrences.c.fingerprint.in_(fingerprints))
+        sa.select(alerts.c.fingerprint, alert_occurrences.c.starts_at, alert_occurrences.c.ends_at)
+        .join(alerts, alerts.c.id == alert_occurrences.c.alert_id)
+        .where(alerts.c.fingerprint.in_(fingerprints))
         .order_by(alert_occurrences.c.starts_at)
     )
     by_fp: dict[str, list[dict[str, Any]]] = {}

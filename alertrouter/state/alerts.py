@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.ingest import IncomingAlert
 from alertrouter.storage import (
-    BulkStatement,
     Database,
+    DriverStatement,
+    MultiRowInsert,
     alert_occurrences,
     alerts,
     group_alerts,
@@ -76,89 +78,121 @@ def _occurrences(batch: Iterable[RoutedAlert]) -> dict[tuple[str, int], int | No
     return ends
 
 
+ALERT_KEYS = (
+    "fingerprint",
+    "labels",
+    "annotations",
+    "generator_url",
+    "severity",
+    "starts_at",
+    "ends_at",
+    "updated_at",
+)
+GROUP_KEYS = (
+    "key",
+    "route_key",
+    "receiver",
+    "labels",
+    "created_at",
+    "due_at",
+    "group_wait_ms",
+    "group_interval_ms",
+    "repeat_interval_ms",
+)
+
+
 class _Statements:
-    """The write path's statements, built once per database: building Core statements (and their
-    `excluded` aliases) costs more per batch than running them."""
+    """The write path's statements, compiled once per database and run on the driver's cursor
+    (see DriverStatement: on SQLite, SQLAlchemy's per-statement work would cost more than the
+    statements themselves)."""
 
     def __init__(self, db: Database) -> None:
-        insert = db.insert(alerts)
-        excluded = insert.excluded
-        self.upsert_alerts = insert.on_conflict_do_update(
-            index_elements=[alerts.c.fingerprint],
-            set_={
-                "labels": excluded.labels,
-                "annotations": excluded.annotations,
-                "generator_url": excluded.generator_url,
-                "severity": excluded.severity,
-                "starts_at": excluded.starts_at,
-                "ends_at": excluded.ends_at,
-                "updated_at": excluded.updated_at,
-            },
-            where=sa.or_(
-                excluded.starts_at > alerts.c.starts_at,
-                sa.and_(
-                    excluded.starts_at == alerts.c.starts_at,
-                    alerts.c.ends_at.is_(None),
-                    excluded.ends_at.is_not(None),
-                ),
-            ),
-        ).returning(alerts.c.fingerprint)
+        dialect = db.dialect
 
-        self.close_superseded = BulkStatement(
+        def upsert_alerts(values: list[dict[str, Any]]) -> sa.Executable:
+            insert = db.insert(alerts).values(values)
+            excluded = insert.excluded
+            return insert.on_conflict_do_update(
+                index_elements=[alerts.c.fingerprint],
+                set_={
+                    "labels": excluded.labels,
+                    "annotations": excluded.annotations,
+                    "generator_url": excluded.generator_url,
+                    "severity": excluded.severity,
+                    "starts_at": excluded.starts_at,
+                    "ends_at": excluded.ends_at,
+                    "updated_at": excluded.updated_at,
+                },
+                where=sa.or_(
+                    excluded.starts_at > alerts.c.starts_at,
+                    sa.and_(
+                        excluded.starts_at == alerts.c.starts_at,
+                        alerts.c.ends_at.is_(None),
+                        excluded.ends_at.is_not(None),
+                    ),
+                ),
+            ).returning(alerts.c.id, alerts.c.fingerprint)
+
+        self.upsert_alerts = MultiRowInsert(alerts, ALERT_KEYS, upsert_alerts, dialect)
+
+        self.close_superseded = DriverStatement(
             sa.update(alert_occurrences)
             .where(
-                alert_occurrences.c.fingerprint == sa.bindparam("fp"),
+                alert_occurrences.c.alert_id == sa.bindparam("alert"),
                 alert_occurrences.c.starts_at < sa.bindparam("start"),
                 alert_occurrences.c.ends_at.is_(None),
             )
             .values(ends_at=sa.bindparam("start")),
-            db.dialect,
+            dialect,
         )
 
         insert = db.insert(alert_occurrences)
-        self.upsert_occurrences = BulkStatement(
+        self.upsert_occurrences = DriverStatement(
             insert.values(
-                fingerprint=sa.bindparam("fingerprint"),
+                alert_id=sa.bindparam("alert_id"),
                 starts_at=sa.bindparam("starts_at"),
                 ends_at=sa.bindparam("ends_at"),
             ).on_conflict_do_update(
-                index_elements=[alert_occurrences.c.fingerprint, alert_occurrences.c.starts_at],
+                index_elements=[alert_occurrences.c.alert_id, alert_occurrences.c.starts_at],
                 set_={"ends_at": insert.excluded.ends_at},
                 where=sa.and_(
                     alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)
                 ),
             ),
-            db.dialect,
+            dialect,
         )
 
         # A new group is due after group_wait (the inserted due_at); an existing group with
         # nothing pending becomes due at its next flush slot (last flush + group_interval), or
         # now if that has passed; a group already due keeps its time.
-        insert = db.insert(groups)
-        excluded = insert.excluded
-        due = sa.case(
-            (groups.c.due_at.is_not(None), groups.c.due_at),
-            (groups.c.next_flush_at > excluded.created_at, groups.c.next_flush_at),
-            else_=excluded.created_at,
-        )
-        self.upsert_groups = insert.on_conflict_do_update(
-            index_elements=[groups.c.key],
-            set_={
-                "due_at": due,
-                "group_wait_ms": excluded.group_wait_ms,
-                "group_interval_ms": excluded.group_interval_ms,
-                "repeat_interval_ms": excluded.repeat_interval_ms,
-                "receiver": excluded.receiver,
-            },
-        ).returning(groups.c.due_at)
+        def upsert_groups(values: list[dict[str, Any]]) -> sa.Executable:
+            insert = db.insert(groups).values(values)
+            excluded = insert.excluded
+            due = sa.case(
+                (groups.c.due_at.is_not(None), groups.c.due_at),
+                (groups.c.next_flush_at > excluded.created_at, groups.c.next_flush_at),
+                else_=excluded.created_at,
+            )
+            return insert.on_conflict_do_update(
+                index_elements=[groups.c.key],
+                set_={
+                    "due_at": due,
+                    "group_wait_ms": excluded.group_wait_ms,
+                    "group_interval_ms": excluded.group_interval_ms,
+                    "repeat_interval_ms": excluded.repeat_interval_ms,
+                    "receiver": excluded.receiver,
+                },
+            ).returning(groups.c.due_at)
 
-        self.attach = BulkStatement(
+        self.upsert_groups = MultiRowInsert(groups, GROUP_KEYS, upsert_groups, dialect)
+
+        self.attach = DriverStatement(
             db.insert(group_alerts)
-            .values(group_key=sa.bindparam("group_key"), fingerprint=sa.bindparam("fingerprint"))
+            .values(group_key=sa.bindparam("group_key"), alert_id=sa.bindparam("alert_id"))
             .on_conflict_do_nothing(
-                index_elements=[group_alerts.c.group_key, group_alerts.c.fingerprint]
+                index_elements=[group_alerts.c.group_key, group_alerts.c.alert_id]
             ),
-            db.dialect,
+            dialect,
         )
 
 
@@ -176,42 +210,43 @@ def write_alerts(
         return WriteResult(None)
     statements = _statements(db)
     fingerprints = sorted(merged)  # a fixed order keeps concurrent writers free of deadlocks
-    result = conn.execute(
-        statements.upsert_alerts, [_alert_row(merged[fp].alert, now) for fp in fingerprints]
+    result = statements.upsert_alerts.fetch(
+        conn, [_alert_row(merged[fp].alert, now) for fp in fingerprints]
     )
-    changed = sorted({row[0] for row in result})
-    if not changed:
+    ids = {fp: alert_id for alert_id, fp in result}  # the alerts this batch changed
+    if not ids:
         return WriteResult(None)
+    changed = sorted(ids)
 
-    statements.close_superseded.run(
-        conn, [{"fp": fp, "start": merged[fp].alert.starts_at} for fp in changed]
+    statements.close_superseded.run_many(
+        conn, [{"alert": ids[fp], "start": merged[fp].alert.starts_at} for fp in changed]
     )
-    changed_set = set(changed)
     occurrences = [
-        {"fingerprint": fp, "starts_at": start, "ends_at": end}
+        {"alert_id": ids[fp], "starts_at": start, "ends_at": end}
         for (fp, start), end in sorted(_occurrences(batch).items())
-        if fp in changed_set
+        if fp in ids
     ]
-    statements.upsert_occurrences.run(conn, occurrences)
-    due_times = attach_to_groups(db, conn, [merged[fp] for fp in changed], now)
+    statements.upsert_occurrences.run_many(conn, occurrences)
+    due_times = attach_to_groups(db, conn, [(ids[fp], merged[fp]) for fp in changed], now)
     return WriteResult(min(due_times, default=None))
 
 
 def attach_to_groups(
-    db: Database, conn: sa.Connection, routed: Sequence[RoutedAlert], now: int
+    db: Database, conn: sa.Connection, routed: Sequence[tuple[int, RoutedAlert]], now: int
 ) -> list[int]:
-    """Makes the alerts' groups exist and due, and the alerts their members; returns the due
-    times. Also used to re-route firing alerts after a reload changed the routing tree."""
+    """Makes the alerts' groups exist and due, and the alerts (id, routed) their members;
+    returns the due times. Also used to re-route firing alerts after a reload changed the
+    routing tree."""
     statements = _statements(db)
-    refs = {ref.key: ref for r in routed for ref in r.groups}
+    refs = {ref.key: ref for _, r in routed for ref in r.groups}
     if not refs:
         return []
-    result = conn.execute(
-        statements.upsert_groups, [_group_row(refs[key], now) for key in sorted(refs)]
+    result = statements.upsert_groups.fetch(
+        conn, [_group_row(refs[key], now) for key in sorted(refs)]
     )
     due_times = [row[0] for row in result if row[0] is not None]
-    pairs = sorted({(ref.key, r.alert.fingerprint) for r in routed for ref in r.groups})
-    statements.attach.run(conn, [{"group_key": key, "fingerprint": fp} for key, fp in pairs])
+    pairs = sorted({(ref.key, alert_id) for alert_id, r in routed for ref in r.groups})
+    statements.attach.run_many(conn, [{"group_key": key, "alert_id": i} for key, i in pairs])
     return due_times
 
 
@@ -244,20 +279,23 @@ def _group_row(ref: GroupRef, now: int) -> dict[str, object]:
 
 @dataclass(frozen=True, slots=True)
 class FiringAlert:
+    id: int
     fingerprint: str
     labels: dict[str, str]
     starts_at: int
 
 
 async def firing_alerts(
-    conn: AsyncConnection, *, after: str = "", limit: int | None = None
+    conn: AsyncConnection, *, after: int = 0, limit: int | None = None
 ) -> list[FiringAlert]:
-    """Firing alerts in fingerprint order, from after `after` (for paging through all)."""
+    """Firing alerts in id order, those with an id above `after` (for paging through all)."""
     query = (
-        sa.select(alerts.c.fingerprint, alerts.c.labels, alerts.c.starts_at)
-        .where(alerts.c.ends_at.is_(None), alerts.c.fingerprint > after)
-        .order_by(alerts.c.fingerprint)
+        sa.select(alerts.c.id, alerts.c.fingerprint, alerts.c.labels, alerts.c.starts_at)
+        .where(alerts.c.ends_at.is_(None), alerts.c.id > after)
+        .order_by(alerts.c.id)
     )
     if limit is not None:
         query = query.limit(limit)
-    return [FiringAlert(r.fingerprint, r.labels, r.starts_at) for r in await conn.execute(query)]
+    return [
+        FiringAlert(r.id, r.fingerprint, r.labels, r.starts_at) for r in await conn.execute(query)
+    ]

@@ -71,7 +71,7 @@ def members(conn: sa.Connection, key: str) -> list[MemberAlert]:
             alerts.c.starts_at,
             alerts.c.ends_at,
         )
-        .join(group_alerts, group_alerts.c.fingerprint == alerts.c.fingerprint)
+        .join(group_alerts, group_alerts.c.alert_id == alerts.c.id)
         .where(group_alerts.c.group_key == key)
         .order_by(alerts.c.fingerprint)
     )
@@ -112,7 +112,10 @@ def mark_flushed(
     if drop_members:
         conn.execute(
             sa.delete(group_alerts).where(
-                group_alerts.c.group_key == group.key, group_alerts.c.fingerprint.in_(drop_members)
+                group_alerts.c.group_key == group.key,
+                group_alerts.c.alert_id.in_(
+                    sa.select(alerts.c.id).where(alerts.c.fingerprint.in_(drop_members))
+                ),
             )
         )
 

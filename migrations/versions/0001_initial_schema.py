@@ -22,6 +22,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "alerts",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("fingerprint", sa.String(length=32), nullable=False),
         sa.Column(
             "labels",
@@ -38,12 +44,13 @@ def upgrade() -> None:
         sa.Column("starts_at", sa.BigInteger(), nullable=False),
         sa.Column("ends_at", sa.BigInteger(), nullable=True),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("fingerprint", name=op.f("pk_alerts")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
+        sa.UniqueConstraint("fingerprint", name=op.f("uq_alerts_fingerprint")),
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index(
             "ix_alerts_firing",
-            ["fingerprint"],
+            ["id"],
             unique=False,
             sqlite_where=sa.text("ends_at IS NULL"),
             postgresql_where=sa.text("ends_at IS NULL"),
@@ -136,28 +143,28 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("fingerprint", sa.String(length=32), nullable=False),
+        sa.Column("alert_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("starts_at", sa.BigInteger(), nullable=False),
         sa.Column("ends_at", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["fingerprint"],
-            ["alerts.fingerprint"],
-            name=op.f("fk_alert_occurrences_fingerprint_alerts"),
+            ["alert_id"],
+            ["alerts.id"],
+            name=op.f("fk_alert_occurrences_alert_id_alerts"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_occurrences")),
         sa.UniqueConstraint(
-            "fingerprint", "starts_at", name=op.f("uq_alert_occurrences_fingerprint_starts_at")
+            "alert_id", "starts_at", name=op.f("uq_alert_occurrences_alert_id_starts_at")
         ),
     )
     op.create_table(
         "group_alerts",
         sa.Column("group_key", sa.Text(), nullable=False),
-        sa.Column("fingerprint", sa.String(length=32), nullable=False),
+        sa.Column("alert_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
-            ["fingerprint"],
-            ["alerts.fingerprint"],
-            name=op.f("fk_group_alerts_fingerprint_alerts"),
+            ["alert_id"],
+            ["alerts.id"],
+            name=op.f("fk_group_alerts_alert_id_alerts"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
@@ -166,12 +173,10 @@ def upgrade() -> None:
             name=op.f("fk_group_alerts_group_key_groups"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("group_key", "fingerprint", name=op.f("pk_group_alerts")),
+        sa.PrimaryKeyConstraint("group_key", "alert_id", name=op.f("pk_group_alerts")),
     )
     with op.batch_alter_table("group_alerts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_group_alerts_fingerprint"), ["fingerprint"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_group_alerts_alert_id"), ["alert_id"], unique=False)
 
     op.create_table(
         "incident_alerts",
@@ -246,7 +251,7 @@ def downgrade() -> None:
 
     op.drop_table("incident_alerts")
     with op.batch_alter_table("group_alerts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_group_alerts_fingerprint"))
+        batch_op.drop_index(batch_op.f("ix_group_alerts_alert_id"))
 
     op.drop_table("group_alerts")
     op.drop_table("alert_occurrences")

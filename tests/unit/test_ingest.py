@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
 from alertrouter.config.models import SeverityConfig
 from alertrouter.core import Severity
-from alertrouter.ingest import IncomingAlert, WebhookPayload, fingerprint, normalize
+from alertrouter.ingest import (
+    IncomingAlert,
+    WebhookPayload,
+    fingerprint,
+    normalize,
+    parse_payload,
+)
 from alertrouter.severity import SeverityMapper
 from alertrouter.state.alerts import newer
 from tests.payloads import alert, payload
@@ -80,5 +88,39 @@ def test_fingerprint(labels, expected):
 
 def test_naive_timestamps_are_rejected():
     body = payload({**alert(), "startsAt": "2026-11-22T10:00:00"})
-    with pytest.raises(ValidationError, match="time zone"):
+    with pytest.raises(ValidationError, match="timezone"):
         WebhookPayload.model_validate(body)
+
+
+def _body(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+@pytest.mark.parametrize(
+    ("wire", "where"),
+    [
+        (alert(service="a\u0000b"), ("alerts", 0, "labels", "service")),
+        (
+            {**alert(), "labels": {"alertname": "x", "bad\u0000name": "v"}},
+            ("alerts", 0, "labels", "bad\u0000name", "[key]"),
+        ),
+        (
+            {**alert(), "annotations": {"summary": "\u0000"}},
+            ("alerts", 0, "annotations", "summary"),
+        ),
+        ({**alert(), "generatorURL": "http://x/\u0000"}, ("alerts", 0, "generatorURL")),
+    ],
+)
+def test_nul_characters_are_rejected_where_they_are(wire, where):
+    with pytest.raises(ValidationError) as caught:
+        parse_payload(_body(payload(wire)))
+    (error,) = caught.value.errors()
+    assert error["loc"] == where
+    assert error["msg"] == "must not contain NUL characters"
+
+
+def test_an_escaped_backslash_before_u0000_is_text_not_nul():
+    body = _body(payload(alert(service="C:\\u0000")))
+    assert b"\\\\u0000" in body  # the JSON says backslash, then "u0000"
+    parsed = parse_payload(body)
+    assert parsed.alerts[0].labels["service"] == "C:\\u0000"

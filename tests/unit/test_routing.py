@@ -269,3 +269,43 @@ def test_walk_is_depth_first():
     tree = routing_tree(TREE)
     receivers = [route.receiver for _, route in tree.walk()]
     assert receivers[:5] == ["root", "db", "db-pager", "db-prod", "db-prod-stage"]
+
+
+def test_remembered_matches_depend_on_level_and_matched_labels_only():
+    """match() remembers answers keyed by the P-level and the labels some matcher names: the
+    same tree gives the same answer as a fresh walk, whatever order alerts come in."""
+    tree = routing_tree(TREE)
+    cases = [
+        {"team": "db", "env": "prod"},
+        {"team": "db", "env": "prod", "pod": "other"},  # `pod` is named by no matcher
+        {"team": "db", "env": "stage"},
+        {"team": "db", "severity": "critical", "env": "prod"},
+        {"team": "web"},
+        {"team": "db"},
+        {},
+    ]
+    first = {tuple(sorted(c.items())): [r.receiver for r in tree.match(c)] for c in cases}
+    fresh = routing_tree(TREE)
+    for labels in reversed(cases):
+        expected = [r.receiver for r in fresh.match(labels)]
+        assert [r.receiver for r in tree.match(labels)] == expected
+        assert first[tuple(sorted(labels.items()))] == expected
+    assert first[(("env", "prod"), ("pod", "other"), ("team", "db"))] == [
+        "db-prod",
+        "db-prod-stage",
+    ]
+
+
+def test_remembered_matches_tell_levels_apart():
+    tree = routing_tree(
+        """
+        route:
+          receiver: default
+          routes: [{severity: P0, receiver: pager}]
+        receivers: [{name: default}, {name: pager}]
+        """
+    )
+    labels = {"alertname": "x"}
+    assert [r.receiver for r in tree.match(labels, Severity.P0)] == ["pager"]
+    assert [r.receiver for r in tree.match(labels, Severity.P3)] == ["default"]
+    assert [r.receiver for r in tree.match(labels, Severity.P0)] == ["pager"]
