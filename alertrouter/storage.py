@@ -395,12 +395,32 @@ class Database:
         if conn is None or conn.closed:
             conn = self._writer_conn = self.sync_writer.connect()
         try:
-            with self._write_lock(), conn.begin():
-                result = fn(conn)
+            with self._write_lock():
+                return self._in_transaction(conn, fn)
         except sa.exc.DBAPIError as exc:
             if exc.connection_invalidated:
                 conn.close()
                 self._writer_conn = None
+            raise
+
+    def _in_transaction(self, conn: sa.Connection, fn: WriteFn[T]) -> T:
+        """BEGIN IMMEDIATE ... COMMIT on the driver connection. SQLAlchemy's own begin/commit
+        (events, bookkeeping) would cost as much as a small ingest transaction's statements;
+        a write function that does use SQLAlchemy statements autobegins a Connection-level
+        transaction (a no-op for the driver, which is in autocommit mode), committed here."""
+        raw = conn.connection.driver_connection
+        _driver_call(conn, "BEGIN IMMEDIATE", lambda: raw.execute("BEGIN IMMEDIATE"))
+        try:
+            result = fn(conn)
+            if conn.in_transaction():
+                conn.commit()
+            else:
+                _driver_call(conn, "COMMIT", raw.commit)
+        except BaseException:
+            if conn.in_transaction():
+                conn.rollback()
+            if raw.in_transaction:
+                raw.rollback()
             raise
         return result
 
@@ -422,6 +442,14 @@ class Database:
             self._lock_fd = None
 
 
+def _driver_call(conn: sa.Connection, sql: str, call: Callable[[], object]) -> None:
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        call()
+    except error as exc:
+        raise sa.exc.DBAPIError.instance(sql, None, exc, error, dialect=conn.dialect) from exc
+
+
 def json_text(value: Any) -> str:
     """JSON columns' serializer: pydantic-core's, several times faster than json.dumps on
     the label dicts every stored alert carries."""
@@ -432,7 +460,7 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10)
     target = async_url(url)
     if make_url(target).get_backend_name() == "sqlite":
         reader = create_async_engine(target, pool_size=4, max_overflow=4, json_serializer=json_text)
-        _configure_sqlite(reader.sync_engine, busy_timeout_ms, immediate=False)
+        _configure_sqlite(reader.sync_engine, busy_timeout_ms, begin="BEGIN")
         sync_url = make_url(target).set(drivername="sqlite+pysqlite")
         writer = sa.create_engine(
             sync_url,
@@ -443,7 +471,7 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10)
         )
         database = make_url(target).database
         on_disk = bool(database) and database != ":memory:" and "mode=memory" not in str(target)
-        _configure_sqlite(writer, busy_timeout_ms, immediate=True)
+        _configure_sqlite(writer, busy_timeout_ms, begin=None)  # see _in_transaction
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         lock_fd = None
         if on_disk:
@@ -460,7 +488,7 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10)
     return Database(url, engine, async_writer=engine)
 
 
-def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int, *, immediate: bool) -> None:
+def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int, *, begin: str | None) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -472,6 +500,8 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int, *, immediate: boo
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if begin is not None:
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
