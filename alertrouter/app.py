@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -29,6 +30,7 @@ from alertrouter.storage import Database, open_database
 log = logging.getLogger("alertrouter")
 
 WATCHDOG = web.AppKey("watchdog", asyncio.Task[None])
+GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython: 700)
 
 
 def system_clock_ms() -> int:
@@ -189,6 +191,7 @@ def run(loaded: LoadedConfig, *, config_path: Path | None, upgrade: bool) -> Non
     host, port = server.listen_host_port
 
     def started(_: str) -> None:  # aiohttp calls this once the socket is bound
+        _tune_gc()
         if parent is not None:
             log.info("worker %d serving on %s", os.getpid(), server.listen)
         else:
@@ -228,6 +231,16 @@ def _run_app(
         access_log=None,
         shutdown_timeout=shutdown_timeout,
     )
+
+
+def _tune_gc() -> None:
+    """Everything built at start-up (config, routing tree, SQLAlchemy and pydantic schemas) lives
+    as long as the process: frozen, the cyclic collector stops walking it on every full
+    collection, which otherwise paused serving for tens of milliseconds. Requests allocate
+    thousands of short-lived containers, so young collections run less often too."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 def _safe_url(url: str) -> str:

@@ -23,6 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from alertrouter.walcheckpoint import WalCheckpointer
+
 T = TypeVar("T")
 
 metadata = sa.MetaData(
@@ -270,8 +272,10 @@ class DriverStatement:
 
 
 class MultiRowInsert:
-    """An INSERT ... RETURNING of any number of rows, as multi-row statements of at most
-    `chunk` rows, each size compiled once. `build(values)` makes the statement from one dict
+    """An INSERT ... RETURNING of any number of rows, as multi-row statements whose sizes are
+    powers of two up to `chunk` (100 rows: 64 + 32 + 4). Each size is compiled once, so a
+    long-running process compiles at most log2(chunk) + 1 statements, not one per batch size
+    (a compile takes tens of milliseconds). `build(values)` makes the statement from one dict
     of typed bind parameters per row."""
 
     def __init__(
@@ -281,7 +285,7 @@ class MultiRowInsert:
         build: Callable[[list[dict[str, Any]]], sa.Executable],
         dialect: sa.Dialect,
         *,
-        chunk: int = 100,
+        chunk: int = 64,
     ) -> None:
         self._table = table
         self._keys = tuple(keys)
@@ -308,9 +312,11 @@ class MultiRowInsert:
     def fetch(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """The RETURNING rows of all chunks, in order."""
         out: list[Any] = []
-        for start in range(0, len(rows), self._chunk):
-            part = rows[start : start + self._chunk]
-            out.extend(self._statement(len(part)).fetch(conn, part))
+        start = 0
+        while start < len(rows):
+            size = min(self._chunk, 1 << ((len(rows) - start).bit_length() - 1))
+            out.extend(self._statement(size).fetch(conn, rows[start : start + size]))
+            start += size
         return out
 
 
@@ -335,6 +341,7 @@ class Database:
     _writer_conn: sa.Connection | None = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock_fd: int | None = field(default=None, repr=False)
+    _checkpointer: WalCheckpointer | None = field(default=None, repr=False)
 
     def cached(self, name: str, build: Callable[[], T]) -> T:
         """Statements built once per database (their dialect is this database's)."""
@@ -396,12 +403,15 @@ class Database:
             conn = self._writer_conn = self.sync_writer.connect()
         try:
             with self._write_lock():
-                return self._in_transaction(conn, fn)
+                result = self._in_transaction(conn, fn)
         except sa.exc.DBAPIError as exc:
             if exc.connection_invalidated:
                 conn.close()
                 self._writer_conn = None
             raise
+        if self._checkpointer is not None:
+            self._checkpointer.poke()
+        return result
 
     def _in_transaction(self, conn: sa.Connection, fn: WriteFn[T]) -> T:
         """BEGIN IMMEDIATE ... COMMIT on the driver connection. SQLAlchemy's own begin/commit
@@ -437,6 +447,9 @@ class Database:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._close_writer)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        if self._checkpointer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.stop)
+            self._checkpointer = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -471,13 +484,23 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10)
         )
         database = make_url(target).database
         on_disk = bool(database) and database != ":memory:" and "mode=memory" not in str(target)
-        _configure_sqlite(writer, busy_timeout_ms, begin=None)  # see _in_transaction
+        # BEGIN: see _in_transaction. Checkpoints: see WalCheckpointer.
+        _configure_sqlite(writer, busy_timeout_ms, begin=None, autocheckpoint=not on_disk)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        lock_fd = None
+        lock_fd, checkpointer = None, None
         if on_disk:
             assert database is not None
             lock_fd = os.open(database + "-writelock", os.O_RDWR | os.O_CREAT, 0o600)
-        return Database(url, reader, sync_writer=writer, _executor=executor, _lock_fd=lock_fd)
+            checkpointer = WalCheckpointer(database, busy_timeout_ms=busy_timeout_ms)
+            checkpointer.start()
+        return Database(
+            url,
+            reader,
+            sync_writer=writer,
+            _executor=executor,
+            _lock_fd=lock_fd,
+            _checkpointer=checkpointer,
+        )
     engine = create_async_engine(
         target,
         pool_size=pool_size,
@@ -488,7 +511,9 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10)
     return Database(url, engine, async_writer=engine)
 
 
-def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int, *, begin: str | None) -> None:
+def _configure_sqlite(
+    engine: sa.Engine, busy_timeout_ms: int, *, begin: str | None, autocheckpoint: bool = True
+) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -498,6 +523,8 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int, *, begin: str | N
         cursor.execute("PRAGMA foreign_keys=ON")
         # FULL: a commit survives power loss too; group commit makes the fsync per batch cheap.
         cursor.execute("PRAGMA synchronous=FULL")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     if begin is not None:
