@@ -224,6 +224,7 @@ def _run_app(
 ) -> None:
     web.run_app(
         app,
+        loop=_new_event_loop(),
         host=host,
         port=port,
         reuse_port=reuse_port or None,
@@ -231,6 +232,16 @@ def _run_app(
         access_log=None,
         shutdown_timeout=shutdown_timeout,
     )
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (a dependency except on Windows): its sockets and callbacks
+    cost about a third less CPU per request than asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def _tune_gc() -> None:
