@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 
 from alertrouter import logs, migrate, workers
 from alertrouter.api.errors import errors_middleware
-from alertrouter.api.ingest import ingest_metrics
 from alertrouter.api.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
 from alertrouter.api.routes import add_routes
 from alertrouter.config import LoadedConfig, load_config_file
@@ -66,7 +65,7 @@ class Service:
     def build_app(self) -> web.Application:
         app = web.Application(
             client_max_size=self.loaded.config.server.max_request_size,
-            middlewares=[ingest_metrics, errors_middleware],
+            middlewares=[errors_middleware],
         )
         app[METRICS] = self.metrics
         app[RELOAD] = self.reload_from_http

@@ -65,25 +65,30 @@ def validation_details(exc: ValidationError) -> list[dict[str, str]]:
 async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
-    except web.HTTPException as exc:
+    except Exception as exc:
+        return error_response(request, exc)
+
+
+def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The JSON answer for an exception a handler raised (re-raises redirects)."""
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         kept = {k: v for k, v in exc.headers.items() if k.lower() not in _BODY_HEADERS}
         return json_error(exc.status, exc.reason or "error", headers=kept)
-    except ValidationError as exc:
+    if isinstance(exc, ValidationError):
         return json_error(400, "invalid request body", details=validation_details(exc))
-    except InputError as exc:
+    if isinstance(exc, InputError):
         return json_error(400, str(exc))
-    except Exception as exc:
-        if database_unavailable(exc):
-            cause = getattr(exc, "orig", None) or exc  # the driver's message, not the SQL
-            log.warning(
-                "database unavailable: %s %s: %s: %s",
-                request.method,
-                request.path,
-                type(cause).__name__,
-                cause,
-            )
-            return json_error(503, "storage unavailable, retry later")
-        log.exception("unexpected error in %s %s", request.method, request.path)
-        return json_error(500, "internal error")
+    if database_unavailable(exc):
+        cause = getattr(exc, "orig", None) or exc  # the driver's message, not the SQL
+        log.warning(
+            "database unavailable: %s %s: %s: %s",
+            request.method,
+            request.path,
+            type(cause).__name__,
+            cause,
+        )
+        return json_error(503, "storage unavailable, retry later")
+    log.error("unexpected error in %s %s", request.method, request.path, exc_info=exc)
+    return json_error(500, "internal error")

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from aiohttp import web
 
 from alertrouter.api import auth
+from alertrouter.api.errors import error_response
 from alertrouter.api.keys import METRICS, PIPELINE
 from alertrouter.ingest import parse_payload
 
 INGEST_PATH = "/api/v1/alertmanager"
 
 
-async def receive_alerts(request: web.Request) -> web.Response:
+async def receive_alerts(request: web.Request) -> web.StreamResponse:
+    """Records every answer's status and latency (errors included, as the client saw them)."""
+    started = time.perf_counter()
+    try:
+        response = await _receive_alerts(request)
+    except Exception as exc:
+        response = error_response(request, exc)
+    metrics = request.app[METRICS]
+    metrics.ingest_latency.observe(time.perf_counter() - started)
+    metrics.ingest_response(response.status)
+    return response
+
+
+async def _receive_alerts(request: web.Request) -> web.Response:
     pipeline = request.app[PIPELINE]
     auth.check(request, pipeline.runtime.loaded.config.server.auth.ingest)
     with pipeline.committer.arriving():
@@ -28,18 +41,5 @@ async def receive_alerts(request: web.Request) -> web.Response:
         metrics.received_firing.inc(firing)
     if len(payload.alerts) > firing:
         metrics.received_resolved.inc(len(payload.alerts) - firing)
-    body = f'{{"status": "success", "received": {len(payload.alerts)}}}'
-    return web.Response(text=body, content_type="application/json")
-
-
-@web.middleware
-async def ingest_metrics(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Outside the error middleware, so it sees the status every client saw."""
-    if request.path != INGEST_PATH:
-        return await handler(request)
-    started = time.perf_counter()
-    response = await handler(request)
-    metrics = request.app[METRICS]
-    metrics.ingest_latency.observe(time.perf_counter() - started)
-    metrics.ingest_response(response.status)
-    return response
+    answer = b'{"status": "success", "received": %d}' % len(payload.alerts)
+    return web.Response(body=answer, content_type="application/json")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -51,6 +51,7 @@ class GroupCommitter(Generic[T, R]):
         self._queue: asyncio.Queue[_Submission[T, R]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._arriving = 0
+        self._arrival = _Arriving(self._arrive)
         self._on_batch = on_batch
         self._max_wait = max_wait
 
@@ -59,7 +60,7 @@ class GroupCommitter(Generic[T, R]):
         if self._task is None or self._task.done():
             raise RuntimeError("the committer is not running")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Submission(items, future))
+        self._queue.put_nowait(_Submission(items, future))
         return await future
 
     def start(self) -> None:
@@ -74,15 +75,14 @@ class GroupCommitter(Generic[T, R]):
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
-    @contextlib.contextmanager
-    def arriving(self) -> Iterator[None]:
-        """Marks a request that will submit soon (it is being read and parsed), so that a
-        transaction about to start waits a moment for it instead of committing without it."""
-        self._arriving += 1
-        try:
-            yield
-        finally:
-            self._arriving -= 1
+    def arriving(self) -> _Arriving:
+        """`with committer.arriving():` marks a request that will submit soon (it is being read
+        and parsed), so that a transaction about to start waits a moment for it instead of
+        committing without it."""
+        return self._arrival
+
+    def _arrive(self, delta: int) -> None:
+        self._arriving += delta
 
     async def _gather_arrivals(self) -> None:
         """Like Nagle's algorithm for commits: while other requests are mid-parse, yield to the
@@ -131,6 +131,21 @@ class GroupCommitter(Generic[T, R]):
         if self._on_commit is not None:
             self._on_commit(result)
         return result
+
+
+class _Arriving:
+    """A reusable context manager (the generator-based kind costs more per request)."""
+
+    __slots__ = ("_arrive",)
+
+    def __init__(self, arrive: Callable[[int], None]) -> None:
+        self._arrive = arrive
+
+    def __enter__(self) -> None:
+        self._arrive(1)
+
+    def __exit__(self, *exc: object) -> None:
+        self._arrive(-1)
 
 
 def _succeed(submission: _Submission[T, R], result: R) -> None:
