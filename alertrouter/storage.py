@@ -10,6 +10,8 @@ import asyncio
 import datetime as dt
 import fcntl
 import os
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -325,12 +327,19 @@ class Database:
     """The engines of one database.
 
     Every write transaction is one synchronous function, `run_write(fn)`: it runs with a
-    Connection inside BEGIN ... COMMIT and may not await. On SQLite it runs on the one writer
-    thread, with a plain sqlite3 connection, so a whole transaction costs one hand-off between
-    threads (aiosqlite pays one per cursor operation, ~20 per transaction). Writes take the lock
-    up front (BEGIN IMMEDIATE), so writers wait on the busy timeout instead of failing on a lock
-    upgrade. On PostgreSQL it runs on an asyncpg connection through SQLAlchemy's greenlet bridge.
-    Reads are async (`read()`) and never block on the writer (WAL, MVCC).
+    Connection inside BEGIN ... COMMIT and may not await. On PostgreSQL it runs on an asyncpg
+    connection through SQLAlchemy's greenlet bridge. Reads are async (`read()`) and never block
+    on the writer (WAL, MVCC).
+
+    On SQLite all writes of a process go through one plain sqlite3 connection, one transaction
+    at a time, and take the write lock up front (BEGIN IMMEDIATE). `run_write(fn)` runs the
+    whole transaction on the writer thread: one hand-off between threads per transaction
+    (aiosqlite pays one per cursor operation). `run_write(fn, inline=True)`, for ingest's short
+    group commits, runs BEGIN and the statements on the event loop and hands only COMMIT (the
+    fsync) to the writer thread: the writer thread otherwise waited for the GIL after each
+    statement while the loop parsed requests, and a transaction took twice as long. Inline
+    transactions never wait on the loop: when the lock is taken (another worker process,
+    another program) they go to the writer thread, which waits there up to the busy timeout.
     """
 
     url: str
@@ -342,6 +351,8 @@ class Database:
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock_fd: int | None = field(default=None, repr=False)
     _checkpointer: WalCheckpointer | None = field(default=None, repr=False)
+    _turn: asyncio.Lock | None = field(default=None, repr=False)  # one transaction at a time
+    _busy_timeout_ms: int = field(default=5000, repr=False)
 
     def cached(self, name: str, build: Callable[[], T]) -> T:
         """Statements built once per database (their dialect is this database's)."""
@@ -365,11 +376,16 @@ class Database:
         """Row locks on PostgreSQL; on SQLite the write transaction already excludes others."""
         return select if self.is_sqlite else select.with_for_update(skip_locked=skip_locked)
 
-    async def run_write(self, fn: WriteFn[T]) -> T:
+    async def run_write(self, fn: WriteFn[T], *, inline: bool = False) -> T:
         if self.sync_writer is not None:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._sqlite_transaction, fn
-            )
+            if self._turn is None:
+                self._turn = asyncio.Lock()
+            async with self._turn:
+                if inline and self._try_write_lock():
+                    return await self._inline_transaction(fn)
+                return await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self._sqlite_transaction, fn
+                )
         assert self.async_writer is not None
         async with self.async_writer.begin() as conn:
             return await conn.run_sync(fn)
@@ -393,6 +409,82 @@ class Database:
             yield
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _try_write_lock(self) -> bool:
+        if self._lock_fd is None:
+            return True
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _write_unlock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    async def _inline_transaction(self, fn: WriteFn[T]) -> T:
+        """BEGIN and the statements on the event loop, only COMMIT (the fsync) on the writer
+        thread."""
+        conn = self._writer_conn
+        if conn is None or conn.closed:  # connecting may wait for locks: not on the loop
+            self._write_unlock()
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._sqlite_transaction, fn
+            )
+        try:
+            raw = conn.connection.driver_connection
+            try:
+                raw.execute("BEGIN IMMEDIATE")  # the writer connection's busy timeout is 0
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorname not in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+                    raise sa.exc.DBAPIError.instance(
+                        "BEGIN IMMEDIATE", None, exc, sqlite3.Error, dialect=conn.dialect
+                    ) from exc
+                self._write_unlock()
+                return await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self._sqlite_transaction, fn
+                )
+            try:
+                result = fn(conn)
+                done = asyncio.get_running_loop().run_in_executor(
+                    self._executor, self._commit, conn
+                )
+                try:
+                    await asyncio.shield(done)
+                except asyncio.CancelledError:
+                    await asyncio.wait([done])  # the connection is ours until COMMIT returns
+                    raise
+            except BaseException:
+                _rollback(conn)
+                raise
+        finally:
+            self._write_unlock()
+        if self._checkpointer is not None:
+            self._checkpointer.poke()
+        return result
+
+    def _begin_waiting(self, raw: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE, retried while another program holds the lock, up to the busy
+        timeout (SQLite's own busy handler would block an inline BEGIN on the event loop)."""
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorname in ("SQLITE_BUSY", "SQLITE_LOCKED")
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.002)
+
+    @staticmethod
+    def _commit(conn: sa.Connection) -> None:
+        if conn.in_transaction():
+            conn.commit()
+        else:
+            raw = conn.connection.driver_connection
+            _driver_call(conn, "COMMIT", raw.commit)
 
     def _sqlite_transaction(self, fn: WriteFn[T]) -> T:
         """On the writer thread: one connection kept open across transactions (a pool checkout
@@ -419,18 +511,12 @@ class Database:
         a write function that does use SQLAlchemy statements autobegins a Connection-level
         transaction (a no-op for the driver, which is in autocommit mode), committed here."""
         raw = conn.connection.driver_connection
-        _driver_call(conn, "BEGIN IMMEDIATE", lambda: raw.execute("BEGIN IMMEDIATE"))
+        _driver_call(conn, "BEGIN IMMEDIATE", lambda: self._begin_waiting(raw))
         try:
             result = fn(conn)
-            if conn.in_transaction():
-                conn.commit()
-            else:
-                _driver_call(conn, "COMMIT", raw.commit)
+            self._commit(conn)
         except BaseException:
-            if conn.in_transaction():
-                conn.rollback()
-            if raw.in_transaction:
-                raw.rollback()
+            _rollback(conn)
             raise
         return result
 
@@ -453,6 +539,14 @@ class Database:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+def _rollback(conn: sa.Connection) -> None:
+    if conn.in_transaction():
+        conn.rollback()
+    raw = conn.connection.driver_connection
+    if raw.in_transaction:
+        raw.rollback()
 
 
 def _driver_call(conn: sa.Connection, sql: str, call: Callable[[], object]) -> None:
@@ -484,8 +578,10 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10)
         )
         database = make_url(target).database
         on_disk = bool(database) and database != ":memory:" and "mode=memory" not in str(target)
-        # BEGIN: see _in_transaction. Checkpoints: see WalCheckpointer.
-        _configure_sqlite(writer, busy_timeout_ms, begin=None, autocheckpoint=not on_disk)
+        # Busy timeout 0 and BEGIN ourselves: see Database. Checkpoints: see WalCheckpointer.
+        _configure_sqlite(
+            writer, busy_timeout_ms, begin=None, autocheckpoint=not on_disk, writer=True
+        )
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         lock_fd, checkpointer = None, None
         if on_disk:
@@ -500,6 +596,7 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10)
             _executor=executor,
             _lock_fd=lock_fd,
             _checkpointer=checkpointer,
+            _busy_timeout_ms=busy_timeout_ms,
         )
     engine = create_async_engine(
         target,
@@ -512,19 +609,29 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10)
 
 
 def _configure_sqlite(
-    engine: sa.Engine, busy_timeout_ms: int, *, begin: str | None, autocheckpoint: bool = True
+    engine: sa.Engine,
+    busy_timeout_ms: int,
+    *,
+    begin: str | None,
+    autocheckpoint: bool = True,
+    writer: bool = False,
 ) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # Setting the mode again would need a lock that a writer elsewhere may hold.
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0].lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         # FULL: a commit survives power loss too; group commit makes the fsync per batch cheap.
         cursor.execute("PRAGMA synchronous=FULL")
         if not autocheckpoint:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
+        if writer:  # the writer waits for locks itself (Database._begin_waiting)
+            cursor.execute("PRAGMA busy_timeout=0")
         cursor.close()
 
     if begin is not None:

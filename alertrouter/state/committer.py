@@ -127,7 +127,7 @@ class GroupCommitter(Generic[T, R]):
             _succeed(submission, result)
 
     async def _transaction(self, items: Sequence[T]) -> R:
-        result = await self._db.run_write(lambda conn: self._write(conn, items))
+        result = await self._db.run_write(lambda conn: self._write(conn, items), inline=True)
         if self._on_commit is not None:
             self._on_commit(result)
         return result

@@ -12,7 +12,7 @@ from alertrouter import migrate
 from alertrouter.storage import open_database, silences
 
 
-def _silence(i: int) -> dict[str, object]:
+def silence_row(i: int) -> dict[str, object]:
     return {
         "id": f"s{i}",
         "matchers": [],
@@ -35,7 +35,9 @@ async def test_commits_do_not_checkpoint_and_the_checkpointer_copies_the_wal(tmp
         )
         assert autocheckpoint == 0
         for i in range(200):
-            await db.run_write(lambda conn, i=i: conn.execute(sa.insert(silences), [_silence(i)]))
+            await db.run_write(
+                lambda conn, i=i: conn.execute(sa.insert(silences), [silence_row(i)])
+            )
     finally:
         await db.dispose()  # stops the checkpointer after a last checkpoint
 
