@@ -432,32 +432,29 @@ class Database:
             return await asyncio.get_running_loop().run_in_executor(
                 self._executor, self._sqlite_transaction, fn
             )
+        raw = conn.connection.driver_connection
         try:
-            raw = conn.connection.driver_connection
+            raw.execute("BEGIN IMMEDIATE")  # the writer connection's busy timeout is 0
+        except sqlite3.Error as exc:
+            self._write_unlock()
+            if getattr(exc, "sqlite_errorname", None) not in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+                raise sa.exc.DBAPIError.instance(
+                    "BEGIN IMMEDIATE", None, exc, sqlite3.Error, dialect=conn.dialect
+                ) from exc
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._sqlite_transaction, fn
+            )
+        try:
+            result = fn(conn)
+            done = asyncio.get_running_loop().run_in_executor(self._executor, self._commit, conn)
             try:
-                raw.execute("BEGIN IMMEDIATE")  # the writer connection's busy timeout is 0
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorname not in ("SQLITE_BUSY", "SQLITE_LOCKED"):
-                    raise sa.exc.DBAPIError.instance(
-                        "BEGIN IMMEDIATE", None, exc, sqlite3.Error, dialect=conn.dialect
-                    ) from exc
-                self._write_unlock()
-                return await asyncio.get_running_loop().run_in_executor(
-                    self._executor, self._sqlite_transaction, fn
-                )
-            try:
-                result = fn(conn)
-                done = asyncio.get_running_loop().run_in_executor(
-                    self._executor, self._commit, conn
-                )
-                try:
-                    await asyncio.shield(done)
-                except asyncio.CancelledError:
-                    await asyncio.wait([done])  # the connection is ours until COMMIT returns
-                    raise
-            except BaseException:
-                _rollback(conn)
+                await asyncio.shield(done)
+            except asyncio.CancelledError:
+                await asyncio.wait([done])  # the connection is ours until COMMIT returns
                 raise
+        except BaseException:
+            _rollback(conn)
+            raise
         finally:
             self._write_unlock()
         if self._checkpointer is not None:
