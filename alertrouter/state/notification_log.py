@@ -1,0 +1,76 @@
+"""Whether a flush notifies a receiver's integration: the dedup decision. Pure.
+
+Per (group key, receiver, integration) the log remembers which alerts the last notification
+reported as firing and as resolved, and when it was sent. The decision follows Alertmanager's
+DedupStage (notify/notify.go, `needsUpdate`), with the reason made explicit:
+
+- nothing notified yet: notify when something fires (FIRST);
+- an alert fires that the last notification did not report (NEW_ALERTS);
+- nothing fires any more but the last notification reported firing alerts (ALL_RESOLVED),
+  whatever `send_resolved` says, so that the log forgets them;
+- with `send_resolved`, an alert resolved that was not reported resolved (SOME_RESOLVED);
+- otherwise, once the repeat interval has passed since the last notification (REPEAT).
+
+`firing` holds the alerts that fire and are not muted. An alert that was reported firing and is
+then muted therefore drops out of `firing` as if resolved, and its real resolution is still
+reported later; an alert that was never reported is never reported resolved.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class NotifyReason(enum.StrEnum):
+    FIRST = "first notification"
+    NEW_ALERTS = "new alerts"
+    SOME_RESOLVED = "some alerts resolved"
+    ALL_RESOLVED = "all alerts resolved"
+    REPEAT = "repeat interval elapsed"
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """What the last notification of one integration for one group reported."""
+
+    firing: frozenset[str]  # fingerprints
+    resolved: frozenset[str]
+    notified_at: int  # epoch ms
+
+
+def decide(
+    entry: LogEntry | None,
+    firing: frozenset[str],
+    resolved: frozenset[str],
+    *,
+    send_resolved: bool,
+    repeat_interval_ms: int,
+    now: int,
+) -> NotifyReason | None:
+    """The reason to notify now, or None for "do not notify"."""
+    if entry is None:
+        return NotifyReason.FIRST if firing else None
+    if not firing <= entry.firing:
+        return NotifyReason.NEW_ALERTS
+    if not firing:
+        # Alerts that fired and resolved between two flushes were never reported: nothing to say.
+        return NotifyReason.ALL_RESOLVED if entry.firing else None
+    if send_resolved and not resolved <= entry.resolved:
+        return NotifyReason.SOME_RESOLVED
+    if entry.notified_at < now - repeat_interval_ms:
+        return NotifyReason.REPEAT
+    return None
+
+
+def reportable_resolved(entry: LogEntry | None, resolved: frozenset[str]) -> frozenset[str]:
+    """The resolved alerts a notification may mention: only those an earlier notification
+    reported (as firing, or already as resolved)."""
+    if entry is None:
+        return frozenset()
+    return resolved & (entry.firing | entry.resolved)
+
+
+def logged(firing: frozenset[str], resolved: frozenset[str], now: int) -> LogEntry:
+    """The entry to store once a notification with these alerts has been decided on."""
+    return LogEntry(firing=firing, resolved=resolved, notified_at=now)

@@ -1,0 +1,91 @@
+"""The dedup decision, as a table (Alertmanager's DedupStage semantics, with reasons)."""
+
+from __future__ import annotations
+
+import pytest
+
+from alertrouter.state.notification_log import (
+    LogEntry,
+    NotifyReason,
+    decide,
+    logged,
+    reportable_resolved,
+)
+
+HOUR = 3_600_000
+NOW = 10 * HOUR
+
+
+def s(*fingerprints: str) -> frozenset[str]:
+    return frozenset(fingerprints)
+
+
+def entry(firing=(), resolved=(), at=NOW - 60_000) -> LogEntry:
+    return LogEntry(frozenset(firing), frozenset(resolved), at)
+
+
+@pytest.mark.parametrize(
+    ("last", "firing", "resolved", "send_resolved", "expected"),
+    [
+        # Never notified.
+        (None, s("a"), s(), True, NotifyReason.FIRST),
+        (None, s("a"), s("b"), False, NotifyReason.FIRST),
+        (None, s(), s("a"), True, None),  # only resolved alerts: nobody knew of them
+        (None, s(), s(), True, None),
+        # New alerts.
+        (entry(["a"]), s("a", "b"), s(), False, NotifyReason.NEW_ALERTS),
+        (entry(["a"]), s("b"), s("a"), False, NotifyReason.NEW_ALERTS),
+        (entry([], ["a"]), s("a"), s(), True, NotifyReason.NEW_ALERTS),  # fired again
+        # Nothing fires any more.
+        (entry(["a", "b"]), s(), s("a", "b"), True, NotifyReason.ALL_RESOLVED),
+        (entry(["a", "b"]), s(), s("a", "b"), False, NotifyReason.ALL_RESOLVED),
+        (entry(["a"]), s(), s(), False, NotifyReason.ALL_RESOLVED),  # a was muted
+        (entry([], ["a"]), s(), s("a", "b"), True, None),  # b fired and resolved unseen
+        # Some resolved, some still firing.
+        (entry(["a", "b"]), s("a"), s("b"), True, NotifyReason.SOME_RESOLVED),
+        (entry(["a", "b"]), s("a"), s("b"), False, None),
+        (entry(["a"], ["b"]), s("a"), s("b"), True, None),  # already reported resolved
+        # Unchanged.
+        (entry(["a", "b"]), s("a", "b"), s(), True, None),
+    ],
+)
+def test_decide(last, firing, resolved, send_resolved, expected):
+    reason = decide(
+        last, firing, resolved, send_resolved=send_resolved, repeat_interval_ms=HOUR, now=NOW
+    )
+    assert reason == expected
+
+
+@pytest.mark.parametrize(
+    ("notified_at", "expected"),
+    [
+        (NOW - HOUR - 1, NotifyReason.REPEAT),
+        (NOW - HOUR, None),  # exactly one interval ago: not yet (Alertmanager: strictly before)
+        (NOW - 1, None),
+    ],
+)
+def test_repeat_interval(notified_at, expected):
+    last = entry(["a"], at=notified_at)
+    reason = decide(last, s("a"), s(), send_resolved=True, repeat_interval_ms=HOUR, now=NOW)
+    assert reason == expected
+
+
+def test_only_alerts_reported_before_are_reported_resolved():
+    last = entry(["a"], ["b"])
+    assert reportable_resolved(last, s("a", "b", "c")) == s("a", "b")
+    assert reportable_resolved(None, s("a")) == s()
+
+
+def test_a_muted_alert_still_gets_its_resolved_notification():
+    """Reported firing, then silenced (it leaves `firing`), then resolved: the flush while it
+    is muted notifies nothing new; its resolution is reported."""
+    after_first = logged(s("a", "b"), s(), NOW - 2 * 60_000)
+    muted = decide(
+        after_first, s("b"), s(), send_resolved=True, repeat_interval_ms=HOUR, now=NOW - 60_000
+    )
+    assert muted is None
+    resolved = decide(
+        after_first, s("b"), s("a"), send_resolved=True, repeat_interval_ms=HOUR, now=NOW
+    )
+    assert resolved == NotifyReason.SOME_RESOLVED
+    assert reportable_resolved(after_first, s("a")) == s("a")
