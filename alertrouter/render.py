@@ -1,0 +1,152 @@
+"""Notification templates: Jinja2 in a sandbox. Pure (no I/O beyond reading template files).
+
+Template names are looked up in the configured extra directories first, then in alertrouter's
+default `templates/`, so an operator overrides a default by shipping a file of the same name.
+Alert labels and annotations reach templates only as data: nothing renders a value as a
+template. `.html` templates are autoescaped; Slack text goes through `slack_escape`; JSON
+templates build their strings with `tojson`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from alertrouter.resources import resource_dir
+
+
+class TemplateError(Exception):
+    """A template that is missing, does not compile, fails to render, or (for JSON templates)
+    does not produce JSON. The message names the template and, where known, the line."""
+
+
+def humanize_duration(value: float | dt.timedelta) -> str:
+    """Seconds (or a timedelta) as `1h 5m`, `42s`, `3d 4h`: the two largest units."""
+    seconds = int(value.total_seconds() if isinstance(value, dt.timedelta) else value)
+    if seconds < 0:
+        seconds = 0
+    parts = []
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return " ".join(parts[:2]) or "0s"
+
+
+def since(millis: int | None, now_millis: int) -> str:
+    """How long ago an epoch-milliseconds instant was, humanized."""
+    if millis is None:
+        return ""
+    return humanize_duration((now_millis - millis) / 1000)
+
+
+def slack_escape(value: object) -> str:
+    """Text safe inside Slack mrkdwn: the three characters Slack gives meaning to."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def iso_time(millis: int | None) -> str:
+    if millis is None:
+        return ""
+    return dt.datetime.fromtimestamp(millis / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class Renderer:
+    def __init__(self, extra_dirs: Sequence[Path] = ()) -> None:
+        loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(d)) for d in extra_dirs]
+        loaders.append(jinja2.FileSystemLoader(str(resource_dir("templates"))))
+        self._env = ImmutableSandboxedEnvironment(
+            loader=jinja2.ChoiceLoader(loaders),
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html", "html.j2"), default=False
+            ),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._env.filters.update(
+            humanize_duration=humanize_duration,
+            slack_escape=slack_escape,
+            iso_time=iso_time,
+        )
+        self._env.globals["since"] = since
+
+    def render(self, name: str, data: Mapping[str, Any]) -> str:
+        try:
+            return self._env.get_template(name).render(data)
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"template {exc.name!r} not found") from exc
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"template {exc.name or name!r}, line {exc.lineno}: {exc.message}"
+            ) from exc
+        except Exception as exc:  # undefined names, sandbox violations, filter errors
+            raise TemplateError(f"template {name!r}: {type(exc).__name__}: {exc}") from exc
+
+    def render_inline(self, source: str, data: Mapping[str, Any], *, label: str) -> str:
+        """A template given in the configuration itself (`label` names it in errors)."""
+        try:
+            return self._env.from_string(source).render(data)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{label}, line {exc.lineno}: {exc.message}") from exc
+        except Exception as exc:
+            raise TemplateError(f"{label}: {type(exc).__name__}: {exc}") from exc
+
+    def render_json(self, name: str, data: Mapping[str, Any]) -> Any:
+        text = self.render(name, data)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TemplateError(
+                f"template {name!r} did not produce JSON: {exc.msg} (line {exc.lineno})"
+            ) from exc
+
+
+def sample_data(now_millis: int, *, external_url: str = "http://localhost:9095") -> dict[str, Any]:
+    """Template data for one firing and one resolved sample alert: what `check-config` renders
+    every template with, and the shape every template receives."""
+    hour = 3_600_000
+
+    def alert(name: str, ends_at: int | None) -> dict[str, Any]:
+        return {
+            "fingerprint": f"{abs(hash(name)) % 16**16:016x}",
+            "labels": {"alertname": name, "severity": "critical", "service": "checkout"},
+            "annotations": {"summary": f"{name} on checkout", "runbook_url": "https://runbook"},
+            "starts_at": now_millis - hour,
+            "ends_at": ends_at,
+            "generator_url": "http://prometheus/graph",
+            "severity": "P0",
+        }
+
+    return {
+        "incident": {
+            "id": 1,
+            "title": "HighErrorRate checkout",
+            "severity": "P0",
+            "status": "triggered",
+            "opened_at": now_millis - hour,
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+            "resolved_at": None,
+            "url": f"{external_url}/incidents/1",
+        },
+        "alerts": {
+            "firing": [alert("HighErrorRate", None)],
+            "resolved": [alert("HighLatency", now_millis - 60_000)],
+        },
+        "group_labels": {"alertname": "HighErrorRate"},
+        "common_labels": {"service": "checkout"},
+        "common_annotations": {},
+        "receiver": "team-checkout",
+        "reason": "first notification",
+        "external_url": external_url,
+        "now": now_millis,
+        "interactive": True,
+    }
