@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from alertrouter.config import Config, RouteConfig
 from alertrouter.core import Labels, Severity, format_labels
@@ -58,10 +58,6 @@ class Route:
     opts: RouteOpts
     routes: tuple[Route, ...]
     key: str = ""
-    # Many alerts share a group (a payload usually is one group): format each key once.
-    _group_keys: dict[tuple[tuple[str, str], ...], str] = field(
-        default_factory=dict, compare=False, repr=False
-    )
 
     @property
     def receiver(self) -> str:
@@ -83,14 +79,9 @@ class Route:
         return self.key_of_group(self.group_labels(labels))
 
     def key_of_group(self, group: dict[str, str]) -> str:
-        """The aggregation group key for already-computed group labels."""
-        cache_key = tuple(sorted(group.items()))
-        key = self._group_keys.get(cache_key)
-        if key is None:
-            if len(self._group_keys) >= 10_000:
-                self._group_keys.clear()
-            key = self._group_keys[cache_key] = f"{self.key}:{format_labels(group)}"
-        return key
+        """The aggregation group key for already-computed group labels (ingest remembers the
+        result per group: see pipeline.GroupRefs)."""
+        return f"{self.key}:{format_labels(group)}"
 
     def describe(self) -> str:
         parts = [format_matchers(self.matchers)]
