@@ -383,9 +383,7 @@ class Database:
             async with self._turn:
                 if inline and self._try_write_lock():
                     return await self._inline_transaction(fn)
-                return await asyncio.get_running_loop().run_in_executor(
-                    self._executor, self._sqlite_transaction, fn
-                )
+                return await self._on_writer_thread(fn)
         assert self.async_writer is not None
         async with self.async_writer.begin() as conn:
             return await conn.run_sync(fn)
@@ -423,15 +421,19 @@ class Database:
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
+    async def _on_writer_thread(self, fn: WriteFn[T]) -> T:
+        """The whole transaction, waits for the lock included, on the writer thread."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._sqlite_transaction, fn
+        )
+
     async def _inline_transaction(self, fn: WriteFn[T]) -> T:
         """BEGIN and the statements on the event loop, only COMMIT (the fsync) on the writer
         thread."""
         conn = self._writer_conn
         if conn is None or conn.closed:  # connecting may wait for locks: not on the loop
             self._write_unlock()
-            return await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._sqlite_transaction, fn
-            )
+            return await self._on_writer_thread(fn)
         raw = conn.connection.driver_connection
         try:
             raw.execute("BEGIN IMMEDIATE")  # the writer connection's busy timeout is 0
@@ -441,9 +443,7 @@ class Database:
                 raise sa.exc.DBAPIError.instance(
                     "BEGIN IMMEDIATE", None, exc, sqlite3.Error, dialect=conn.dialect
                 ) from exc
-            return await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._sqlite_transaction, fn
-            )
+            return await self._on_writer_thread(fn)
         try:
             result = fn(conn)
             done = asyncio.get_running_loop().run_in_executor(self._executor, self._commit, conn)
