@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.resources import resource_dir
-from alertrouter.storage import Database, async_url
+from alertrouter.storage import Database, async_url, enable_wal
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ def alembic_config(url: str) -> AlembicConfig:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Runs in a thread of its own event loop (Alembic's env.py drives the async engine)."""
+    enable_wal(url)
     command.upgrade(alembic_config(url), revision)
     log.info(
         "database schema at revision %s", head_revision(url) if revision == "head" else revision

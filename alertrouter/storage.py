@@ -546,6 +546,21 @@ def _rollback(conn: sa.Connection) -> None:
         raw.rollback()
 
 
+def enable_wal(url: str, busy_timeout_ms: int = 5000) -> None:
+    """Puts an SQLite database file in WAL mode (persistent; a no-op for PostgreSQL). Done once,
+    before anything serves: switching modes needs an exclusive lock, and a connection that
+    tried it while others read would fail at once, without waiting for the busy timeout."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    conn = sqlite3.connect(database, timeout=busy_timeout_ms / 1000)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+    finally:
+        conn.close()
+
+
 def _driver_call(conn: sa.Connection, sql: str, call: Callable[[], object]) -> None:
     error = conn.dialect.loaded_dbapi.Error
     try:

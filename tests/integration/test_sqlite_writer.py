@@ -71,3 +71,20 @@ async def test_a_lock_held_elsewhere_is_waited_for_off_the_event_loop(sqlite_db)
         other.close()
     assert await write == 1
     assert await _ids(db) == ["s0", "s1"]
+
+
+async def test_a_migrated_database_is_in_wal_mode_so_a_first_write_beside_a_reader_works(
+    sqlite_db,
+):
+    """Switching to WAL needs an exclusive lock and fails at once beside a reader: migrations
+    do it, before anything serves (this once made the first ingest after start-up a 503)."""
+    db, path = sqlite_db
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert reader.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM silences").fetchone()  # holds a read lock
+        assert await db.run_write(_insert(1), inline=True) == 1  # the first write: connects
+    finally:
+        reader.execute("ROLLBACK")
+        reader.close()
