@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from alertrouter.config.receivers import TemplateRef
 from alertrouter.resources import resource_dir
 
 
@@ -100,13 +101,32 @@ class Renderer:
             raise TemplateError(f"{label}: {type(exc).__name__}: {exc}") from exc
 
     def render_json(self, name: str, data: Mapping[str, Any]) -> Any:
-        text = self.render(name, data)
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise TemplateError(
-                f"template {name!r} did not produce JSON: {exc.msg} (line {exc.lineno})"
-            ) from exc
+        return parse_json(self.render(name, data), label=f"template {name!r}")
+
+
+def render_part(
+    renderer: Renderer,
+    templates: Mapping[str, TemplateRef],
+    part: str,
+    default: str,
+    data: Mapping[str, Any],
+    *,
+    label: str,
+) -> str:
+    """One part of a message (e.g. an email's "subject"): the integration's configured template
+    for it (by name or inline) or the default template name. `label` names the integration in
+    errors, e.g. "receiver team-a, email_configs[0]"."""
+    ref = templates.get(part)
+    if ref is not None and ref.inline is not None:
+        return renderer.render_inline(ref.inline, data, label=f"{label}, inline {part} template")
+    return renderer.render(ref.name if ref is not None and ref.name else default, data)
+
+
+def parse_json(text: str, *, label: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TemplateError(f"{label} did not produce JSON: {exc.msg} (line {exc.lineno})") from exc
 
 
 def sample_data(now_millis: int, *, external_url: str = "http://localhost:9095") -> dict[str, Any]:

@@ -9,10 +9,10 @@ with a warning too, so that a whole alertmanager.yml loads.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from alertrouter.config.fields import Duration, Model, config_error, ignored
 
@@ -82,9 +82,38 @@ class HTTPConfig(Model):
     http_headers: Any = ignored()
 
 
+class TemplateRef(Model):
+    """A template for one part of a message: a file by `name` (looked up in the configured
+    template directories, then alertrouter's defaults) or `inline` source."""
+
+    name: str | None = None
+    inline: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TemplateRef:
+        if (self.name is None) == (self.inline is None):
+            raise config_error("a template needs exactly one of name or inline")
+        return self
+
+
 class Integration(Model):
+    # The parts of a message a template renders, e.g. email's subject, text and html.
+    TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ()
+
     send_resolved: bool | None = None
     http_config: HTTPConfig | None = None
+    templates: dict[str, TemplateRef] = {}
+
+    @field_validator("templates")
+    @classmethod
+    def _known_parts(cls, value: dict[str, TemplateRef]) -> dict[str, TemplateRef]:
+        unknown = sorted(set(value) - set(cls.TEMPLATE_PARTS))
+        if unknown:
+            raise config_error(
+                f"unknown template part(s) {', '.join(unknown)}; "
+                f"this integration has: {', '.join(cls.TEMPLATE_PARTS)}"
+            )
+        return value
 
     def resolved_default(self) -> bool:
         return True
@@ -96,6 +125,8 @@ class Integration(Model):
 
 class SlackConfig(Integration):
     """Slack: bot mode (`app_token`, chat.postMessage) or incoming-webhook mode (`api_url`)."""
+
+    TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ("message", "reply")
 
     api_url: SecretUrl = None
     api_url_file: str | None = None
@@ -157,6 +188,8 @@ class PagerdutyImage(Model):
 
 
 class PagerdutyConfig(Integration):
+    TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ("summary", "details")
+
     routing_key: Secret = None
     routing_key_file: str | None = None
     url: Url = None
@@ -190,6 +223,8 @@ class PagerdutyConfig(Integration):
 
 
 class EmailConfig(Integration):
+    TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ("subject", "text", "html")
+
     to: str = ""
     from_: str | None = Field(default=None, alias="from")
     smarthost: str | None = None
@@ -235,6 +270,8 @@ def check_host_port(value: str | None) -> str | None:
 
 
 class WebhookConfig(Integration):
+    TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ("body",)
+
     url: SecretUrl = None
     url_file: str | None = None
     max_alerts: int = Field(default=0, ge=0)
