@@ -161,6 +161,8 @@ def sample_data(now_millis: int, *, external_url: str = "http://localhost:9095")
             "firing": [alert("HighErrorRate", None)],
             "resolved": [alert("HighLatency", now_millis - 60_000)],
         },
+        "status": "firing",
+        "group_key": '{}:{alertname="HighErrorRate"}',
         "group_labels": {"alertname": "HighErrorRate"},
         "common_labels": {"service": "checkout"},
         "common_annotations": {},

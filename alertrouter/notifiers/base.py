@@ -86,6 +86,8 @@ class Message:
 
     op: str
     body: dict[str, Any]
+    # Messages with the same rate key share a rate limit in the worker (Slack: one channel).
+    rate_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
