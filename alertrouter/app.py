@@ -20,6 +20,7 @@ from alertrouter.api.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
 from alertrouter.api.routes import add_routes
 from alertrouter.config import LoadedConfig, load_config_file
 from alertrouter.core import ConfigError
+from alertrouter.delivery.worker import DeliveryWorker
 from alertrouter.metrics import Metrics
 from alertrouter.pipeline import Pipeline
 from alertrouter.runtime import Runtime
@@ -61,6 +62,7 @@ class Service:
         self.db: Database | None = None
         self.pipeline: Pipeline | None = None
         self.scheduler: Scheduler | None = None
+        self.delivery: DeliveryWorker | None = None
 
     def build_app(self) -> web.Application:
         app = web.Application(
@@ -96,16 +98,29 @@ class Service:
             on_lag=self.metrics.scheduler_lag.set,
             on_flushed=self.metrics.groups_flushed.inc,
         )
+        pipeline = self.pipeline
+        self.delivery = DeliveryWorker(
+            self.db,
+            lambda: pipeline.runtime.loaded.config,
+            self.clock_ms,
+            metrics=self.metrics,
+            poll_interval=self.poll_interval,
+        )
+        self.pipeline.on_queued.append(self.delivery.poke)
         app[DB] = self.db
         app[PIPELINE] = self.pipeline
         self.pipeline.committer.start()
         if self.run_scheduler:
             self.scheduler.start()
+            self.delivery.start()
         self._mark_reloaded(True)
         try:
             yield
         finally:
             await self.scheduler.stop()
+            await self.delivery.stop(
+                grace=self.pipeline.runtime.loaded.config.server.shutdown_timeout.total_seconds()
+            )
             await self.pipeline.committer.stop()
             await self.db.dispose()
 

@@ -11,11 +11,13 @@ import getpass
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from pydantic import TypeAdapter, ValidationError
 
 from alertrouter import __version__, migrate
 from alertrouter.app import run
@@ -29,15 +31,20 @@ from alertrouter.cli_output import (
 from alertrouter.config import LoadedConfig, default_config_path, load_config_file
 from alertrouter.core import Alert, ConfigError, InputError, parse_rfc3339
 from alertrouter.durations import parse_duration
+from alertrouter.ingest import WireAlert, normalize_alert
 from alertrouter.matchers import (
     MatcherParseError,
     MatchType,
     parse_matchers,
     parse_matchers_classic,
 )
+from alertrouter.preview import preview
+from alertrouter.render import TemplateError
 from alertrouter.routing import RoutingTree
+from alertrouter.runtime import Runtime
 from alertrouter.severity import SeverityMapper
 from alertrouter.state.inhibition import Inhibitor, rules_from_config
+from alertrouter.state.notification_log import NotifyReason
 
 EXIT_INVALID = 1
 EXIT_CHECK_FAILED = 3
@@ -122,6 +129,13 @@ def check_config(files: tuple[Path, ...], config_path: Path | None, output_forma
     for path in paths:
         try:
             loaded = load_config_file(path)
+        except ConfigError as exc:
+            reports.append(
+                {"file": str(path), "valid": False, "errors": [str(i) for i in exc.issues]}
+            )
+            continue
+        try:  # templates render only once the parts are built
+            Runtime.build(loaded)
         except ConfigError as exc:
             reports.append(
                 {"file": str(path), "valid": False, "errors": [str(i) for i in exc.issues]}
@@ -342,6 +356,100 @@ def _alert_from_json(item: Any, where: str) -> Alert:
     except ValueError as exc:
         raise InputError(f"{where}: {exc}") from None
     return Alert(labels=labels, starts_at=starts_at, ends_at=ends_at)
+
+
+@main.group("template")
+def template() -> None:
+    """Preview notification templates."""
+
+
+_REASONS = {
+    "first": NotifyReason.FIRST,
+    "new-alerts": NotifyReason.NEW_ALERTS,
+    "some-resolved": NotifyReason.SOME_RESOLVED,
+    "all-resolved": NotifyReason.ALL_RESOLVED,
+    "repeat": NotifyReason.REPEAT,
+}
+
+
+@template.command("render")
+@click.option("--receiver", "receiver_name", required=True, help="The receiver to render for.")
+@click.option(
+    "--alerts",
+    "alerts_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON file: an Alertmanager webhook payload, or a list of its alerts.",
+)
+@click.option(
+    "--reason",
+    type=click.Choice(list(_REASONS)),
+    default="first",
+    show_default=True,
+    help="Why the notification is sent (a first one opens the incident's message/thread).",
+)
+@config_option
+def template_render(
+    receiver_name: str, alerts_path: Path, reason: str, config_path: Path | None
+) -> None:
+    """Print what every integration of a receiver would send for some alerts (nothing is
+    sent). Each message is printed as JSON: integration, op and body."""
+    loaded = load(config_path)
+    try:
+        runtime = Runtime.build(loaded)
+    except ConfigError as exc:
+        fail("\n  ".join(["invalid configuration:", *(str(i) for i in exc.issues)]))
+    try:
+        alerts = [
+            normalize_alert(alert, runtime.severity) for alert in read_wire_alerts(alerts_path)
+        ]
+    except InputError as exc:
+        fail(str(exc))
+    if not alerts:
+        fail(f"{str(alerts_path)!r} holds no alerts")
+    try:
+        previews = preview(
+            loaded.config,
+            runtime.renderer,
+            receiver_name,
+            alerts,
+            reason=_REASONS[reason],
+            now=int(time.time() * 1000),
+        )
+    except KeyError:
+        fail(f"no receiver named {receiver_name!r} in the configuration")
+    except TemplateError as exc:
+        fail(f"template error: {exc}")
+    if not any(p.messages for p in previews):
+        click.echo(f"receiver {receiver_name!r} sends nothing for this ({reason}).", err=True)
+    for item in previews:
+        for message in item.messages:
+            click.echo(
+                json.dumps(
+                    {"integration": item.integration, "op": message.op, "body": message.body},
+                    indent=2,
+                    ensure_ascii=False,
+                )
+            )
+
+
+def read_wire_alerts(path: Path) -> list[WireAlert]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read alerts from {str(path)!r}: {exc}") from None
+    if isinstance(data, dict) and "alerts" in data:
+        data = data["alerts"]
+    try:
+        return _WIRE_ALERTS.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise InputError(f"{str(path)!r}: not a list of Alertmanager alerts: {problems}") from None
+
+
+_WIRE_ALERTS = TypeAdapter(list[WireAlert])
 
 
 @main.command("serve")

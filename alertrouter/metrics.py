@@ -62,6 +62,38 @@ class Metrics:
             "When the configuration was last loaded successfully.",
             registry=r,
         )
+        self.notifications = Counter(
+            "alertrouter_notifications",
+            "Notification requests by integration and outcome (sent, retry, dead).",
+            ["integration", "outcome"],
+            registry=r,
+        )
+        self.notification_errors = Counter(
+            "alertrouter_notification_errors",
+            "Failed notification requests by integration and error kind.",
+            ["integration", "error"],
+            registry=r,
+        )
+        self.notification_latency = Histogram(
+            "alertrouter_notification_latency_seconds",
+            "Time from the incident change (the flush that queued it) to the message sent.",
+            ["integration"],
+            registry=r,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+        )
+        self.outbox_pending = Gauge(
+            "alertrouter_outbox_pending", "Messages waiting in the outbox.", registry=r
+        )
+        self.outbox_oldest_pending = Gauge(
+            "alertrouter_outbox_oldest_pending_age_seconds",
+            "Age of the oldest message waiting in the outbox (0 when none).",
+            registry=r,
+        )
+        self.outbox_dead = Gauge(
+            "alertrouter_outbox_dead_letters",
+            "Messages given up on (dead-lettered) and not re-queued.",
+            registry=r,
+        )
         for level in Severity:
             self.open_incidents.labels(level.name)
         # Children resolved once: a labels() lookup per request shows in the ingest profile.
@@ -74,3 +106,20 @@ class Metrics:
         if child is None:
             child = self._responses[status] = self.ingest_requests.labels(str(status))
         child.inc()
+
+    def notification_sent(self, integration: str, latency: float) -> None:
+        self.notifications.labels(integration, "sent").inc()
+        self.notification_latency.labels(integration).observe(latency)
+
+    def notification_failed(self, integration: str, error: str, *, dead: bool) -> None:
+        self.notifications.labels(integration, "dead" if dead else "retry").inc()
+        self.notification_errors.labels(integration, error).inc()
+
+    def observe_outbox(
+        self, pending: int, oldest_created_at: int | None, dead: int, now: int
+    ) -> None:
+        self.outbox_pending.set(pending)
+        self.outbox_oldest_pending.set(
+            0 if oldest_created_at is None else max(0, now - oldest_created_at) / 1000
+        )
+        self.outbox_dead.set(dead)

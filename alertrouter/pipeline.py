@@ -1,7 +1,8 @@
 """The only module that knows the stage order.
 
 accept: normalize -> severity -> route -> persist (group commit) -> wake the scheduler.
-flush:  lock a due group -> its alerts -> mute (silences, inhibition) -> incident -> done.
+flush:  lock a due group -> its alerts -> mute (silences, inhibition) -> incident -> notify
+        (notification log decides, templates render, messages queue in the outbox) -> done.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core import Alert, Labels
+from alertrouter.delivery.notify import notify
 from alertrouter.incidents import store as incident_store
 from alertrouter.incidents.lifecycle import FlushAlert, Plan, plan_flush
 from alertrouter.ingest import IncomingAlert, WebhookPayload, normalize
@@ -113,6 +115,8 @@ class Pipeline:
             db, self._write, on_commit=self._committed, on_batch=on_batch
         )
         self.on_due: list[Callable[[int], None]] = []
+        # Called after a flush queued messages in the outbox (wakes the delivery worker).
+        self.on_queued: list[Callable[[int], None]] = []
 
     # ------------------------------------------------------------------------------ accept
 
@@ -198,7 +202,10 @@ class Pipeline:
         outcome = await self.db.run_write(lambda conn: self._flush(conn, key, context))
         if outcome is None:  # flushed meanwhile, or another replica holds it
             return False
-        plan, incident_id = outcome
+        plan, incident_id, queued = outcome
+        if queued:
+            for callback in self.on_queued:
+                callback(queued)
         if plan.open:
             log.info(
                 "incident %s opened (%s, %s) for group %s",
@@ -213,7 +220,7 @@ class Pipeline:
 
     def _flush(
         self, conn: sa.Connection, key: str, context: FlushContext
-    ) -> tuple[Plan, int | None] | None:
+    ) -> tuple[Plan, int | None, int] | None:
         """One flush, in one transaction."""
         group = group_state.lock_due(self.db, conn, key, context.now)
         if group is None:
@@ -233,6 +240,18 @@ class Pipeline:
         incident, known = incident_store.load_open(conn, key)
         plan = plan_flush(incident, known, flush_alerts)
         incident_id = incident_store.apply_plan(self.db, conn, group, plan, context.now)
+        queued = 0
+        if incident_id is not None:
+            queued = notify(
+                self.db,
+                conn,
+                group=group,
+                incident_id=incident_id,
+                members=members,
+                muted={a.fingerprint for a in flush_alerts if a.muted_by is not None},
+                settings=self.runtime.notify_settings(group.receiver),
+                now=context.now,
+            )
         group_state.mark_flushed(
             conn,
             group,
@@ -240,7 +259,7 @@ class Pipeline:
             still_firing=any(m.firing for m in members),
             drop_members=[m.fingerprint for m in members if not m.firing],
         )
-        return plan, incident_id
+        return plan, incident_id, queued
 
     @staticmethod
     def _muted_by(labels: dict[str, str], context: FlushContext) -> str | None:

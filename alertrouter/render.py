@@ -65,7 +65,7 @@ class Renderer:
         self._env = ImmutableSandboxedEnvironment(
             loader=jinja2.ChoiceLoader(loaders),
             autoescape=jinja2.select_autoescape(
-                enabled_extensions=("html", "html.j2"), default=False
+                enabled_extensions=("html", "html.j2"), default=False, default_for_string=False
             ),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -91,8 +91,13 @@ class Renderer:
         except Exception as exc:  # undefined names, sandbox violations, filter errors
             raise TemplateError(f"template {name!r}: {type(exc).__name__}: {exc}") from exc
 
-    def render_inline(self, source: str, data: Mapping[str, Any], *, label: str) -> str:
-        """A template given in the configuration itself (`label` names it in errors)."""
+    def render_inline(
+        self, source: str, data: Mapping[str, Any], *, label: str, html: bool = False
+    ) -> str:
+        """A template given in the configuration itself (`label` names it in errors); `html`
+        autoescapes it like an .html template file."""
+        if html:  # on the first line, so that error line numbers stay the template's own
+            source = "{% autoescape true %}" + source + "{% endautoescape %}"
         try:
             return self._env.from_string(source).render(data)
         except jinja2.TemplateSyntaxError as exc:
@@ -118,8 +123,13 @@ def render_part(
     errors, e.g. "receiver team-a, email_configs[0]"."""
     ref = templates.get(part)
     if ref is not None and ref.inline is not None:
-        return renderer.render_inline(ref.inline, data, label=f"{label}, inline {part} template")
-    return renderer.render(ref.name if ref is not None and ref.name else default, data)
+        return renderer.render_inline(
+            ref.inline, data, label=f"{label}, inline {part} template", html=part == "html"
+        )
+    try:
+        return renderer.render(ref.name if ref is not None and ref.name else default, data)
+    except TemplateError as exc:
+        raise TemplateError(f"{label}, {part} template: {exc}") from exc
 
 
 def parse_json(text: str, *, label: str) -> Any:

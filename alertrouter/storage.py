@@ -185,6 +185,79 @@ timeline_events = sa.Table(
     sa.Column("detail", Json, nullable=False),
 )
 
+# Per (group, receiver, integration): what the last notification reported (state.notification_log).
+notification_log = sa.Table(
+    "notification_log",
+    metadata,
+    sa.Column("group_key", sa.Text, primary_key=True),
+    sa.Column("receiver", sa.String(255), primary_key=True),
+    sa.Column("integration", sa.String(64), primary_key=True),  # e.g. "slack:0"
+    sa.Column("firing", Json, nullable=False),  # fingerprints
+    sa.Column("resolved", Json, nullable=False),
+    sa.Column("notified_at", Millis, nullable=False),
+    sa.Column("incident_id", Id, nullable=True),  # the incident that notification was about
+)
+
+# Rendered messages waiting for (or done with) delivery: the only queue of outgoing requests.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column(
+        "incident_id",
+        Id,
+        sa.ForeignKey("incidents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("receiver", sa.String(255), nullable=False),
+    sa.Column("integration", sa.String(64), nullable=False),
+    # Messages of one stream (incident x receiver x integration) are delivered in order.
+    sa.Column("stream", sa.String(400), nullable=False),
+    sa.Column("op", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("body", Json, nullable=False),
+    sa.Column("rate_key", sa.String(400), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("next_attempt_at", Millis, nullable=False),
+    sa.Column("deadline_at", Millis, nullable=False),
+    sa.Column("lease_until", Millis, nullable=True),  # set while a worker is sending it
+    sa.Column("sent_at", Millis, nullable=True),
+    sa.Column("updated_at", Millis, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_error_kind", sa.String(32), nullable=True),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),
+)
+sa.Index(
+    "ix_outbox_pending",
+    outbox.c.next_attempt_at,
+    sqlite_where=outbox.c.status == "pending",
+    postgresql_where=outbox.c.status == "pending",
+)
+sa.Index("ix_outbox_stream", outbox.c.stream, outbox.c.id)
+sa.Index("ix_outbox_status_id", outbox.c.status, outbox.c.id)
+
+# What later messages of a stream refer to, e.g. the Slack channel and ts of the incident message.
+delivery_threads = sa.Table(
+    "delivery_threads",
+    metadata,
+    sa.Column("stream", sa.String(400), primary_key=True),
+    sa.Column("ref", Json, nullable=False),
+    sa.Column("updated_at", Millis, nullable=False),
+)
+
+# Per rate key (e.g. one Slack channel), the earliest time the next message may go out; shared
+# by every replica, so a channel's rate holds however many processes deliver.
+rate_slots = sa.Table(
+    "rate_slots",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("next_at", Millis, nullable=False),
+)
+
 
 def from_millis(value: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(value / 1000, dt.UTC)

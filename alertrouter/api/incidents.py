@@ -13,7 +13,7 @@ from alertrouter.incidents import store
 MAX_LIMIT = 500
 
 
-def _int(request: web.Request, name: str, default: int | None) -> int | None:
+def query_int(request: web.Request, name: str, default: int | None) -> int | None:
     raw = request.query.get(name)
     if raw is None:
         return default
@@ -28,8 +28,8 @@ def _int(request: web.Request, name: str, default: int | None) -> int | None:
 
 async def list_incidents(request: web.Request) -> web.Response:
     auth.check(request, request.app[PIPELINE].runtime.loaded.config.server.auth.api)
-    limit = min(_int(request, "limit", 50) or 50, MAX_LIMIT)
-    before = _int(request, "before", None)
+    limit = min(query_int(request, "limit", 50) or 50, MAX_LIMIT)
+    before = query_int(request, "before", None)
     async with request.app[DB].read() as conn:
         rows = await store.list_incidents(conn, limit=limit, before_id=before)
     next_before = rows[-1]["id"] if len(rows) == limit else None

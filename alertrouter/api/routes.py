@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.api import health, incidents, ingest, silences
+from alertrouter.api import health, incidents, ingest, notifications, silences
 
 
 def add_routes(app: web.Application) -> None:
@@ -16,6 +16,11 @@ def add_routes(app: web.Application) -> None:
             web.delete("/api/v1/silences/{silence_id}", silences.expire_silence),
             web.get("/api/v1/incidents", incidents.list_incidents),
             web.get("/api/v1/incidents/{incident_id}", incidents.get_incident),
+            web.get("/api/v1/notifications", notifications.list_notifications),
+            web.get("/api/v1/notifications/{notification_id}", notifications.get_notification),
+            web.post(
+                "/api/v1/notifications/{notification_id}/retry", notifications.retry_notification
+            ),
             web.get("/-/healthy", health.healthy),
             web.get("/-/ready", health.ready),
             web.post("/-/reload", health.reload),

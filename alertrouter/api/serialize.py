@@ -80,3 +80,26 @@ def silence_json(silence: Silence, now: int) -> dict[str, Any]:
         "updatedAt": iso(silence.updated_at),
         "status": {"state": silence.state(now)},
     }
+
+
+def delivery(row: dict[str, Any], *, with_body: bool = False) -> dict[str, Any]:
+    shown = {
+        "id": row["id"],
+        "incidentId": row["incident_id"],
+        "receiver": row["receiver"],
+        "integration": row["integration"],
+        "op": row["op"],
+        "reason": row["reason"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "createdAt": iso(row["created_at"]),
+        "nextAttemptAt": iso(row["next_attempt_at"]) if row["status"] == "pending" else None,
+        "deadlineAt": iso(row["deadline_at"]),
+        "sentAt": iso(row["sent_at"]),
+        "lastError": row["last_error"],
+        "lastErrorKind": row["last_error_kind"],
+        "detail": row["detail"],
+    }
+    if with_body:
+        shown["body"] = row["body"]
+    return shown

@@ -269,6 +269,70 @@ class EscalationPolicy(Model):
     steps: list[EscalationStep] = Field(min_length=1)
 
 
+# ------------------------------------------------------------------------------- notifications
+
+IntegrationKind = Literal["slack", "pagerduty", "email", "webhook"]
+
+DEFAULT_CONCURRENCY: dict[str, int] = {"slack": 4, "pagerduty": 4, "email": 2, "webhook": 8}
+
+
+class RetryConfig(Model):
+    """How the delivery worker retries a failed message: exponential backoff with jitter from
+    `initial_backoff` up to `max_backoff` (or the server's Retry-After), until `max_retry_time`
+    after the message was queued; then it is dead-lettered."""
+
+    initial_backoff: Duration = dt.timedelta(seconds=1)
+    max_backoff: Duration = dt.timedelta(minutes=5)
+    max_retry_time: Duration = dt.timedelta(hours=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RetryConfig:
+        if self.initial_backoff <= dt.timedelta(0) or self.max_retry_time <= dt.timedelta(0):
+            raise config_error("initial_backoff and max_retry_time must be positive")
+        if self.max_backoff < self.initial_backoff:
+            raise config_error("max_backoff must not be shorter than initial_backoff")
+        return self
+
+
+class NotificationsConfig(Model):
+    # Looked up before alertrouter's default templates; relative to the config file's directory.
+    template_dirs: list[str] = []
+    # Per request, unless an integration sets its own (webhook `timeout`).
+    timeout: Duration = dt.timedelta(seconds=10)
+    retry: RetryConfig = RetryConfig()
+    # Requests in flight at once per integration kind, per process.
+    concurrency: dict[IntegrationKind, Annotated[int, Field(ge=1, le=256)]] = Field(
+        default_factory=lambda: dict(DEFAULT_CONCURRENCY)
+    )
+    # The least time between two messages to one Slack channel (Slack allows about one per
+    # second); held across replicas. 0s turns the limit off.
+    slack_channel_interval: Duration = dt.timedelta(seconds=1)
+
+    @field_validator("concurrency")
+    @classmethod
+    def _complete_concurrency(cls, value: dict[str, int]) -> dict[str, int]:
+        return {**DEFAULT_CONCURRENCY, **value}
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, value: dt.timedelta) -> dt.timedelta:
+        if value <= dt.timedelta(0):
+            raise config_error("timeout must be positive")
+        return value
+
+
+class SlackAppConfig(Model):
+    """The Slack app's interactivity: with a signing secret, incident messages carry
+    Acknowledge / Resolve / Silence buttons whose clicks Slack posts to /api/v1/slack/actions."""
+
+    signing_secret: Secret = None
+    signing_secret_file: str | None = None
+
+    @property
+    def interactive(self) -> bool:
+        return self.signing_secret is not None or bool(self.signing_secret_file)
+
+
 # ---------------------------------------------------------------------- Alertmanager's routing
 
 
@@ -421,6 +485,8 @@ class Config(Model):
     time_intervals: list[TimeIntervalConfig] = []
     mute_time_intervals: list[TimeIntervalConfig] = []
     escalation_policies: list[EscalationPolicy] = []
+    notifications: NotificationsConfig = NotificationsConfig()
+    slack: SlackAppConfig = SlackAppConfig()
     templates: Any = ignored(
         "Alertmanager's Go templates are not used; alertrouter renders Jinja2 templates"
     )

@@ -9,6 +9,7 @@ with a warning too, so that a whole alertmanager.yml loads.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -206,7 +207,7 @@ class PagerdutyConfig(Integration):
     description: Any = ignored("alertrouter renders the PagerDuty summary from its templates")
     details: Any = ignored("alertrouter renders PagerDuty custom details from its templates")
     severity: Any = ignored("alertrouter maps P0..P3 to PagerDuty severities")
-    timeout: Any = ignored()
+    timeout: Duration = dt.timedelta(0)  # 0: the delivery worker's default
 
     @model_validator(mode="after")
     def _routing_key(self) -> PagerdutyConfig:
@@ -224,6 +225,22 @@ class PagerdutyConfig(Integration):
 
 class EmailConfig(Integration):
     TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ("subject", "text", "html")
+    # Headers the notifier sets itself (mail threading, MIME structure); canonical spelling.
+    # `headers` may still override From, To and Subject, as in Alertmanager.
+    RESERVED_HEADERS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "Message-Id",
+            "In-Reply-To",
+            "References",
+            "Date",
+            "Mime-Version",
+            "Content-Type",
+            "Content-Transfer-Encoding",
+        }
+    )
+    HEADER_NAME: ClassVar[re.Pattern[str]] = re.compile(r"[\x21-\x39\x3b-\x7e]+")  # RFC 5322
+    # Only templates with these endings are autoescaped (render.Renderer).
+    HTML_TEMPLATE_ENDINGS: ClassVar[tuple[str, ...]] = (".html", ".html.j2")
 
     to: str = ""
     from_: str | None = Field(default=None, alias="from")
@@ -245,18 +262,46 @@ class EmailConfig(Integration):
     def resolved_default(self) -> bool:
         return False
 
+    @staticmethod
+    def canonical_header(name: str) -> str:
+        return "-".join(part.capitalize() for part in name.split("-"))
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: set[str] = set()
+        for name, text in value.items():
+            canonical = cls.canonical_header(name)
+            if not cls.HEADER_NAME.fullmatch(name):
+                raise config_error(f"invalid header name {name!r} in email config")
+            if canonical in cls.RESERVED_HEADERS:
+                raise config_error(
+                    f"header {canonical!r} is set by alertrouter (mail threading and MIME "
+                    "structure) and cannot be configured"
+                )
+            if canonical in seen:
+                raise config_error(f"duplicate header {canonical!r} in email config")
+            if any(char in text for char in "\r\n\0"):
+                raise config_error(f"header {canonical!r} has a line break or NUL in its value")
+            seen.add(canonical)
+        return value
+
     @model_validator(mode="after")
     def _checks(self) -> EmailConfig:
         if not self.to:
             raise config_error("missing to address in email config")
-        seen: set[str] = set()
-        for name in self.headers:
-            canonical = "-".join(part.capitalize() for part in name.split("-"))
-            if canonical in seen:
-                raise config_error(f"duplicate header {canonical!r} in email config")
-            seen.add(canonical)
         if self.smarthost is not None:
             check_host_port(self.smarthost)
+        if self.auth_password is not None and self.auth_password_file:
+            raise config_error(
+                "at most one of auth_password & auth_password_file must be configured"
+            )
+        html = self.templates.get("html")
+        if html is not None and html.name and not html.name.endswith(self.HTML_TEMPLATE_ENDINGS):
+            raise config_error(
+                f"html template {html.name!r} must end in .html or .html.j2, "
+                "so that label values in it are HTML-escaped"
+            )
         return self
 
 
@@ -271,11 +316,20 @@ def check_host_port(value: str | None) -> str | None:
 
 class WebhookConfig(Integration):
     TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ("body",)
+    SIGNATURE_HEADER: ClassVar[str] = "X-Alertrouter-Signature"
+    # Headers the notifier sets itself; lower case.
+    RESERVED_HEADERS: ClassVar[frozenset[str]] = frozenset(
+        {"content-type", "content-length", "host", SIGNATURE_HEADER.lower()}
+    )
+    HEADER_NAME: ClassVar[re.Pattern[str]] = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
     url: SecretUrl = None
     url_file: str | None = None
     max_alerts: int = Field(default=0, ge=0)
-    timeout: Duration = dt.timedelta(0)
+    timeout: Duration = dt.timedelta(0)  # 0: the delivery worker's default
+    headers: dict[str, str] = {}
+    signing_secret: Secret = None
+    signing_secret_file: str | None = None
 
     @model_validator(mode="after")
     def _url(self) -> WebhookConfig:
@@ -283,6 +337,49 @@ class WebhookConfig(Integration):
             raise config_error("one of url or url_file must be configured")
         if self.url is not None and self.url_file:
             raise config_error("at most one of url & url_file must be configured")
+        return self
+
+    @model_validator(mode="after")
+    def _one_signing_secret(self) -> WebhookConfig:
+        if self.signing_secret is not None and self.signing_secret_file:
+            raise config_error(
+                "at most one of signing_secret & signing_secret_file must be configured"
+            )
+        return self
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: set[str] = set()
+        for name, text in value.items():
+            lower = name.lower()
+            if not cls.HEADER_NAME.fullmatch(name):
+                raise config_error(f"invalid header name {name!r} in webhook config")
+            if lower in cls.RESERVED_HEADERS:
+                raise config_error(
+                    f"header {name!r} is set by alertrouter and cannot be configured"
+                )
+            if lower in seen:
+                raise config_error(f"duplicate header {name!r} in webhook config")
+            if any(char in text for char in "\r\n\0"):
+                # Never echo the value: it may be a credential.
+                raise config_error(f"header {name!r} has a line break or NUL in its value")
+            seen.add(lower)
+        return value
+
+    @model_validator(mode="after")
+    def _one_authorization(self) -> WebhookConfig:
+        http = self.http_config
+        has_auth = http is not None and (
+            http.basic_auth is not None
+            or http.authorization is not None
+            or http.bearer_token is not None
+            or bool(http.bearer_token_file)
+        )
+        if has_auth and any(name.lower() == "authorization" for name in self.headers):
+            raise config_error(
+                "an Authorization header and http_config authentication are both configured"
+            )
         return self
 
 

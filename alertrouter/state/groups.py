@@ -29,6 +29,7 @@ class MemberAlert:
     severity: Severity
     starts_at: int
     ends_at: int | None
+    generator_url: str = ""
 
     @property
     def firing(self) -> bool:
@@ -70,6 +71,7 @@ def members(conn: sa.Connection, key: str) -> list[MemberAlert]:
             alerts.c.severity,
             alerts.c.starts_at,
             alerts.c.ends_at,
+            alerts.c.generator_url,
         )
         .join(group_alerts, group_alerts.c.alert_id == alerts.c.id)
         .where(group_alerts.c.group_key == key)
@@ -83,6 +85,7 @@ def members(conn: sa.Connection, key: str) -> list[MemberAlert]:
             severity=Severity(r.severity),
             starts_at=r.starts_at,
             ends_at=r.ends_at,
+            generator_url=r.generator_url,
         )
         for r in result
     ]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from alertrouter.config.receivers import TemplateRef
 from alertrouter.render import (
     Renderer,
     TemplateError,
     humanize_duration,
+    render_part,
     sample_data,
     since,
     slack_escape,
@@ -104,3 +106,25 @@ def test_since_and_slack_escape():
     assert since(NOW - 125_000, NOW) == "2m 5s"
     assert since(None, NOW) == ""
     assert slack_escape("a<b>&c") == "a&lt;b&gt;&amp;c"
+
+
+def test_inline_templates_are_escaped_only_for_html_parts(renderer):
+    data = {"x": "<a href='y'>&"}
+    assert renderer.render_inline("{{ x }}", data, label="subject") == "<a href='y'>&"
+    assert (
+        renderer.render_inline("{{ x }}", data, label="html", html=True)
+        == "&lt;a href=&#39;y&#39;&gt;&amp;"
+    )
+    templates = {
+        "html": TemplateRef(inline="<b>{{ x }}</b>"),
+        "text": TemplateRef(inline="{{ x }}"),
+    }
+    assert render_part(renderer, templates, "html", "unused", data, label="r") == (
+        "<b>&lt;a href=&#39;y&#39;&gt;&amp;</b>"
+    )
+    assert render_part(renderer, templates, "text", "unused", data, label="r") == "<a href='y'>&"
+
+
+def test_inline_html_errors_keep_their_line_numbers(renderer):
+    with pytest.raises(TemplateError, match=r"line 2"):
+        renderer.render_inline("ok\n{{ broken(", {}, label="html", html=True)

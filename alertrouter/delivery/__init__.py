@@ -1,0 +1,1 @@
+"""Getting rendered messages out: the outbox table and the worker that drains it."""

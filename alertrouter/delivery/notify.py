@@ -1,0 +1,300 @@
+"""The notify step of a flush: per integration of the group's receiver, decide with the
+notification log, compose the messages, and queue them in the outbox, all in the flush's
+transaction (so a notification is queued exactly when the log says it was made)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from alertrouter.config.models import GlobalConfig
+from alertrouter.config.receivers import Integration, Receiver
+from alertrouter.core import Severity
+from alertrouter.delivery import outbox as outbox_store
+from alertrouter.notifiers import registry
+from alertrouter.notifiers.base import ErrorKind, Notification
+from alertrouter.render import Renderer, TemplateError
+from alertrouter.state.groups import GroupRow, MemberAlert
+from alertrouter.state.notification_log import (
+    LogEntry,
+    NotifyReason,
+    decide,
+    logged,
+    reportable_resolved,
+)
+from alertrouter.storage import Database, incidents, notification_log, timeline_events
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """What the notify step needs from the configuration in force."""
+
+    receiver: Receiver | None  # None: the group's receiver is no longer configured
+    global_: GlobalConfig
+    renderer: Renderer
+    external_url: str
+    interactive: bool
+    max_retry_ms: int
+
+
+def notify(
+    db: Database,
+    conn: sa.Connection,
+    *,
+    group: GroupRow,
+    incident_id: int,
+    members: Sequence[MemberAlert],
+    muted: Collection[str],
+    settings: NotifySettings,
+    now: int,
+) -> int:
+    """Queues what this flush notifies; returns how many messages it queued."""
+    receiver = settings.receiver
+    if receiver is None or not receiver.integrations:
+        return 0
+    firing = frozenset(m.fingerprint for m in members if m.firing and m.fingerprint not in muted)
+    resolved = frozenset(m.fingerprint for m in members if not m.firing)
+    entries = _load_entries(conn, group.key, receiver.name)
+    incident: dict[str, Any] | None = None
+    queued = 0
+    for kind, index, config in receiver.integrations:
+        integration = registry.integration_id(kind, index)
+        entry, last_incident = entries.get(integration, (None, None))
+        reason = decide(
+            entry,
+            firing,
+            resolved,
+            send_resolved=config.sends_resolved,
+            repeat_interval_ms=group.repeat_interval_ms,
+            now=now,
+        )
+        if reason is None:
+            continue
+        if incident is None:
+            incident = _incident(conn, incident_id, settings.external_url)
+        reported_resolved = reportable_resolved(entry, resolved)
+        data = template_data(
+            incident=incident,
+            firing=[m for m in members if m.fingerprint in firing],
+            resolved=[m for m in members if m.fingerprint in reported_resolved],
+            group=group,
+            reason=reason,
+            settings=settings,
+            now=now,
+        )
+        notification = Notification(
+            reason=reason,
+            data=data,
+            incident_id=incident_id,
+            group_key=group.key,
+            receiver=receiver.name,
+            index=index,
+            send_resolved=config.sends_resolved,
+            opens_incident=last_incident != incident_id,
+            now=now,
+        )
+        queued += _queue(db, conn, kind, integration, config, notification, settings)
+        _store_entry(
+            db,
+            conn,
+            group.key,
+            receiver.name,
+            integration,
+            logged(firing, resolved, now),
+            incident_id,
+        )
+    return queued
+
+
+def _queue(
+    db: Database,
+    conn: sa.Connection,
+    kind: str,
+    integration: str,
+    config: Integration,
+    notification: Notification,
+    settings: NotifySettings,
+) -> int:
+    def queued(op: str, body: dict[str, Any], rate_key: str | None) -> outbox_store.NewMessage:
+        return outbox_store.NewMessage(
+            incident_id=notification.incident_id,
+            receiver=notification.receiver,
+            integration=integration,
+            op=op,
+            reason=str(notification.reason),
+            body=body,
+            rate_key=rate_key,
+        )
+
+    compose_args = (kind, config, settings.global_, settings.renderer, notification)
+    try:
+        messages = registry.compose(*compose_args)
+    except TemplateError as exc:
+        # A broken custom template must not silence the page: say so, then send the default.
+        log.error("notification template failed, sending the default template: %s", exc)
+        _template_error_event(conn, notification, integration, str(exc))
+        try:
+            fallback = config.model_copy(update={"templates": {}})
+            messages = registry.compose(kind, fallback, *compose_args[2:])
+        except TemplateError as default_exc:
+            log.error("the default template failed too: %s", default_exc)
+            outbox_store.enqueue_dead(
+                conn,
+                queued("compose", {}, None),
+                notification.now,
+                f"template error: {default_exc}",
+                ErrorKind.CONFIG,
+            )
+            return 0
+    outbox_store.enqueue(
+        db,
+        conn,
+        [queued(m.op, m.body, m.rate_key) for m in messages],
+        notification.now,
+        notification.now + settings.max_retry_ms,
+    )
+    return len(messages)
+
+
+def _template_error_event(
+    conn: sa.Connection, notification: Notification, integration: str, error: str
+) -> None:
+    conn.execute(
+        sa.insert(timeline_events).values(
+            incident_id=notification.incident_id,
+            at=notification.now,
+            kind="notification_template_error",
+            actor=outbox_store.ACTOR,
+            source=outbox_store.SOURCE,
+            detail={
+                "receiver": notification.receiver,
+                "integration": integration,
+                "error": error,
+                "fallback": "default template",
+            },
+        )
+    )
+
+
+# ------------------------------------------------------------------------------ template data
+
+
+def template_data(
+    *,
+    incident: Mapping[str, Any],
+    firing: Sequence[MemberAlert],
+    resolved: Sequence[MemberAlert],
+    group: GroupRow,
+    reason: NotifyReason,
+    settings: NotifySettings,
+    now: int,
+) -> dict[str, Any]:
+    """The data every template receives (the shape of render.sample_data)."""
+    alerts = [*firing, *resolved]
+    return {
+        "incident": dict(incident),
+        "alerts": {
+            "firing": [_alert(m) for m in firing],
+            "resolved": [_alert(m) for m in resolved],
+        },
+        "status": "firing" if firing else "resolved",
+        "group_key": group.key,
+        "group_labels": dict(group.labels),
+        "common_labels": _common([m.labels for m in alerts]),
+        "common_annotations": _common([m.annotations for m in alerts]),
+        "receiver": group.receiver,
+        "reason": str(reason),
+        "external_url": settings.external_url,
+        "now": now,
+        "interactive": settings.interactive,
+    }
+
+
+def _alert(member: MemberAlert) -> dict[str, Any]:
+    return {
+        "fingerprint": member.fingerprint,
+        "labels": dict(member.labels),
+        "annotations": dict(member.annotations),
+        "starts_at": member.starts_at,
+        "ends_at": member.ends_at,
+        "generator_url": member.generator_url,
+        "severity": member.severity.name,
+    }
+
+
+def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    if not maps:
+        return {}
+    first, *rest = maps
+    return {k: v for k, v in first.items() if all(m.get(k) == v for m in rest)}
+
+
+def _incident(conn: sa.Connection, incident_id: int, external_url: str) -> dict[str, Any]:
+    row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).one()
+    return {
+        "id": row.id,
+        "title": row.title,
+        "severity": Severity(row.severity).name,
+        "status": row.status,
+        "opened_at": row.opened_at,
+        "acknowledged_at": row.acknowledged_at,
+        "acknowledged_by": row.acknowledged_by,
+        "resolved_at": row.resolved_at,
+        "url": f"{external_url}/incidents/{row.id}",
+    }
+
+
+# ------------------------------------------------------------------------ the notification log
+
+
+def _load_entries(
+    conn: sa.Connection, group_key: str, receiver: str
+) -> dict[str, tuple[LogEntry, int | None]]:
+    result = conn.execute(
+        sa.select(notification_log).where(
+            notification_log.c.group_key == group_key, notification_log.c.receiver == receiver
+        )
+    )
+    return {
+        r.integration: (
+            LogEntry(frozenset(r.firing), frozenset(r.resolved), r.notified_at),
+            r.incident_id,
+        )
+        for r in result
+    }
+
+
+def _store_entry(
+    db: Database,
+    conn: sa.Connection,
+    group_key: str,
+    receiver: str,
+    integration: str,
+    entry: LogEntry,
+    incident_id: int,
+) -> None:
+    values = {
+        "firing": sorted(entry.firing),
+        "resolved": sorted(entry.resolved),
+        "notified_at": entry.notified_at,
+        "incident_id": incident_id,
+    }
+    insert = db.insert(notification_log).values(
+        group_key=group_key, receiver=receiver, integration=integration, **values
+    )
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[
+                notification_log.c.group_key,
+                notification_log.c.receiver,
+                notification_log.c.integration,
+            ],
+            set_=values,
+        )
+    )

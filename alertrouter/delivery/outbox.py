@@ -1,0 +1,416 @@
+"""The outbox table: messages queued by a flush, claimed by delivery workers, and the delivery
+log the API shows.
+
+A row is `pending` until sent (`sent`) or given up on (`dead`). A worker claims a row by setting
+`lease_until` (and counting the attempt) in a short transaction, sends without holding any lock,
+and records the outcome in another. If the process dies in between, the lease runs out and the
+row is claimed again: delivery is at least once, and a message is repeated only when a process
+died (or lost the database) after sending it and before recording that.
+
+Rows of one stream (incident x receiver x integration) go out in order: a row is not claimed while
+an earlier row of its stream is pending. Rows with a rate key take turns through `rate_slots`,
+one row per key per interval, held in the database so that replicas share the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alertrouter.notifiers.base import DeliveryError, ErrorKind, Sent
+from alertrouter.storage import Database, delivery_threads, outbox, rate_slots, timeline_events
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+STATUSES = (PENDING, SENT, DEAD)
+ACTOR = "alertrouter"
+SOURCE = "delivery"
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    incident_id: int
+    receiver: str
+    integration: str  # "slack:0"
+    op: str
+    reason: str
+    body: dict[str, Any]
+    rate_key: str | None
+
+    @property
+    def stream(self) -> str:
+        return stream_of(self.incident_id, self.receiver, self.integration)
+
+
+def stream_of(incident_id: int, receiver: str, integration: str) -> str:
+    return f"{incident_id}/{integration}/{receiver}"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    incident_id: int
+    receiver: str
+    integration: str
+    stream: str
+    op: str
+    reason: str
+    body: dict[str, Any]
+    rate_key: str | None
+    attempts: int  # including this one
+    created_at: int
+    deadline_at: int
+    thread: dict[str, Any] | None  # the stream's stored reference, e.g. Slack channel + ts
+
+    @property
+    def kind(self) -> str:
+        return self.integration.partition(":")[0]
+
+
+def enqueue(
+    db: Database, conn: sa.Connection, messages: Sequence[NewMessage], now: int, deadline: int
+) -> None:
+    if not messages:
+        return
+    conn.execute(
+        sa.insert(outbox),
+        [
+            {
+                "incident_id": m.incident_id,
+                "receiver": m.receiver,
+                "integration": m.integration,
+                "stream": m.stream,
+                "op": m.op,
+                "reason": m.reason,
+                "body": m.body,
+                "rate_key": m.rate_key,
+                "status": PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+                "deadline_at": deadline,
+                "updated_at": now,
+            }
+            for m in messages
+        ],
+    )
+
+
+def enqueue_dead(
+    conn: sa.Connection, message: NewMessage, now: int, error: str, kind: ErrorKind
+) -> None:
+    """A message that could not even be composed: in the delivery log, never sent."""
+    conn.execute(
+        sa.insert(outbox).values(
+            incident_id=message.incident_id,
+            receiver=message.receiver,
+            integration=message.integration,
+            stream=message.stream,
+            op=message.op,
+            reason=message.reason,
+            body=message.body,
+            rate_key=None,
+            status=DEAD,
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+            deadline_at=now,
+            updated_at=now,
+            last_error=error,
+            last_error_kind=str(kind),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    rows: list[Claimed]
+    # Due rows were held back by a rate slot; the earliest such slot opens at this time.
+    rate_wait_until: int | None
+
+
+def claim(
+    db: Database,
+    conn: sa.Connection,
+    now: int,
+    *,
+    capacity: Mapping[str, int],
+    lease_ms: int,
+    rate_interval_ms: Callable[[str], int],
+    scan: int = 200,
+) -> ClaimResult:
+    """Leases due rows: at most `capacity[kind]` per integration kind, one per open rate slot."""
+    if not any(capacity.values()):
+        return ClaimResult([], None)
+    earlier = outbox.alias("earlier")
+    earlier_pending = (
+        sa.select(earlier.c.id)
+        .where(
+            earlier.c.stream == outbox.c.stream,
+            earlier.c.status == PENDING,
+            earlier.c.id < outbox.c.id,
+        )
+        .exists()
+    )
+    candidates = conn.execute(
+        db.for_update(
+            sa.select(outbox.c.id, outbox.c.integration, outbox.c.rate_key)
+            .where(
+                outbox.c.status == PENDING,
+                outbox.c.next_attempt_at <= now,
+                sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
+                ~earlier_pending,
+            )
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(scan),
+            skip_locked=True,
+        )
+    ).all()
+    left = dict(capacity)
+    chosen: list[int] = []
+    seen_keys: set[str] = set()  # one row per rate key per claim, at most
+    blocked: list[str] = []
+    for row in candidates:
+        kind = row.integration.partition(":")[0]
+        if left.get(kind, 0) <= 0:
+            continue
+        key = row.rate_key
+        if key is not None and (interval := rate_interval_ms(key)) > 0:
+            if key in seen_keys:
+                continue
+            seen_keys.add(key)
+            if not _take_slot(db, conn, key, now, interval):
+                blocked.append(key)
+                continue
+        left[kind] -= 1
+        chosen.append(row.id)
+    rate_wait = _earliest_slot(conn, blocked) if blocked else None
+    if not chosen:
+        return ClaimResult([], rate_wait)
+    leased = conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id.in_(chosen))
+        .values(lease_until=now + lease_ms, attempts=outbox.c.attempts + 1, updated_at=now)
+        .returning(*outbox.c)
+    ).all()
+    refs = dict(
+        conn.execute(
+            sa.select(delivery_threads.c.stream, delivery_threads.c.ref).where(
+                delivery_threads.c.stream.in_({r.stream for r in leased})
+            )
+        ).all()
+    )
+    rows = [
+        Claimed(
+            id=r.id,
+            incident_id=r.incident_id,
+            receiver=r.receiver,
+            integration=r.integration,
+            stream=r.stream,
+            op=r.op,
+            reason=r.reason,
+            body=r.body,
+            rate_key=r.rate_key,
+            attempts=r.attempts,
+            created_at=r.created_at,
+            deadline_at=r.deadline_at,
+            thread=refs.get(r.stream),
+        )
+        for r in sorted(leased, key=lambda r: r.id)
+    ]
+    return ClaimResult(rows, rate_wait)
+
+
+def _take_slot(db: Database, conn: sa.Connection, key: str, now: int, interval: int) -> bool:
+    """Atomically: if the key's slot is open, close it until now + interval."""
+    insert = db.insert(rate_slots).values(key=key, next_at=now + interval)
+    taken = conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[rate_slots.c.key],
+            set_={"next_at": now + interval},
+            where=rate_slots.c.next_at <= now,
+        ).returning(rate_slots.c.key)
+    ).first()
+    return taken is not None
+
+
+def _earliest_slot(conn: sa.Connection, keys: list[str]) -> int | None:
+    return conn.execute(
+        sa.select(sa.func.min(rate_slots.c.next_at)).where(rate_slots.c.key.in_(keys))
+    ).scalar()
+
+
+def _timeline(conn: sa.Connection, row: Claimed, now: int, kind: str, **detail: Any) -> None:
+    conn.execute(
+        sa.insert(timeline_events).values(
+            incident_id=row.incident_id,
+            at=now,
+            kind=kind,
+            actor=ACTOR,
+            source=SOURCE,
+            detail={
+                "receiver": row.receiver,
+                "integration": row.integration,
+                "op": row.op,
+                "reason": row.reason,
+                "attempts": row.attempts,
+                "outbox_id": row.id,
+                **detail,
+            },
+        )
+    )
+
+
+def record_sent(db: Database, conn: sa.Connection, row: Claimed, sent: Sent, now: int) -> None:
+    conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == row.id)
+        .values(
+            status=SENT,
+            sent_at=now,
+            lease_until=None,
+            updated_at=now,
+            detail=sent.detail or None,
+            last_status=sent.status,
+        )
+    )
+    if sent.ref is not None:
+        insert = db.insert(delivery_threads).values(stream=row.stream, ref=sent.ref, updated_at=now)
+        conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[delivery_threads.c.stream],
+                set_={"ref": insert.excluded.ref, "updated_at": insert.excluded.updated_at},
+            )
+        )
+    _timeline(conn, row, now, "notification_sent", detail=sent.detail)
+
+
+def record_failure(
+    db: Database,
+    conn: sa.Connection,
+    row: Claimed,
+    error: DeliveryError,
+    now: int,
+    retry_at: int | None,
+    status: int | None = None,
+) -> None:
+    """A failed attempt: retried at `retry_at`, or dead-lettered when that is None."""
+    values: dict[str, Any] = {
+        "lease_until": None,
+        "updated_at": now,
+        "last_error": error.message[:2000],
+        "last_error_kind": str(error.kind),
+        "last_status": status,
+    }
+    if retry_at is None:
+        values["status"] = DEAD
+    else:
+        values["next_attempt_at"] = retry_at
+    conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(values))
+    if error.kind is ErrorKind.RATE_LIMITED and row.rate_key is not None and retry_at is not None:
+        # The service throttles the whole key (e.g. the channel): hold its other messages too.
+        insert = db.insert(rate_slots).values(key=row.rate_key, next_at=retry_at)
+        conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[rate_slots.c.key],
+                set_={"next_at": sa.func.max(rate_slots.c.next_at, retry_at)}
+                if db.is_sqlite
+                else {"next_at": sa.func.greatest(rate_slots.c.next_at, retry_at)},
+            )
+        )
+    if retry_at is None:
+        _timeline(
+            conn, row, now, "notification_failed", error=error.message, error_kind=str(error.kind)
+        )
+
+
+def next_wake(conn: sa.Connection, now: int) -> int | None:
+    """When the earliest pending row becomes claimable (due and not leased)."""
+    return conn.execute(
+        sa.select(
+            sa.func.min(
+                sa.case(
+                    (
+                        outbox.c.lease_until > outbox.c.next_attempt_at,
+                        outbox.c.lease_until,
+                    ),
+                    else_=outbox.c.next_attempt_at,
+                )
+            )
+        ).where(outbox.c.status == PENDING)
+    ).scalar()
+
+
+# ------------------------------------------------------------------------ the delivery log (API)
+
+
+def requeue(conn: sa.Connection, outbox_id: int, now: int, deadline: int) -> str | None:
+    """Puts a dead row back in the queue. Returns the row's status before (None: no such row);
+    only a dead row is changed."""
+    status = conn.execute(sa.select(outbox.c.status).where(outbox.c.id == outbox_id)).scalar()
+    if status == DEAD:
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(
+                status=PENDING,
+                next_attempt_at=now,
+                deadline_at=deadline,
+                lease_until=None,
+                updated_at=now,
+            )
+        )
+    return status
+
+
+async def list_deliveries(
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    status: str | None = None,
+    incident_id: int | None = None,
+    receiver: str | None = None,
+    integration: str | None = None,
+) -> list[dict[str, Any]]:
+    query = sa.select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(outbox.c.id < before_id)
+    if status is not None:
+        query = query.where(outbox.c.status == status)
+    if incident_id is not None:
+        query = query.where(outbox.c.incident_id == incident_id)
+    if receiver is not None:
+        query = query.where(outbox.c.receiver == receiver)
+    if integration is not None:
+        query = query.where(outbox.c.integration == integration)
+    return [dict(r._mapping) for r in await conn.execute(query)]
+
+
+async def get_delivery(conn: AsyncConnection, outbox_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(sa.select(outbox).where(outbox.c.id == outbox_id))).first()
+    return None if row is None else dict(row._mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    pending: int
+    oldest_pending_created_at: int | None
+    dead: int
+
+
+async def queue_stats(conn: AsyncConnection) -> QueueStats:
+    pending, oldest = (
+        await conn.execute(
+            sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(
+                outbox.c.status == PENDING
+            )
+        )
+    ).one()
+    dead = (
+        await conn.execute(sa.select(sa.func.count()).where(outbox.c.status == DEAD))
+    ).scalar_one()
+    return QueueStats(int(pending), oldest, int(dead))

@@ -1,0 +1,66 @@
+"""Renders every integration's templates against sample alerts, so that a broken template is a
+configuration error (at start, on reload and in `check-config`), not a failed page at 3 a.m."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from alertrouter.config.models import Config
+from alertrouter.core import ConfigIssue
+from alertrouter.notifiers import registry
+from alertrouter.notifiers.base import Notification
+from alertrouter.render import Renderer, TemplateError, sample_data
+from alertrouter.state.notification_log import NotifyReason
+
+
+def sample_notifications(
+    receiver: str, index: int, *, external_url: str, interactive: bool, now: int
+) -> list[Notification]:
+    """A first notification of a firing incident and a later "all resolved" one: between them
+    every template part of every integration renders."""
+    firing = sample_data(now, external_url=external_url)
+    firing.update(receiver=receiver, interactive=interactive)
+    resolved = {
+        **firing,
+        "incident": {**firing["incident"], "status": "resolved", "resolved_at": now},
+        "alerts": {"firing": [], "resolved": firing["alerts"]["resolved"]},
+        "status": "resolved",
+        "reason": str(NotifyReason.ALL_RESOLVED),
+    }
+    first = Notification(
+        reason=NotifyReason.FIRST,
+        data=firing,
+        incident_id=1,
+        group_key=str(firing["group_key"]),
+        receiver=receiver,
+        index=index,
+        send_resolved=True,
+        opens_incident=True,
+        now=now,
+    )
+    return [
+        first,
+        dataclasses.replace(
+            first, reason=NotifyReason.ALL_RESOLVED, data=resolved, opens_incident=False
+        ),
+    ]
+
+
+def check_templates(config: Config, renderer: Renderer, *, now: int) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    for r_index, receiver in enumerate(config.receivers):
+        for kind, index, integration in receiver.integrations:
+            path = f"receivers[{r_index}].{kind}_configs[{index}]"
+            for sample in sample_notifications(
+                receiver.name,
+                index,
+                external_url=config.server.external_url,
+                interactive=config.slack.interactive,
+                now=now,
+            ):
+                try:
+                    registry.compose(kind, integration, config.global_, renderer, sample)
+                except TemplateError as exc:
+                    issues.append(ConfigIssue(path, f"template does not render: {exc}"))
+                    break
+    return issues

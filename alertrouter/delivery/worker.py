@@ -1,0 +1,305 @@
+"""The delivery worker: claims due outbox rows, sends each with its integration's notifier, and
+records the outcome. The only place in alertrouter that retries a notification.
+
+One pass claims as many due rows as the per-kind concurrency allows (each claim leases the row),
+starts a task per row, and sleeps until poked (a flush queued something, a send finished), until
+the next row or rate slot is due, or for the poll interval (other replicas' work). A send that
+fails is retried with backoff (delivery.backoff) until the row's deadline, then dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alertrouter.config.models import Config, NotificationsConfig
+from alertrouter.config.receivers import Integration
+from alertrouter.delivery import outbox
+from alertrouter.delivery.backoff import RetryPolicy, next_attempt
+from alertrouter.metrics import Metrics
+from alertrouter.notifiers import registry
+from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notifier, Sent, Thread
+from alertrouter.storage import Database
+
+log = logging.getLogger(__name__)
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    timeout: float  # seconds per request
+    retry: RetryPolicy
+    concurrency: dict[str, int]
+    slack_channel_interval_ms: int
+
+    @classmethod
+    def from_config(cls, config: NotificationsConfig) -> DeliverySettings:
+        retry = config.retry
+        return cls(
+            timeout=config.timeout.total_seconds(),
+            retry=RetryPolicy(
+                _ms(retry.initial_backoff.total_seconds()),
+                _ms(retry.max_backoff.total_seconds()),
+                _ms(retry.max_retry_time.total_seconds()),
+            ),
+            concurrency=dict(config.concurrency),
+            slack_channel_interval_ms=_ms(config.slack_channel_interval.total_seconds()),
+        )
+
+    @property
+    def lease_ms(self) -> int:
+        """Long enough that a live worker always records the outcome first (a send takes at
+        most `timeout`); short enough that a crashed worker's rows come back soon."""
+        return _ms(self.timeout) * 2 + 10_000
+
+    def rate_interval_ms(self, rate_key: str) -> int:
+        return self.slack_channel_interval_ms if rate_key.startswith("slack") else 0
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        config: Callable[[], Config],
+        clock_ms: Callable[[], int],
+        *,
+        metrics: Metrics | None = None,
+        poll_interval: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._db = db
+        self._config = config
+        self._now = clock_ms
+        self._metrics = metrics
+        self._poll = poll_interval
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self._in_flight: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()  # sends in flight
+        self._closing: set[asyncio.Task[None]] = set()  # notifiers retired by a reload
+        self._notifiers: dict[tuple[str, str], tuple[Integration, Notifier]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._stats_at = 0
+        self._claimed_last_pass = 0
+
+    # ------------------------------------------------------------------------------ lifecycle
+
+    def poke(self, *_: object) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="delivery")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stops claiming, lets sends in flight finish for up to `grace` seconds, then cancels
+        the rest (their rows keep their lease and are sent again once it runs out)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for task in self._closing:
+            task.cancel()
+        for _, notifier in self._notifiers.values():
+            await _close(notifier)
+        self._notifiers.clear()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                delay = await self.run_once()
+            except Exception:
+                log.exception("delivery pass failed; retrying")
+                delay = self._poll
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+
+    @property
+    def in_flight(self) -> int:
+        return sum(self._in_flight.values())
+
+    async def wait_idle(self) -> None:
+        """Until no send is in flight (tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def deliver_due(self) -> int:
+        """Passes until one claims nothing, each waiting for its sends; returns how many rows
+        were claimed in all. For tests that drive time themselves."""
+        total = 0
+        while True:
+            await self.run_once()
+            claimed = self._claimed_last_pass
+            await self.wait_idle()
+            if not claimed:
+                return total
+            total += claimed
+
+    # ------------------------------------------------------------------------------- one pass
+
+    async def run_once(self) -> float:
+        """Claims and starts what is due; returns how long to sleep unless poked."""
+        self._wake.clear()
+        config = self._config()
+        settings = DeliverySettings.from_config(config.notifications)
+        now = self._now()
+        capacity = {
+            kind: max(0, limit - self._in_flight[kind])
+            for kind, limit in settings.concurrency.items()
+        }
+        result = await self._db.run_write(
+            lambda conn: outbox.claim(
+                self._db,
+                conn,
+                now,
+                capacity=capacity,
+                lease_ms=settings.lease_ms,
+                rate_interval_ms=settings.rate_interval_ms,
+            )
+        )
+        self._claimed_last_pass = len(result.rows)
+        for row in result.rows:
+            self._in_flight[row.kind] += 1
+            task = asyncio.create_task(self._deliver(row, config, settings))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        await self._observe_queue(now)
+        async with self._db.read() as conn:
+            wake = await conn.run_sync(lambda c: outbox.next_wake(c, now))
+        delay = self._poll
+        if result.rate_wait_until is not None:
+            delay = min(delay, max(0.0, (result.rate_wait_until - self._now()) / 1000))
+        if wake is not None and wake > now:
+            delay = min(delay, (wake - self._now()) / 1000)
+        return max(0.0, delay)
+
+    async def _deliver(
+        self, row: outbox.Claimed, config: Config, settings: DeliverySettings
+    ) -> None:
+        outcome: Sent | DeliveryError
+        try:
+            notifier = self._notifier(config, row, settings)
+            outcome = await notifier.send(
+                Message(row.op, row.body, row.rate_key), Thread(row.thread)
+            )
+        except DeliveryError as exc:
+            outcome = exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug in a notifier must not kill the worker or the row
+            log.exception("unexpected error delivering outbox row %d", row.id)
+            outcome = DeliveryError(ErrorKind.SERVER, f"unexpected {type(exc).__name__}: {exc}")
+        try:
+            await self._record(row, outcome, settings)
+        except Exception:
+            log.exception(
+                "could not record the outcome of outbox row %d; it is sent again once its "
+                "lease runs out",
+                row.id,
+            )
+        finally:
+            self._in_flight[row.kind] -= 1
+            self.poke()
+
+    async def _record(
+        self, row: outbox.Claimed, outcome: Sent | DeliveryError, settings: DeliverySettings
+    ) -> None:
+        now = self._now()
+        kind = row.kind
+        if isinstance(outcome, Sent):
+            await self._db.run_write(
+                lambda conn: outbox.record_sent(self._db, conn, row, outcome, now)
+            )
+            if self._metrics is not None:
+                self._metrics.notification_sent(kind, (now - row.created_at) / 1000)
+            return
+        retry_at = next_attempt(
+            outcome,
+            attempts=row.attempts,
+            now=now,
+            deadline=row.deadline_at,
+            policy=settings.retry,
+            rng=self._rng,
+        )
+        await self._db.run_write(
+            lambda conn: outbox.record_failure(self._db, conn, row, outcome, now, retry_at)
+        )
+        if retry_at is None:
+            log.error(
+                "notification dead-lettered after %d attempt(s): outbox row %d, %s %s: %s",
+                row.attempts,
+                row.id,
+                row.receiver,
+                row.integration,
+                outcome,
+            )
+        else:
+            log.warning(
+                "notification failed (attempt %d), retrying in %.1fs: outbox row %d, %s: %s",
+                row.attempts,
+                (retry_at - now) / 1000,
+                row.id,
+                row.integration,
+                outcome,
+            )
+        if self._metrics is not None:
+            self._metrics.notification_failed(kind, str(outcome.kind), dead=retry_at is None)
+
+    def _notifier(
+        self, config: Config, row: outbox.Claimed, settings: DeliverySettings
+    ) -> Notifier:
+        try:
+            receiver = config.receiver(row.receiver)
+        except KeyError:
+            raise DeliveryError(
+                ErrorKind.CONFIG, f"receiver {row.receiver!r} is no longer configured"
+            ) from None
+        kind, integration = registry.find(receiver, row.integration)
+        key = (row.receiver, row.integration)
+        cached = self._notifiers.get(key)
+        if cached is not None and cached[0] is integration:
+            return cached[1]
+        notifier = registry.build(kind, integration, config.global_, timeout=settings.timeout)
+        self._notifiers[key] = (integration, notifier)
+        if cached is not None:  # the configuration was reloaded: retire the old client
+            self._later_close(cached[1], settings.timeout)
+        return notifier
+
+    def _later_close(self, notifier: Notifier, after: float) -> None:
+        async def close_later() -> None:
+            await asyncio.sleep(after + 1)
+            await _close(notifier)
+
+        task = asyncio.create_task(close_later())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _observe_queue(self, now: int) -> None:
+        if self._metrics is None or now - self._stats_at < 1000:
+            return
+        self._stats_at = now
+        async with self._db.read() as conn:
+            stats = await outbox.queue_stats(conn)
+        self._metrics.observe_outbox(
+            stats.pending, stats.oldest_pending_created_at, stats.dead, now
+        )
+
+
+async def _close(notifier: Notifier) -> None:
+    try:
+        await notifier.close()
+    except Exception:
+        log.exception("closing a notifier failed")

@@ -1,0 +1,73 @@
+"""Integration kinds by name: how to compose their messages and build their notifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alertrouter.config.models import GlobalConfig
+from alertrouter.config.receivers import Integration, Receiver
+from alertrouter.notifiers import email, pagerduty, slack, webhook
+from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notification, Notifier
+from alertrouter.render import Renderer
+
+
+@dataclass(frozen=True)
+class Kind:
+    compose: Callable[..., list[Message]]
+    build: Callable[..., Notifier]
+
+
+KINDS: dict[str, Kind] = {
+    "slack": Kind(slack.compose, slack.SlackNotifier),
+    "pagerduty": Kind(pagerduty.compose, pagerduty.PagerDutyNotifier),
+    "email": Kind(email.compose, email.EmailNotifier),
+    "webhook": Kind(webhook.compose, webhook.WebhookNotifier),
+}
+
+
+def integration_id(kind: str, index: int) -> str:
+    """How the outbox and the notification log name one integration of a receiver."""
+    return f"{kind}:{index}"
+
+
+def parse_integration_id(value: str) -> tuple[str, int]:
+    kind, _, index = value.partition(":")
+    return kind, int(index)
+
+
+def label(receiver: str, kind: str, index: int) -> str:
+    """Names an integration in errors the way the configuration spells it."""
+    return f"receiver {receiver!r}, {kind}_configs[{index}]"
+
+
+def compose(
+    kind: str,
+    config: Integration,
+    global_: GlobalConfig,
+    renderer: Renderer,
+    notification: Notification,
+) -> list[Message]:
+    return KINDS[kind].compose(
+        config,
+        global_,
+        renderer,
+        notification,
+        label=label(notification.receiver, kind, notification.index),
+    )
+
+
+def find(receiver: Receiver, integration: str) -> tuple[str, Integration]:
+    """The configuration of one integration of a receiver, as the configuration is now."""
+    kind, index = parse_integration_id(integration)
+    configs: list[Integration] = getattr(receiver, f"{kind}_configs", [])
+    if not 0 <= index < len(configs):
+        raise DeliveryError(
+            ErrorKind.CONFIG,
+            f"receiver {receiver.name!r} has no {kind}_configs[{index}] any more",
+        )
+    return kind, configs[index]
+
+
+def build(kind: str, config: Integration, global_: GlobalConfig, *, timeout: float) -> Notifier:
+    return KINDS[kind].build(config, global_, timeout=timeout)
