@@ -110,9 +110,9 @@ class Service:
         app[DB] = self.db
         app[PIPELINE] = self.pipeline
         self.pipeline.committer.start()
+        self.delivery.start(claiming=self.run_scheduler)
         if self.run_scheduler:
             self.scheduler.start()
-            self.delivery.start()
         self._mark_reloaded(True)
         try:
             yield

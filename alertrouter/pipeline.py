@@ -179,11 +179,16 @@ class Pipeline:
             if not keys:
                 return []
             context = await self._context(conn, now)
-        flushed = []
-        for key in keys:
-            if await self.flush_group(key, context):
-                flushed.append(key)
-        return flushed
+        try:
+            # One transaction for the whole batch: on SQLite every commit is an fsync, and a
+            # burst of new groups would otherwise queue behind one fsync per group.
+            outcomes = await self.db.run_write(
+                lambda conn: [(key, self._flush(conn, key, context)) for key in keys]
+            )
+        except Exception:
+            log.exception("flushing %d groups together failed; flushing one by one", len(keys))
+            return [key for key in keys if await self.flush_group(key, context)]
+        return [key for key, outcome in outcomes if self._flushed(key, outcome)]
 
     async def _context(self, conn: AsyncConnection, now: int) -> FlushContext:
         active = tuple(await silence_state.active(conn, now))
@@ -200,7 +205,12 @@ class Pipeline:
 
     async def flush_group(self, key: str, context: FlushContext) -> bool:
         outcome = await self.db.run_write(lambda conn: self._flush(conn, key, context))
-        if outcome is None:  # flushed meanwhile, or another replica holds it
+        return self._flushed(key, outcome)
+
+    def _flushed(self, key: str, outcome: tuple[Plan, int | None, int] | None) -> bool:
+        """Reports one committed flush; False when there was none (flushed meanwhile, or
+        another replica holds the group)."""
+        if outcome is None:
             return False
         plan, incident_id, queued = outcome
         if queued:

@@ -18,6 +18,7 @@ from alertrouter.delivery import outbox as outbox_store
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import ErrorKind, Notification
 from alertrouter.render import Renderer, TemplateError
+from alertrouter.state import timeline
 from alertrouter.state.groups import GroupRow, MemberAlert
 from alertrouter.state.notification_log import (
     LogEntry,
@@ -26,7 +27,7 @@ from alertrouter.state.notification_log import (
     logged,
     reportable_resolved,
 )
-from alertrouter.storage import Database, incidents, notification_log, timeline_events
+from alertrouter.storage import Database, DriverStatement, incidents, notification_log
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def _queue(
     except TemplateError as exc:
         # A broken custom template must not silence the page: say so, then send the default.
         log.error("notification template failed, sending the default template: %s", exc)
-        _template_error_event(conn, notification, integration, str(exc))
+        _template_error_event(db, conn, notification, integration, str(exc))
         try:
             fallback = config.model_copy(update={"templates": {}})
             messages = registry.compose(kind, fallback, *compose_args[2:])
@@ -163,22 +164,26 @@ def _queue(
 
 
 def _template_error_event(
-    conn: sa.Connection, notification: Notification, integration: str, error: str
+    db: Database, conn: sa.Connection, notification: Notification, integration: str, error: str
 ) -> None:
-    conn.execute(
-        sa.insert(timeline_events).values(
-            incident_id=notification.incident_id,
-            at=notification.now,
-            kind="notification_template_error",
-            actor=outbox_store.ACTOR,
-            source=outbox_store.SOURCE,
-            detail={
-                "receiver": notification.receiver,
-                "integration": integration,
-                "error": error,
-                "fallback": "default template",
-            },
-        )
+    timeline.append(
+        db,
+        conn,
+        [
+            {
+                "incident_id": notification.incident_id,
+                "at": notification.now,
+                "kind": "notification_template_error",
+                "actor": outbox_store.ACTOR,
+                "source": outbox_store.SOURCE,
+                "detail": {
+                    "receiver": notification.receiver,
+                    "integration": integration,
+                    "error": error,
+                    "fallback": "default template",
+                },
+            }
+        ],
     )
 
 
@@ -279,22 +284,35 @@ def _store_entry(
     entry: LogEntry,
     incident_id: int,
 ) -> None:
-    values = {
-        "firing": sorted(entry.firing),
-        "resolved": sorted(entry.resolved),
-        "notified_at": entry.notified_at,
-        "incident_id": incident_id,
-    }
-    insert = db.insert(notification_log).values(
-        group_key=group_key, receiver=receiver, integration=integration, **values
+    db.cached("notification_log.upsert", lambda: _upsert_entry(db)).run_many(
+        conn,
+        [
+            {
+                "group_key": group_key,
+                "receiver": receiver,
+                "integration": integration,
+                "firing": sorted(entry.firing),
+                "resolved": sorted(entry.resolved),
+                "notified_at": entry.notified_at,
+                "incident_id": incident_id,
+            }
+        ],
     )
-    conn.execute(
+
+
+def _upsert_entry(db: Database) -> DriverStatement:
+    keys = (
+        "group_key", "receiver", "integration", "firing", "resolved", "notified_at", "incident_id"
+    )  # fmt: skip
+    insert = db.insert(notification_log).values(timeline.bound(notification_log, keys))
+    return DriverStatement(
         insert.on_conflict_do_update(
             index_elements=[
                 notification_log.c.group_key,
                 notification_log.c.receiver,
                 notification_log.c.integration,
             ],
-            set_=values,
-        )
+            set_={key: insert.excluded[key] for key in keys[3:]},
+        ),
+        db.dialect,
     )

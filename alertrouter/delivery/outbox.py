@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Sent
-from alertrouter.storage import Database, delivery_threads, outbox, rate_slots, timeline_events
+from alertrouter.state import timeline
+from alertrouter.storage import Database, DriverStatement, delivery_threads, outbox, rate_slots
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 STATUSES = (PENDING, SENT, DEAD)
@@ -70,13 +71,20 @@ class Claimed:
         return self.integration.partition(":")[0]
 
 
+_ENQUEUE_KEYS = (
+    "incident_id", "receiver", "integration", "stream", "op", "reason", "body", "rate_key",
+    "status", "attempts", "created_at", "next_attempt_at", "deadline_at", "updated_at",
+)  # fmt: skip
+
+
 def enqueue(
     db: Database, conn: sa.Connection, messages: Sequence[NewMessage], now: int, deadline: int
 ) -> None:
-    if not messages:
-        return
-    conn.execute(
-        sa.insert(outbox),
+    insert = db.cached(
+        "outbox.enqueue", lambda: timeline.compiled_insert(db, outbox, _ENQUEUE_KEYS)
+    )
+    insert.run_many(
+        conn,
         [
             {
                 "incident_id": m.incident_id,
@@ -243,49 +251,79 @@ def _earliest_slot(conn: sa.Connection, keys: list[str]) -> int | None:
     ).scalar()
 
 
-def _timeline(conn: sa.Connection, row: Claimed, now: int, kind: str, **detail: Any) -> None:
-    conn.execute(
-        sa.insert(timeline_events).values(
-            incident_id=row.incident_id,
-            at=now,
-            kind=kind,
-            actor=ACTOR,
-            source=SOURCE,
-            detail={
-                "receiver": row.receiver,
-                "integration": row.integration,
-                "op": row.op,
-                "reason": row.reason,
-                "attempts": row.attempts,
-                "outbox_id": row.id,
-                **detail,
-            },
-        )
+def _timeline(
+    db: Database, conn: sa.Connection, row: Claimed, now: int, kind: str, **detail: Any
+) -> None:
+    timeline.append(
+        db,
+        conn,
+        [
+            {
+                "incident_id": row.incident_id,
+                "at": now,
+                "kind": kind,
+                "actor": ACTOR,
+                "source": SOURCE,
+                "detail": {
+                    "receiver": row.receiver,
+                    "integration": row.integration,
+                    "op": row.op,
+                    "reason": row.reason,
+                    "attempts": row.attempts,
+                    "outbox_id": row.id,
+                    **detail,
+                },
+            }
+        ],
     )
 
 
 def record_sent(db: Database, conn: sa.Connection, row: Claimed, sent: Sent, now: int) -> None:
-    conn.execute(
-        sa.update(outbox)
-        .where(outbox.c.id == row.id)
-        .values(
-            status=SENT,
-            sent_at=now,
-            lease_until=None,
-            updated_at=now,
-            detail=sent.detail or None,
-            last_status=sent.status,
-        )
+    db.cached("outbox.sent", lambda: _mark_sent(db)).run_many(
+        conn,
+        [
+            {
+                "row_id": row.id,
+                "now": now,
+                "detail": sent.detail or None,
+                "answer_status": sent.status,
+            }
+        ],
     )
     if sent.ref is not None:
-        insert = db.insert(delivery_threads).values(stream=row.stream, ref=sent.ref, updated_at=now)
-        conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=[delivery_threads.c.stream],
-                set_={"ref": insert.excluded.ref, "updated_at": insert.excluded.updated_at},
-            )
+        db.cached("outbox.thread", lambda: _upsert_thread(db)).run_many(
+            conn, [{"stream": row.stream, "ref": sent.ref, "updated_at": now}]
         )
-    _timeline(conn, row, now, "notification_sent", detail=sent.detail)
+    _timeline(db, conn, row, now, "notification_sent", detail=sent.detail)
+
+
+def _mark_sent(db: Database) -> DriverStatement:
+    return DriverStatement(
+        sa.update(outbox)
+        .where(outbox.c.id == sa.bindparam("row_id", type_=outbox.c.id.type))
+        .values(
+            status=sa.literal_column(f"'{SENT}'"),
+            sent_at=sa.bindparam("now", type_=outbox.c.sent_at.type),
+            lease_until=sa.null(),
+            updated_at=sa.bindparam("now", type_=outbox.c.updated_at.type),
+            detail=sa.bindparam("detail", type_=outbox.c.detail.type),
+            last_status=sa.bindparam("answer_status", type_=outbox.c.last_status.type),
+        ),
+        db.dialect,
+    )
+
+
+def _upsert_thread(db: Database) -> DriverStatement:
+    insert = db.insert(delivery_threads).values(
+        timeline.bound(delivery_threads, ("stream", "ref", "updated_at"))
+    )
+    return DriverStatement(
+        insert.on_conflict_do_update(
+            index_elements=[delivery_threads.c.stream],
+            set_={"ref": insert.excluded.ref, "updated_at": insert.excluded.updated_at},
+        ),
+        db.dialect,
+    )
 
 
 def record_failure(
@@ -323,24 +361,24 @@ def record_failure(
         )
     if retry_at is None:
         _timeline(
-            conn, row, now, "notification_failed", error=error.message, error_kind=str(error.kind)
+            db,
+            conn,
+            row,
+            now,
+            "notification_failed",
+            error=error.message,
+            error_kind=str(error.kind),
         )
 
 
-def next_wake(conn: sa.Connection, now: int) -> int | None:
-    """When the earliest pending row becomes claimable (due and not leased)."""
+def next_due(conn: sa.Connection, now: int) -> int | None:
+    """When the next pending row falls due after `now` (from the partial index, so it costs
+    the same however long the queue is). Rows leased by another replica are not included:
+    the worker's poll interval bounds how late their expiry is noticed."""
     return conn.execute(
-        sa.select(
-            sa.func.min(
-                sa.case(
-                    (
-                        outbox.c.lease_until > outbox.c.next_attempt_at,
-                        outbox.c.lease_until,
-                    ),
-                    else_=outbox.c.next_attempt_at,
-                )
-            )
-        ).where(outbox.c.status == PENDING)
+        sa.select(sa.func.min(outbox.c.next_attempt_at)).where(
+            outbox.c.status == PENDING, outbox.c.next_attempt_at > now
+        )
     ).scalar()
 
 

@@ -14,8 +14,10 @@ import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import sqlalchemy as sa
 
 from alertrouter.config.models import Config, NotificationsConfig
 from alertrouter.config.receivers import Integration
@@ -24,6 +26,7 @@ from alertrouter.delivery.backoff import RetryPolicy, next_attempt
 from alertrouter.metrics import Metrics
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notifier, Sent, Thread
+from alertrouter.state.committer import GroupCommitter
 from alertrouter.storage import Database
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,14 @@ class DeliverySettings:
         return self.slack_channel_interval_ms if rate_key.startswith("slack") else 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    row: outbox.Claimed
+    result: Sent | DeliveryError
+    now: int
+    retry_at: int | None  # for a failure: None means dead-letter
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -88,6 +99,8 @@ class DeliveryWorker:
         self._notifiers: dict[tuple[str, str], tuple[Integration, Notifier]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stats_at = 0
+        # Outcomes of concurrent sends share a transaction (one fsync on SQLite).
+        self._outcomes: GroupCommitter[_Outcome, None] = GroupCommitter(db, self._write_outcomes)
         self._claimed_last_pass = 0
 
     # ------------------------------------------------------------------------------ lifecycle
@@ -95,8 +108,12 @@ class DeliveryWorker:
     def poke(self, *_: object) -> None:
         self._wake.set()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="delivery")
+    def start(self, *, claiming: bool = True) -> None:
+        """`claiming=False`: only record outcomes; passes are driven by calling `run_once` or
+        `deliver_due` (tests with a fake clock)."""
+        self._outcomes.start()
+        if claiming:
+            self._task = asyncio.create_task(self._run(), name="delivery")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stops claiming, lets sends in flight finish for up to `grace` seconds, then cancels
@@ -110,6 +127,7 @@ class DeliveryWorker:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self._outcomes.stop()
         for task in self._closing:
             task.cancel()
         for _, notifier in self._notifiers.values():
@@ -168,22 +186,31 @@ class DeliveryWorker:
                 capacity=capacity,
                 lease_ms=settings.lease_ms,
                 rate_interval_ms=settings.rate_interval_ms,
-            )
+            ),
+            inline=True,  # a short transaction: run it at once when the writer is free
         )
         self._claimed_last_pass = len(result.rows)
+        log.debug(
+            "delivery pass: claimed %d (in flight %d) in %.1f ms",
+            len(result.rows),
+            self.in_flight,
+            self._now() - now,
+        )
         for row in result.rows:
             self._in_flight[row.kind] += 1
             task = asyncio.create_task(self._deliver(row, config, settings))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         await self._observe_queue(now)
-        async with self._db.read() as conn:
-            wake = await conn.run_sync(lambda c: outbox.next_wake(c, now))
         delay = self._poll
         if result.rate_wait_until is not None:
             delay = min(delay, max(0.0, (result.rate_wait_until - self._now()) / 1000))
-        if wake is not None and wake > now:
-            delay = min(delay, (wake - self._now()) / 1000)
+        async with self._db.read() as conn:
+            due = await conn.run_sync(lambda c: outbox.next_due(c, now))
+        if due is not None:
+            delay = min(delay, (due - self._now()) / 1000)
+        # Rows due now but not claimed wait for a send to finish (a poke), a rate slot, or
+        # (held by another replica) the poll interval.
         return max(0.0, delay)
 
     async def _deliver(
@@ -220,9 +247,7 @@ class DeliveryWorker:
         now = self._now()
         kind = row.kind
         if isinstance(outcome, Sent):
-            await self._db.run_write(
-                lambda conn: outbox.record_sent(self._db, conn, row, outcome, now)
-            )
+            await self._outcomes.submit([_Outcome(row, outcome, now, None)])
             if self._metrics is not None:
                 self._metrics.notification_sent(kind, (now - row.created_at) / 1000)
             return
@@ -234,9 +259,7 @@ class DeliveryWorker:
             policy=settings.retry,
             rng=self._rng,
         )
-        await self._db.run_write(
-            lambda conn: outbox.record_failure(self._db, conn, row, outcome, now, retry_at)
-        )
+        await self._outcomes.submit([_Outcome(row, outcome, now, retry_at)])
         if retry_at is None:
             log.error(
                 "notification dead-lettered after %d attempt(s): outbox row %d, %s %s: %s",
@@ -257,6 +280,15 @@ class DeliveryWorker:
             )
         if self._metrics is not None:
             self._metrics.notification_failed(kind, str(outcome.kind), dead=retry_at is None)
+
+    def _write_outcomes(self, conn: sa.Connection, outcomes: Sequence[_Outcome]) -> None:
+        for item in outcomes:
+            if isinstance(item.result, Sent):
+                outbox.record_sent(self._db, conn, item.row, item.result, item.now)
+            else:
+                outbox.record_failure(
+                    self._db, conn, item.row, item.result, item.now, item.retry_at
+                )
 
     def _notifier(
         self, config: Config, row: outbox.Claimed, settings: DeliverySettings

@@ -9,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core import Severity
 from alertrouter.incidents.lifecycle import KnownAlert, OpenIncident, Plan
+from alertrouter.state import timeline
 from alertrouter.state.groups import GroupRow
 from alertrouter.storage import (
     Database,
+    DriverStatement,
     alert_occurrences,
     alerts,
     incident_alerts,
@@ -80,16 +82,8 @@ def apply_plan(
         return None
 
     if plan.alert_states:
-        insert = db.insert(incident_alerts)
-        conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=[incident_alerts.c.incident_id, incident_alerts.c.fingerprint],
-                set_={
-                    "state": insert.excluded.state,
-                    "muted_by": insert.excluded.muted_by,
-                    "updated_at": insert.excluded.updated_at,
-                },
-            ),
+        db.cached("incidents.upsert_members", lambda: _upsert_members(db)).run_many(
+            conn,
             [
                 {
                     "incident_id": incident_id,
@@ -104,6 +98,7 @@ def apply_plan(
         )
     if plan.events:
         add_events(
+            db,
             conn,
             incident_id,
             now,
@@ -114,7 +109,24 @@ def apply_plan(
     return incident_id
 
 
+def _upsert_members(db: Database) -> DriverStatement:
+    keys = ("incident_id", "fingerprint", "state", "muted_by", "first_seen_at", "updated_at")
+    insert = db.insert(incident_alerts).values(timeline.bound(incident_alerts, keys))
+    return DriverStatement(
+        insert.on_conflict_do_update(
+            index_elements=[incident_alerts.c.incident_id, incident_alerts.c.fingerprint],
+            set_={
+                "state": insert.excluded.state,
+                "muted_by": insert.excluded.muted_by,
+                "updated_at": insert.excluded.updated_at,
+            },
+        ),
+        db.dialect,
+    )
+
+
 def add_events(
+    db: Database,
     conn: sa.Connection,
     incident_id: int,
     now: int,
@@ -123,8 +135,9 @@ def add_events(
     actor: str,
     source: str,
 ) -> None:
-    conn.execute(
-        sa.insert(timeline_events),
+    timeline.append(
+        db,
+        conn,
         [
             {
                 "incident_id": incident_id,

@@ -190,13 +190,12 @@ receivers:
 """
 
 
-@pytest.fixture(scope="module")
-def alertrouter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`alertrouter serve` on a free loopback port with a fresh SQLite database."""
-    workdir = tmp_path_factory.mktemp("alertrouter")
+def launch_alertrouter(workdir: Path, config_text: str = ALERTROUTER_CONFIG) -> Server:
+    """`alertrouter serve` on a free loopback port with a fresh SQLite database; the config
+    text is formatted with `port` and `db`. Stop it with `stop(server.process)`."""
     port = free_port()
     config = workdir / "config.yaml"
-    config.write_text(ALERTROUTER_CONFIG.format(port=port, db=workdir / "alertrouter.db"))
+    config.write_text(config_text.format(port=port, db=workdir / "alertrouter.db"))
     script = Path(sys.executable).parent / "alertrouter"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTROUTER_")}
     process = start(
@@ -208,26 +207,22 @@ def alertrouter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
     )
     url = f"http://127.0.0.1:{port}"
     wait_ready(process, f"{url}/-/ready")
-    try:
-        yield Server("alertrouter", url, process)
-    finally:
-        stop(process)
+    return Server("alertrouter", url, process)
 
 
-@pytest.fixture(scope="module")
-def alertmanager_server(
-    tmp_path_factory: pytest.TempPathFactory, alertrouter_server: Server
-) -> Iterator[Server]:
-    """The real Alertmanager (clustering off), sending every alert to alertrouter's webhook."""
+def launch_alertmanager(
+    workdir: Path, alertrouter: Server, config_text: str = ALERTMANAGER_CONFIG
+) -> Server:
+    """The real Alertmanager (clustering off), sending every alert to alertrouter's webhook;
+    the config text is formatted with alertrouter's `port`."""
     if ALERTMANAGER is None:  # test modules skip without it, except under CI
         pytest.fail(
             "prometheus-alertmanager is required in CI: apt-get install prometheus-alertmanager"
         )
-    workdir = tmp_path_factory.mktemp("alertmanager")
     port = free_port()
-    webhook_port = alertrouter_server.url.rpartition(":")[2]
+    webhook_port = alertrouter.url.rpartition(":")[2]
     config = workdir / "alertmanager.yml"
-    config.write_text(textwrap.dedent(ALERTMANAGER_CONFIG.format(port=webhook_port)))
+    config.write_text(textwrap.dedent(config_text.format(port=webhook_port)))
     args = [
         ALERTMANAGER,
         f"--config.file={config}",
@@ -239,7 +234,24 @@ def alertmanager_server(
     process = start("alertmanager", args, workdir / "alertmanager.log", cwd=workdir)
     url = f"http://127.0.0.1:{port}"
     wait_ready(process, f"{url}/-/ready")
+    return Server("alertmanager", url, process)
+
+
+@pytest.fixture(scope="module")
+def alertrouter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = launch_alertrouter(tmp_path_factory.mktemp("alertrouter"))
     try:
-        yield Server("alertmanager", url, process)
+        yield server
     finally:
-        stop(process)
+        stop(server.process)
+
+
+@pytest.fixture(scope="module")
+def alertmanager_server(
+    tmp_path_factory: pytest.TempPathFactory, alertrouter_server: Server
+) -> Iterator[Server]:
+    server = launch_alertmanager(tmp_path_factory.mktemp("alertmanager"), alertrouter_server)
+    try:
+        yield server
+    finally:
+        stop(server.process)
