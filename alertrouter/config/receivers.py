@@ -97,6 +97,39 @@ class TemplateRef(Model):
         return self
 
 
+def canonical_header(name: str) -> str:
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+def check_headers(
+    headers: dict[str, str],
+    *,
+    kind: str,
+    name_pattern: re.Pattern[str],
+    reserved: frozenset[str],
+    why: str,
+) -> dict[str, str]:
+    """Configured extra headers: valid names, none that alertrouter sets itself (`reserved`,
+    any case), no duplicates in any case, no line break or NUL in a value (header injection).
+    Values are never echoed: they may be credentials."""
+    reserved_lower = {name.lower() for name in reserved}
+    seen: set[str] = set()
+    for name, text in headers.items():
+        canonical = canonical_header(name)
+        if not name_pattern.fullmatch(name):
+            raise config_error(f"invalid header name {name!r} in {kind} config")
+        if name.lower() in reserved_lower:
+            raise config_error(
+                f"header {canonical!r} is set by alertrouter ({why}) and cannot be configured"
+            )
+        if name.lower() in seen:
+            raise config_error(f"duplicate header {canonical!r} in {kind} config")
+        if any(char in text for char in "\r\n\0"):
+            raise config_error(f"header {canonical!r} has a line break or NUL in its value")
+        seen.add(name.lower())
+    return headers
+
+
 class Integration(Model):
     # The parts of a message a template renders, e.g. email's subject, text and html.
     TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ()
@@ -262,29 +295,16 @@ class EmailConfig(Integration):
     def resolved_default(self) -> bool:
         return False
 
-    @staticmethod
-    def canonical_header(name: str) -> str:
-        return "-".join(part.capitalize() for part in name.split("-"))
-
     @field_validator("headers")
     @classmethod
     def _headers(cls, value: dict[str, str]) -> dict[str, str]:
-        seen: set[str] = set()
-        for name, text in value.items():
-            canonical = cls.canonical_header(name)
-            if not cls.HEADER_NAME.fullmatch(name):
-                raise config_error(f"invalid header name {name!r} in email config")
-            if canonical in cls.RESERVED_HEADERS:
-                raise config_error(
-                    f"header {canonical!r} is set by alertrouter (mail threading and MIME "
-                    "structure) and cannot be configured"
-                )
-            if canonical in seen:
-                raise config_error(f"duplicate header {canonical!r} in email config")
-            if any(char in text for char in "\r\n\0"):
-                raise config_error(f"header {canonical!r} has a line break or NUL in its value")
-            seen.add(canonical)
-        return value
+        return check_headers(
+            value,
+            kind="email",
+            name_pattern=cls.HEADER_NAME,
+            reserved=cls.RESERVED_HEADERS,
+            why="mail threading and MIME structure",
+        )
 
     @model_validator(mode="after")
     def _checks(self) -> EmailConfig:
@@ -317,7 +337,7 @@ def check_host_port(value: str | None) -> str | None:
 class WebhookConfig(Integration):
     TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ("body",)
     SIGNATURE_HEADER: ClassVar[str] = "X-Alertrouter-Signature"
-    # Headers the notifier sets itself; lower case.
+    # Headers the notifier sets itself.
     RESERVED_HEADERS: ClassVar[frozenset[str]] = frozenset(
         {"content-type", "content-length", "host", SIGNATURE_HEADER.lower()}
     )
@@ -350,22 +370,13 @@ class WebhookConfig(Integration):
     @field_validator("headers")
     @classmethod
     def _headers(cls, value: dict[str, str]) -> dict[str, str]:
-        seen: set[str] = set()
-        for name, text in value.items():
-            lower = name.lower()
-            if not cls.HEADER_NAME.fullmatch(name):
-                raise config_error(f"invalid header name {name!r} in webhook config")
-            if lower in cls.RESERVED_HEADERS:
-                raise config_error(
-                    f"header {name!r} is set by alertrouter and cannot be configured"
-                )
-            if lower in seen:
-                raise config_error(f"duplicate header {name!r} in webhook config")
-            if any(char in text for char in "\r\n\0"):
-                # Never echo the value: it may be a credential.
-                raise config_error(f"header {name!r} has a line break or NUL in its value")
-            seen.add(lower)
-        return value
+        return check_headers(
+            value,
+            kind="webhook",
+            name_pattern=cls.HEADER_NAME,
+            reserved=cls.RESERVED_HEADERS,
+            why="the request's framing and signature",
+        )
 
     @model_validator(mode="after")
     def _one_authorization(self) -> WebhookConfig:

@@ -58,7 +58,7 @@ import aiosmtplib
 from pydantic import SecretStr
 
 from alertrouter.config.models import GlobalConfig
-from alertrouter.config.receivers import EmailConfig, TLSConfig
+from alertrouter.config.receivers import EmailConfig, TLSConfig, canonical_header
 from alertrouter.notifiers.base import (
     DeliveryError,
     ErrorKind,
@@ -261,7 +261,7 @@ def build_mail(body: Mapping[str, Any], settings: SMTPSettings) -> EmailMessage:
             mail["In-Reply-To"] = body["in_reply_to"]
             mail["References"] = body["references"]
         for name, value in body.get("headers", {}).items():
-            if EmailConfig.canonical_header(name) not in EmailConfig.RESERVED_HEADERS:
+            if canonical_header(name) not in EmailConfig.RESERVED_HEADERS:
                 del mail[name]
                 mail[name] = value
     except ValueError as exc:  # the policy refuses line breaks and malformed values
