@@ -202,6 +202,8 @@ class DeliveryWorker:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         await self._observe_queue(now)
+        if len(result.rows) >= sum(capacity.values()):
+            return self._poll  # every slot is busy: a finished send pokes the next pass
         delay = self._poll
         if result.rate_wait_until is not None:
             delay = min(delay, max(0.0, (result.rate_wait_until - self._now()) / 1000))
