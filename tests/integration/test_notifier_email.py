@@ -16,10 +16,11 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import EmailConfig
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notification, Thread
 from alertrouter.notifiers.email import EmailNotifier, compose
-from alertrouter.render import Renderer, sample_data
+from alertrouter.render import Renderer
 from alertrouter.state.notification_log import NotifyReason
 from tests.conftest import free_port
 from tests.fakes.smtp import CertPair, FakeSMTPServer, TestCA
+from tests.notifications import notification as shared_notification
 
 NOW = 1_795_000_000_000
 TIMEOUT = 0.5
@@ -51,18 +52,12 @@ def starttls_server(loopback_cert: CertPair) -> Iterator[FakeSMTPServer]:
 
 
 def notification(**fields: Any) -> Notification:
-    values: dict[str, Any] = {
-        "reason": NotifyReason.FIRST,
-        "data": sample_data(NOW, external_url="https://alerts.example.org"),
+    defaults: dict[str, Any] = {
         "incident_id": 42,
-        "group_key": '{}:{alertname="HighErrorRate"}',
-        "receiver": "team-checkout",
-        "index": 0,
         "send_resolved": False,
-        "opens_incident": True,
-        "now": NOW,
+        "external_url": "https://alerts.example.org",
     }
-    return Notification(**{**values, **fields})
+    return shared_notification(**{**defaults, **fields})
 
 
 def email_config(server: FakeSMTPServer | str, **fields: Any) -> EmailConfig:

@@ -26,6 +26,7 @@ from alertrouter.notifiers.email import (
 )
 from alertrouter.render import Renderer, TemplateError, sample_data
 from alertrouter.state.notification_log import NotifyReason
+from tests.notifications import notification as shared_notification
 
 NOW = 1_795_000_000_000
 LABEL = "receiver 'team-checkout', email_configs[0]"
@@ -34,18 +35,12 @@ INJECTION = "x\r\nBcc: evil@example.org"
 
 
 def notification(**fields: Any) -> Notification:
-    values: dict[str, Any] = {
-        "reason": NotifyReason.FIRST,
-        "data": sample_data(NOW, external_url=EXTERNAL_URL),
+    defaults: dict[str, Any] = {
         "incident_id": 42,
-        "group_key": '{}:{alertname="HighErrorRate"}',
-        "receiver": "team-checkout",
-        "index": 0,
         "send_resolved": False,
-        "opens_incident": True,
-        "now": NOW,
+        "external_url": EXTERNAL_URL,
     }
-    return Notification(**{**values, **fields})
+    return shared_notification(**{**defaults, **fields})
 
 
 def email_config(**fields: Any) -> EmailConfig:

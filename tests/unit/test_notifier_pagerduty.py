@@ -23,6 +23,7 @@ from alertrouter.notifiers.pagerduty import (
 from alertrouter.render import Renderer, TemplateError, sample_data
 from alertrouter.state.notification_log import NotifyReason
 from tests.fakes.pagerduty import validate_event
+from tests.notifications import notification as shared_notification
 
 NOW = 1_795_000_000_000  # 2026-11-18T11:06:40Z
 EXTERNAL_URL = "https://alerts.example.com"
@@ -43,18 +44,7 @@ def notification(
     reason: NotifyReason = NotifyReason.FIRST,
     send_resolved: bool = True,
 ) -> Notification:
-    template_data = template_data or data()
-    return Notification(
-        reason=reason,
-        data=template_data,
-        incident_id=template_data["incident"]["id"],
-        group_key=template_data["group_key"],
-        receiver=template_data["receiver"],
-        index=0,
-        send_resolved=send_resolved,
-        opens_incident=reason is NotifyReason.FIRST,
-        now=NOW,
-    )
+    return shared_notification(template_data or data(), reason=reason, send_resolved=send_resolved)
 
 
 def config(**fields: Any) -> PagerdutyConfig:

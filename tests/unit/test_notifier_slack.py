@@ -14,6 +14,7 @@ from alertrouter.notifiers.base import ErrorKind, Message, Notification
 from alertrouter.notifiers.slack import api_base_url, classify, compose, is_bot_mode
 from alertrouter.render import Renderer, TemplateError, sample_data
 from alertrouter.state.notification_log import NotifyReason
+from tests.notifications import notification as shared_notification
 
 NOW = 1_795_000_000_000
 TOKEN = "xoxb-secret-token"
@@ -33,16 +34,8 @@ def notification(
     send_resolved: bool = False,
     data: dict[str, Any] | None = None,
 ) -> Notification:
-    return Notification(
-        reason=reason,
-        data=data if data is not None else sample_data(NOW),
-        incident_id=1,
-        group_key='{}:{alertname="HighErrorRate"}',
-        receiver="team-checkout",
-        index=0,
-        send_resolved=send_resolved,
-        opens_incident=opens,
-        now=NOW,
+    return shared_notification(
+        data, reason=reason, opens_incident=opens, send_resolved=send_resolved
     )
 
 

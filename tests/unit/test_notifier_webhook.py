@@ -29,6 +29,7 @@ from alertrouter.notifiers.webhook import (
 from alertrouter.render import Renderer, TemplateError, sample_data
 from alertrouter.state.notification_log import NotifyReason
 from tests.conftest import load_text
+from tests.notifications import notification as shared_notification
 
 NOW = 1_795_000_000_000  # 2026-11-18T11:06:40Z
 NOW_S = NOW // 1000
@@ -60,18 +61,7 @@ def notification(
     reason: NotifyReason = NotifyReason.FIRST,
     send_resolved: bool = True,
 ) -> Notification:
-    template_data = template_data or data()
-    return Notification(
-        reason=reason,
-        data=template_data,
-        incident_id=template_data["incident"]["id"],
-        group_key=template_data["group_key"],
-        receiver=template_data["receiver"],
-        index=0,
-        send_resolved=send_resolved,
-        opens_incident=reason is NotifyReason.FIRST,
-        now=NOW,
-    )
+    return shared_notification(template_data or data(), reason=reason, send_resolved=send_resolved)
 
 
 def config(**fields: Any) -> WebhookConfig:
