@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core import Alert, Labels
-from alertrouter.delivery.notify import notify
+from alertrouter.delivery.notify import Outgoing, load_entries, notify, time_muted_event
 from alertrouter.incidents import store as incident_store
 from alertrouter.incidents.lifecycle import FlushAlert, Plan, plan_flush
 from alertrouter.ingest import IncomingAlert, WebhookPayload, normalize
@@ -33,6 +33,7 @@ from alertrouter.state.alerts import (
     write_alerts,
 )
 from alertrouter.state.committer import GroupCommitter
+from alertrouter.state.groups import GroupRow, MemberAlert
 from alertrouter.state.inhibition import Inhibitor
 from alertrouter.storage import Database, from_millis
 
@@ -88,6 +89,46 @@ def route_alerts(
 
 def _ms(value: dt.timedelta) -> int:
     return int(value.total_seconds() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class FlushOutcome:
+    group: GroupRow
+    plan: Plan
+    incident_id: int | None
+    queued: int  # messages put in the outbox
+
+
+class _GroupFlush:
+    """One group's part of a flush: its alerts with their mute state, and the plan for its
+    incident."""
+
+    def __init__(
+        self,
+        group: GroupRow,
+        members: list[MemberAlert],
+        current: incident_store.Current | None,
+        context: FlushContext,
+    ) -> None:
+        self.group = group
+        self.members = members
+        self.current = current
+        alerts = [
+            FlushAlert(
+                m.fingerprint,
+                m.labels,
+                m.annotations,
+                m.severity,
+                m.firing,
+                muted_by(m.labels, context) if m.firing else None,
+            )
+            for m in members
+        ]
+        self.muted = {a.fingerprint for a in alerts if a.muted_by is not None}
+        if current is None:
+            self.plan = plan_flush(None, {}, alerts)
+        else:
+            self.plan = plan_flush(current.incident, current.known, alerts)
 
 
 @dataclass(frozen=True)
@@ -180,15 +221,13 @@ class Pipeline:
                 return []
             context = await self._context(conn, now)
         try:
-            # One transaction for the whole batch: on SQLite every commit is an fsync, and a
-            # burst of new groups would otherwise queue behind one fsync per group.
-            outcomes = await self.db.run_write(
-                lambda conn: [(key, self._flush(conn, key, context)) for key in keys]
-            )
+            # One transaction for the whole batch, with set-based statements: on SQLite every
+            # commit is an fsync, and per group the statements' own overhead would dominate.
+            outcomes = await self.db.run_write(lambda conn: self._flush(conn, keys, context))
         except Exception:
             log.exception("flushing %d groups together failed; flushing one by one", len(keys))
             return [key for key in keys if await self.flush_group(key, context)]
-        return [key for key, outcome in outcomes if self._flushed(key, outcome)]
+        return [outcome.group.key for outcome in outcomes if self._flushed(outcome)]
 
     async def _context(self, conn: AsyncConnection, now: int) -> FlushContext:
         active = tuple(await silence_state.active(conn, now))
@@ -204,85 +243,119 @@ class Pipeline:
         return FlushContext(now, active, inhibitor)
 
     async def flush_group(self, key: str, context: FlushContext) -> bool:
-        outcome = await self.db.run_write(lambda conn: self._flush(conn, key, context))
-        return self._flushed(key, outcome)
+        """Flushes one group on its own; False when there was nothing to flush (flushed
+        meanwhile, or another replica holds the group)."""
+        outcomes = await self.db.run_write(lambda conn: self._flush(conn, [key], context))
+        return any(self._flushed(outcome) for outcome in outcomes)
 
-    def _flushed(self, key: str, outcome: tuple[Plan, int | None, int] | None) -> bool:
-        """Reports one committed flush; False when there was none (flushed meanwhile, or
-        another replica holds the group)."""
-        if outcome is None:
-            return False
-        plan, incident_id, queued = outcome
-        if queued:
+    def _time_muted(self, group: GroupRow, now: int) -> str | None:
+        routing = self.runtime.routing
+        route = routing.route(group.route_key)
+        return None if route is None else routing.time_muted_by(route, from_millis(now))
+
+    def _flushed(self, outcome: FlushOutcome) -> bool:
+        """Reports one committed flush."""
+        if outcome.queued:
             for callback in self.on_queued:
-                callback(queued)
+                callback(outcome.queued)
+        plan = outcome.plan
         if plan.open:
             log.info(
                 "incident %s opened (%s, %s) for group %s",
-                incident_id,
+                outcome.incident_id,
                 plan.severity,
                 plan.title,
-                key,
+                outcome.group.key,
             )
         elif plan.resolve:
-            log.info("incident %s resolved: all alerts of group %s resolved", incident_id, key)
+            log.info(
+                "incident %s resolved: all alerts of group %s resolved",
+                outcome.incident_id,
+                outcome.group.key,
+            )
         return True
 
     def _flush(
-        self, conn: sa.Connection, key: str, context: FlushContext
-    ) -> tuple[Plan, int | None, int] | None:
-        """One flush, in one transaction."""
-        group = group_state.lock_due(self.db, conn, key, context.now)
-        if group is None:
-            return None
-        members = group_state.members(conn, key)
-        flush_alerts = [
-            FlushAlert(
-                m.fingerprint,
-                m.labels,
-                m.annotations,
-                m.severity,
-                m.firing,
-                self._muted_by(m.labels, context) if m.firing else None,
-            )
-            for m in members
+        self, conn: sa.Connection, keys: Sequence[str], context: FlushContext
+    ) -> list[FlushOutcome]:
+        """Flushes the groups of `keys` that are still due, in one transaction, each step a few
+        statements for all of them."""
+        db, now = self.db, context.now
+        locked = group_state.lock_due(db, conn, keys, now)
+        if not locked:
+            return []
+        locked_keys = [group.key for group in locked]
+        members = group_state.members(conn, locked_keys)
+        current = incident_store.load_open(conn, locked_keys)
+        flushes = [
+            _GroupFlush(group, members.get(group.key, []), current.get(group.key), context)
+            for group in locked
         ]
-        incident, known = incident_store.load_open(conn, key)
-        plan = plan_flush(incident, known, flush_alerts)
-        incident_id = incident_store.apply_plan(self.db, conn, group, plan, context.now)
-        queued = 0
-        if incident_id is not None:
-            queued = notify(
-                self.db,
-                conn,
-                group=group,
-                incident_id=incident_id,
-                members=members,
-                muted={a.fingerprint for a in flush_alerts if a.muted_by is not None},
-                settings=self.runtime.notify_settings(group.receiver),
-                now=context.now,
-            )
-        group_state.mark_flushed(
-            conn,
-            group,
-            context.now,
-            still_firing=any(m.firing for m in members),
-            drop_members=[m.fingerprint for m in members if not m.firing],
+        rows = incident_store.apply_plans(
+            db, conn, [(f.group, f.plan, f.current) for f in flushes], now
         )
-        return plan, incident_id, queued
-
-    @staticmethod
-    def _muted_by(labels: dict[str, str], context: FlushContext) -> str | None:
-        silence = silence_state.first_muting(context.silences, labels, context.now)
-        if silence is not None:
-            return f"silence {silence.id} by {silence.created_by}: {silence.comment}"
-        if context.inhibitor is not None:
-            inhibition = context.inhibitor.check(labels)
-            if inhibition is not None:
-                source = inhibition.by[0]
-                name = source.labels.get("alertname", "")
-                return (
-                    f"inhibited by rule #{inhibition.rule.index}: {name} "
-                    f"{source.fingerprint}".replace("  ", " ")
+        notified = [(f, row) for f, row in zip(flushes, rows, strict=True) if row is not None]
+        entries = load_entries(conn, [(f.group.key, f.group.receiver) for f, _ in notified])
+        outgoing = Outgoing()
+        queued: dict[str, int] = {}
+        for f, row in notified:
+            time_muted = self._time_muted(f.group, now)
+            if time_muted is not None:
+                # As Alertmanager: nothing is sent or logged; the timeline says why, once per
+                # change rather than at every re-evaluation.
+                if f.plan.events:
+                    outgoing.events.append(
+                        time_muted_event(int(row["id"]), f.group.receiver, time_muted, now)
+                    )
+                continue
+            queued[f.group.key] = notify(
+                outgoing,
+                group=f.group,
+                incident=row,
+                members=f.members,
+                muted=f.muted,
+                entries=entries.get((f.group.key, f.group.receiver), {}),
+                settings=self.runtime.notify_settings(f.group.receiver),
+                now=now,
+            )
+        outgoing.write(db, conn, now)
+        group_state.mark_flushed(
+            db,
+            conn,
+            [
+                group_state.Flushed(
+                    f.group,
+                    still_firing=any(m.firing for m in f.members),
+                    drop_members=[m.fingerprint for m in f.members if not m.firing],
                 )
-        return None
+                for f in flushes
+            ],
+            now,
+        )
+        return [
+            FlushOutcome(
+                f.group,
+                f.plan,
+                None if row is None else int(row["id"]),
+                queued.get(f.group.key, 0),
+            )
+            for f, row in zip(flushes, rows, strict=True)
+        ]
+
+
+def muted_by(labels: Mapping[str, str], context: FlushContext) -> str | None:
+    """Why an alert is muted now (the first silence or inhibition), or None."""
+    silence = silence_state.first_muting(context.silences, labels, context.now)
+    if silence is not None:
+        return f"silence {silence.id} by {silence.created_by}: {silence.comment}"
+    if context.inhibitor is not None:
+        inhibition = context.inhibitor.check(labels)
+        if inhibition is not None:
+            source = inhibition.by[0]
+            name = source.labels.get("alertname", "")
+            return (
+                f"inhibited by rule #{inhibition.rule.index}: {name} {source.fingerprint}".replace(
+                    "  ", " "
+                )
+            )
+    return None

@@ -100,6 +100,7 @@ class RoutingTree:
         # and many alerts share those: remember the answer (bounded).
         self._names = tuple(sorted({m.name for _, route in self.walk() for m in route.matchers}))
         self._matches: dict[tuple[object, ...], tuple[Route, ...]] = {}
+        self._by_key = {route.key: route for _, route in self.walk()}
 
     def match(self, labels: Labels, level: Severity | None = None) -> tuple[Route, ...]:
         """The routes an alert with these labels reaches, in order (never empty). `level` is
@@ -122,6 +123,10 @@ class RoutingTree:
             depth, route = stack.pop()
             yield depth, route
             stack.extend((depth + 1, child) for child in reversed(route.routes))
+
+    def route(self, key: str) -> Route | None:
+        """The route with this key (None when a reload removed it)."""
+        return self._by_key.get(key)
 
     def time_muted_by(self, route: Route, now: dt.datetime) -> str | None:
         """Why notifications of this route are muted at `now` (a reason), or None when active."""

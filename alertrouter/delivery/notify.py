@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ from alertrouter.state.notification_log import (
     logged,
     reportable_resolved,
 )
-from alertrouter.storage import Database, DriverStatement, incidents, notification_log
+from alertrouter.storage import Database, DriverStatement, notification_log
 
 log = logging.getLogger(__name__)
 
@@ -44,25 +44,50 @@ class NotifySettings:
     max_retry_ms: int
 
 
+LogEntries = dict[str, tuple[LogEntry, int | None]]  # integration -> (entry, its incident id)
+
+
+@dataclass
+class Outgoing:
+    """What the notify steps of one flush batch write; written together by `write`, a few
+    statements for the whole batch."""
+
+    messages: list[tuple[outbox_store.NewMessage, int]] = field(default_factory=list)  # deadline
+    unsendable: list[tuple[outbox_store.NewMessage, str]] = field(default_factory=list)  # error
+    log_entries: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, db: Database, conn: sa.Connection, now: int) -> None:
+        timeline.append(db, conn, self.events)
+        for message, error in self.unsendable:
+            outbox_store.enqueue_dead(conn, message, now, error, ErrorKind.CONFIG)
+        outbox_store.enqueue(db, conn, self.messages, now)
+        db.cached("notification_log.upsert", lambda: _upsert_entry(db)).run_many(
+            conn, self.log_entries
+        )
+
+
 def notify(
-    db: Database,
-    conn: sa.Connection,
+    outgoing: Outgoing,
     *,
     group: GroupRow,
-    incident_id: int,
+    incident: Mapping[str, Any],
     members: Sequence[MemberAlert],
     muted: Collection[str],
+    entries: LogEntries,
     settings: NotifySettings,
     now: int,
 ) -> int:
-    """Queues what this flush notifies; returns how many messages it queued."""
+    """Decides what this flush of one group notifies and adds it to `outgoing`; returns how
+    many messages that queues. `incident` is the incidents row after the flush; `entries` the
+    log entries of the group's receiver (see `load_entries`)."""
     receiver = settings.receiver
     if receiver is None or not receiver.integrations:
         return 0
     firing = frozenset(m.fingerprint for m in members if m.firing and m.fingerprint not in muted)
     resolved = frozenset(m.fingerprint for m in members if not m.firing)
-    entries = _load_entries(conn, group.key, receiver.name)
-    incident: dict[str, Any] | None = None
+    incident_id = int(incident["id"])
+    view: dict[str, Any] | None = None
     queued = 0
     for kind, index, config in receiver.integrations:
         integration = registry.integration_id(kind, index)
@@ -77,11 +102,11 @@ def notify(
         )
         if reason is None:
             continue
-        if incident is None:
-            incident = _incident(conn, incident_id, settings.external_url)
+        if view is None:
+            view = incident_view(incident, settings.external_url)
         reported_resolved = reportable_resolved(entry, resolved)
         data = template_data(
-            incident=incident,
+            incident=view,
             firing=[m for m in members if m.fingerprint in firing],
             resolved=[m for m in members if m.fingerprint in reported_resolved],
             group=group,
@@ -100,22 +125,24 @@ def notify(
             opens_incident=last_incident != incident_id,
             now=now,
         )
-        queued += _queue(db, conn, kind, integration, config, notification, settings)
-        _store_entry(
-            db,
-            conn,
-            group.key,
-            receiver.name,
-            integration,
-            logged(firing, resolved, now),
-            incident_id,
+        queued += _queue(outgoing, kind, integration, config, notification, settings)
+        stored = logged(firing, resolved, now)
+        outgoing.log_entries.append(
+            {
+                "group_key": group.key,
+                "receiver": receiver.name,
+                "integration": integration,
+                "firing": sorted(stored.firing),
+                "resolved": sorted(stored.resolved),
+                "notified_at": stored.notified_at,
+                "incident_id": incident_id,
+            }
         )
     return queued
 
 
 def _queue(
-    db: Database,
-    conn: sa.Connection,
+    outgoing: Outgoing,
     kind: str,
     integration: str,
     config: Integration,
@@ -139,52 +166,50 @@ def _queue(
     except TemplateError as exc:
         # A broken custom template must not silence the page: say so, then send the default.
         log.error("notification template failed, sending the default template: %s", exc)
-        _template_error_event(db, conn, notification, integration, str(exc))
+        outgoing.events.append(_template_error_event(notification, integration, str(exc)))
         try:
             fallback = config.model_copy(update={"templates": {}})
             messages = registry.compose(kind, fallback, *compose_args[2:])
         except TemplateError as default_exc:
             log.error("the default template failed too: %s", default_exc)
-            outbox_store.enqueue_dead(
-                conn,
-                queued("compose", {}, None),
-                notification.now,
-                f"template error: {default_exc}",
-                ErrorKind.CONFIG,
+            outgoing.unsendable.append(
+                (queued("compose", {}, None), f"template error: {default_exc}")
             )
             return 0
-    outbox_store.enqueue(
-        db,
-        conn,
-        [queued(m.op, m.body, m.rate_key) for m in messages],
-        notification.now,
-        notification.now + settings.max_retry_ms,
-    )
+    deadline = notification.now + settings.max_retry_ms
+    outgoing.messages += [(queued(m.op, m.body, m.rate_key), deadline) for m in messages]
     return len(messages)
 
 
+def time_muted_event(incident_id: int, receiver: str, why: str, now: int) -> dict[str, Any]:
+    """The timeline's note that a change was not notified: the route's time intervals mute
+    notifications now (Alertmanager's mute_time_intervals / active_time_intervals)."""
+    return {
+        "incident_id": incident_id,
+        "at": now,
+        "kind": "notification_muted",
+        "actor": outbox_store.ACTOR,
+        "source": outbox_store.SOURCE,
+        "detail": {"receiver": receiver, "reason": why},
+    }
+
+
 def _template_error_event(
-    db: Database, conn: sa.Connection, notification: Notification, integration: str, error: str
-) -> None:
-    timeline.append(
-        db,
-        conn,
-        [
-            {
-                "incident_id": notification.incident_id,
-                "at": notification.now,
-                "kind": "notification_template_error",
-                "actor": outbox_store.ACTOR,
-                "source": outbox_store.SOURCE,
-                "detail": {
-                    "receiver": notification.receiver,
-                    "integration": integration,
-                    "error": error,
-                    "fallback": "default template",
-                },
-            }
-        ],
-    )
+    notification: Notification, integration: str, error: str
+) -> dict[str, Any]:
+    return {
+        "incident_id": notification.incident_id,
+        "at": notification.now,
+        "kind": "notification_template_error",
+        "actor": outbox_store.ACTOR,
+        "source": outbox_store.SOURCE,
+        "detail": {
+            "receiver": notification.receiver,
+            "integration": integration,
+            "error": error,
+            "fallback": "default template",
+        },
+    }
 
 
 # ------------------------------------------------------------------------------ template data
@@ -240,64 +265,44 @@ def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
     return {k: v for k, v in first.items() if all(m.get(k) == v for m in rest)}
 
 
-def _incident(conn: sa.Connection, incident_id: int, external_url: str) -> dict[str, Any]:
-    row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).one()
+def incident_view(row: Mapping[str, Any], external_url: str) -> dict[str, Any]:
+    """The `incident` of the template data, from its incidents row."""
     return {
-        "id": row.id,
-        "title": row.title,
-        "severity": Severity(row.severity).name,
-        "status": row.status,
-        "opened_at": row.opened_at,
-        "acknowledged_at": row.acknowledged_at,
-        "acknowledged_by": row.acknowledged_by,
-        "resolved_at": row.resolved_at,
-        "url": f"{external_url}/incidents/{row.id}",
+        "id": row["id"],
+        "title": row["title"],
+        "severity": Severity(row["severity"]).name,
+        "status": row["status"],
+        "opened_at": row["opened_at"],
+        "acknowledged_at": row["acknowledged_at"],
+        "acknowledged_by": row["acknowledged_by"],
+        "resolved_at": row["resolved_at"],
+        "url": f"{external_url}/incidents/{row['id']}",
     }
 
 
 # ------------------------------------------------------------------------ the notification log
 
 
-def _load_entries(
-    conn: sa.Connection, group_key: str, receiver: str
-) -> dict[str, tuple[LogEntry, int | None]]:
+def load_entries(
+    conn: sa.Connection, groups: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], LogEntries]:
+    """The log entries of each (group key, receiver) in `groups`."""
+    wanted = set(groups)
+    if not wanted:
+        return {}
     result = conn.execute(
         sa.select(notification_log).where(
-            notification_log.c.group_key == group_key, notification_log.c.receiver == receiver
+            notification_log.c.group_key.in_({key for key, _ in wanted})
         )
     )
-    return {
-        r.integration: (
-            LogEntry(frozenset(r.firing), frozenset(r.resolved), r.notified_at),
-            r.incident_id,
-        )
-        for r in result
-    }
-
-
-def _store_entry(
-    db: Database,
-    conn: sa.Connection,
-    group_key: str,
-    receiver: str,
-    integration: str,
-    entry: LogEntry,
-    incident_id: int,
-) -> None:
-    db.cached("notification_log.upsert", lambda: _upsert_entry(db)).run_many(
-        conn,
-        [
-            {
-                "group_key": group_key,
-                "receiver": receiver,
-                "integration": integration,
-                "firing": sorted(entry.firing),
-                "resolved": sorted(entry.resolved),
-                "notified_at": entry.notified_at,
-                "incident_id": incident_id,
-            }
-        ],
-    )
+    entries: dict[tuple[str, str], LogEntries] = {}
+    for r in result:
+        if (r.group_key, r.receiver) in wanted:
+            entries.setdefault((r.group_key, r.receiver), {})[r.integration] = (
+                LogEntry(frozenset(r.firing), frozenset(r.resolved), r.notified_at),
+                r.incident_id,
+            )
+    return entries
 
 
 def _upsert_entry(db: Database) -> DriverStatement:

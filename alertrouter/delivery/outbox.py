@@ -78,8 +78,9 @@ _ENQUEUE_KEYS = (
 
 
 def enqueue(
-    db: Database, conn: sa.Connection, messages: Sequence[NewMessage], now: int, deadline: int
+    db: Database, conn: sa.Connection, messages: Sequence[tuple[NewMessage, int]], now: int
 ) -> None:
+    """Queues each message until its deadline (epoch ms)."""
     insert = db.cached(
         "outbox.enqueue", lambda: timeline.compiled_insert(db, outbox, _ENQUEUE_KEYS)
     )
@@ -102,7 +103,7 @@ def enqueue(
                 "deadline_at": deadline,
                 "updated_at": now,
             }
-            for m in messages
+            for m, deadline in messages
         ],
     )
 

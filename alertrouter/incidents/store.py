@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +16,7 @@ from alertrouter.state.groups import GroupRow
 from alertrouter.storage import (
     Database,
     DriverStatement,
+    MultiRowInsert,
     alert_occurrences,
     alerts,
     incident_alerts,
@@ -25,88 +28,160 @@ SYSTEM_ACTOR = "alertrouter"
 ALERT_SOURCE = "alertmanager"
 
 
-def load_open(
-    conn: sa.Connection, group_key: str
-) -> tuple[OpenIncident | None, dict[str, KnownAlert]]:
-    row = (
-        conn.execute(
-            sa.select(incidents.c.id, incidents.c.severity).where(
-                incidents.c.group_key == group_key, incidents.c.resolved_at.is_(None)
+@dataclass(frozen=True, slots=True)
+class Current:
+    """A group's open incident as a flush finds it."""
+
+    incident: OpenIncident
+    known: dict[str, KnownAlert]
+    row: dict[str, Any]  # the incidents row
+
+
+def load_open(conn: sa.Connection, group_keys: Sequence[str]) -> dict[str, Current]:
+    """The open incident of each group that has one."""
+    rows = {
+        row.id: dict(row._mapping)
+        for row in conn.execute(
+            sa.select(incidents).where(
+                incidents.c.group_key.in_(group_keys), incidents.c.resolved_at.is_(None)
             )
         )
-    ).first()
-    if row is None:
-        return None, {}
-    result = conn.execute(
+    }
+    if not rows:
+        return {}
+    known: dict[int, dict[str, KnownAlert]] = {incident_id: {} for incident_id in rows}
+    for r in conn.execute(
         sa.select(
-            incident_alerts.c.fingerprint, incident_alerts.c.state, incident_alerts.c.muted_by
-        ).where(incident_alerts.c.incident_id == row.id)
-    )
-    known = {r.fingerprint: KnownAlert(r.state, r.muted_by) for r in result}
-    return OpenIncident(row.id, Severity(row.severity)), known
-
-
-def apply_plan(
-    db: Database, conn: sa.Connection, group: GroupRow, plan: Plan, now: int
-) -> int | None:
-    """Writes the plan; returns the incident id it touched (None when there was nothing)."""
-    if plan.open:
-        assert plan.severity is not None
-        result = conn.execute(
-            sa.insert(incidents)
-            .values(
-                group_key=group.key,
-                route_key=group.route_key,
-                receiver=group.receiver,
-                title=plan.title,
-                severity=int(plan.severity),
-                status="triggered",
-                group_labels=group.labels,
-                opened_at=now,
-                updated_at=now,
-            )
-            .returning(incidents.c.id)
+            incident_alerts.c.incident_id,
+            incident_alerts.c.fingerprint,
+            incident_alerts.c.state,
+            incident_alerts.c.muted_by,
+        ).where(incident_alerts.c.incident_id.in_(rows))
+    ):
+        known[r.incident_id][r.fingerprint] = KnownAlert(r.state, r.muted_by)
+    return {
+        row["group_key"]: Current(
+            OpenIncident(incident_id, Severity(row["severity"])), known[incident_id], row
         )
-        incident_id = int(result.scalar_one())
-    elif plan.incident is not None:
-        incident_id = plan.incident.id
+        for incident_id, row in rows.items()
+    }
+
+
+def apply_plans(
+    db: Database,
+    conn: sa.Connection,
+    planned: Sequence[tuple[GroupRow, Plan, Current | None]],
+    now: int,
+) -> list[dict[str, Any] | None]:
+    """Writes the plans of one flush batch, a few statements for all of them; returns, per
+    plan, the incidents row as it now stands (None when there was no incident)."""
+    statements = db.cached("incidents.flush", lambda: _PlanStatements(db))
+    opened = [_opened_row(group, plan, now) for group, plan, _ in planned if plan.open]
+    ids = {
+        group_key: int(incident_id)
+        for incident_id, group_key in statements.open.fetch(conn, opened)
+    }
+    opened_rows = iter(opened)
+    after: list[dict[str, Any] | None] = []
+    updates: list[dict[str, Any]] = []
+    resolves: list[dict[str, Any]] = []
+    members: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for group, plan, current in planned:
+        if plan.open:
+            row = {"id": ids[group.key], **next(opened_rows)}
+        elif plan.incident is not None and current is not None:
+            row = dict(current.row)
+            if plan.changes_anything:
+                row["updated_at"] = now
+                if plan.severity is not None:
+                    row["severity"] = int(plan.severity)
+                if plan.resolve:
+                    row.update(status="resolved", resolved_at=now, resolved_by=SYSTEM_ACTOR)
+                    resolves.append(row)
+                else:
+                    updates.append(row)
+        else:
+            after.append(None)
+            continue
+        after.append(row)
         if not plan.changes_anything:
-            return incident_id
-        values: dict[str, Any] = {"updated_at": now}
-        if plan.severity is not None:
-            values["severity"] = int(plan.severity)
-        if plan.resolve:
-            values.update(status="resolved", resolved_at=now, resolved_by=SYSTEM_ACTOR)
-        conn.execute(sa.update(incidents).where(incidents.c.id == incident_id).values(values))
-    else:
-        return None
+            continue
+        members += [
+            {
+                "incident_id": row["id"],
+                "fingerprint": fp,
+                "state": s.state,
+                "muted_by": s.muted_by,
+                "first_seen_at": now,
+                "updated_at": now,
+            }
+            for fp, s in sorted(plan.alert_states.items())
+        ]
+        events += [
+            _event(row["id"], now, e.kind, e.detail, actor=SYSTEM_ACTOR, source=ALERT_SOURCE)
+            for e in plan.events
+        ]
+    statements.update.run_many(conn, updates)
+    statements.resolve.run_many(conn, resolves)
+    statements.upsert_members.run_many(conn, members)
+    timeline.append(db, conn, events)
+    return after
 
-    if plan.alert_states:
-        db.cached("incidents.upsert_members", lambda: _upsert_members(db)).run_many(
-            conn,
-            [
-                {
-                    "incident_id": incident_id,
-                    "fingerprint": fp,
-                    "state": s.state,
-                    "muted_by": s.muted_by,
-                    "first_seen_at": now,
-                    "updated_at": now,
-                }
-                for fp, s in sorted(plan.alert_states.items())
-            ],
+
+def _opened_row(group: GroupRow, plan: Plan, now: int) -> dict[str, Any]:
+    assert plan.severity is not None
+    return {
+        "group_key": group.key,
+        "route_key": group.route_key,
+        "receiver": group.receiver,
+        "title": plan.title,
+        "severity": int(plan.severity),
+        "status": "triggered",
+        "group_labels": group.labels,
+        "opened_at": now,
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "resolved_at": None,
+        "resolved_by": None,
+        "updated_at": now,
+    }
+
+
+class _PlanStatements:
+    def __init__(self, db: Database) -> None:
+        def insert_incidents(values: list[dict[str, Any]]) -> sa.Executable:
+            return (
+                sa.insert(incidents).values(values).returning(incidents.c.id, incidents.c.group_key)
+            )
+
+        self.open = MultiRowInsert(incidents, OPEN_KEYS, insert_incidents, db.dialect)
+        by_id = incidents.c.id == sa.bindparam("id")
+        self.update = DriverStatement(
+            sa.update(incidents)
+            .where(by_id)
+            .values(severity=sa.bindparam("severity"), updated_at=sa.bindparam("updated_at")),
+            db.dialect,
         )
-    if plan.events:
-        add_events(
-            db,
-            conn,
-            incident_id,
-            now,
-            [(e.kind, e.detail) for e in plan.events],
-            actor=SYSTEM_ACTOR,
-            source=ALERT_SOURCE,
+        self.resolve = DriverStatement(
+            sa.update(incidents)
+            .where(by_id)
+            .values(
+                severity=sa.bindparam("severity"),
+                status=sa.bindparam("status"),
+                resolved_at=sa.bindparam("resolved_at"),
+                resolved_by=sa.bindparam("resolved_by"),
+                updated_at=sa.bindparam("updated_at"),
+            ),
+            db.dialect,
         )
-    return incident_id
+        self.upsert_members = _upsert_members(db)
+
+
+OPEN_KEYS = (
+    "group_key", "route_key", "receiver", "title", "severity", "status", "group_labels",
+    "opened_at", "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "updated_at",
+)  # fmt: skip
 
 
 def _upsert_members(db: Database) -> DriverStatement:
@@ -125,31 +200,17 @@ def _upsert_members(db: Database) -> DriverStatement:
     )
 
 
-def add_events(
-    db: Database,
-    conn: sa.Connection,
-    incident_id: int,
-    now: int,
-    events: list[tuple[str, dict[str, object]]],
-    *,
-    actor: str,
-    source: str,
-) -> None:
-    timeline.append(
-        db,
-        conn,
-        [
-            {
-                "incident_id": incident_id,
-                "at": now,
-                "kind": kind,
-                "actor": actor,
-                "source": source,
-                "detail": detail,
-            }
-            for kind, detail in events
-        ],
-    )
+def _event(
+    incident_id: int, now: int, kind: str, detail: dict[str, object], *, actor: str, source: str
+) -> dict[str, Any]:
+    return {
+        "incident_id": incident_id,
+        "at": now,
+        "kind": kind,
+        "actor": actor,
+        "source": source,
+        "detail": detail,
+    }
 
 
 async def count_open_by_severity(conn: AsyncConnection) -> dict[Severity, int]:

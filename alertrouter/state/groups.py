@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core import Severity
-from alertrouter.storage import Database, alerts, group_alerts, groups
+from alertrouter.storage import Database, DriverStatement, alerts, group_alerts, groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,27 +45,32 @@ async def due_keys(conn: AsyncConnection, now: int, limit: int) -> list[str]:
     return [row[0] for row in result]
 
 
-def lock_due(db: Database, conn: sa.Connection, key: str, now: int) -> GroupRow | None:
-    """Take the group for this transaction if it is still due and no other replica holds it."""
+def lock_due(db: Database, conn: sa.Connection, keys: Sequence[str], now: int) -> list[GroupRow]:
+    """Take the groups of `keys` that are still due and that no other replica holds, for this
+    transaction; in the order of `keys`."""
     query = db.for_update(
-        sa.select(groups).where(groups.c.key == key, groups.c.due_at <= now), skip_locked=True
+        sa.select(groups).where(groups.c.key.in_(keys), groups.c.due_at <= now),
+        skip_locked=True,
     )
-    row = (conn.execute(query)).mappings().first()
-    if row is None:
-        return None
-    return GroupRow(
-        key=row["key"],
-        route_key=row["route_key"],
-        receiver=row["receiver"],
-        labels=row["labels"],
-        group_interval_ms=row["group_interval_ms"],
-        repeat_interval_ms=row["repeat_interval_ms"],
-    )
+    locked = {
+        row["key"]: GroupRow(
+            key=row["key"],
+            route_key=row["route_key"],
+            receiver=row["receiver"],
+            labels=row["labels"],
+            group_interval_ms=row["group_interval_ms"],
+            repeat_interval_ms=row["repeat_interval_ms"],
+        )
+        for row in conn.execute(query).mappings()
+    }
+    return [locked[key] for key in keys if key in locked]
 
 
-def members(conn: sa.Connection, key: str) -> list[MemberAlert]:
+def members(conn: sa.Connection, keys: Sequence[str]) -> dict[str, list[MemberAlert]]:
+    """The member alerts of each group, by fingerprint (a group without any is left out)."""
     result = conn.execute(
         sa.select(
+            group_alerts.c.group_key,
             alerts.c.fingerprint,
             alerts.c.labels,
             alerts.c.annotations,
@@ -74,52 +80,76 @@ def members(conn: sa.Connection, key: str) -> list[MemberAlert]:
             alerts.c.generator_url,
         )
         .join(group_alerts, group_alerts.c.alert_id == alerts.c.id)
-        .where(group_alerts.c.group_key == key)
-        .order_by(alerts.c.fingerprint)
+        .where(group_alerts.c.group_key.in_(keys))
+        .order_by(group_alerts.c.group_key, alerts.c.fingerprint)
     )
-    return [
-        MemberAlert(
-            fingerprint=r.fingerprint,
-            labels=r.labels,
-            annotations=r.annotations,
-            severity=Severity(r.severity),
-            starts_at=r.starts_at,
-            ends_at=r.ends_at,
-            generator_url=r.generator_url,
+    by_key: dict[str, list[MemberAlert]] = {}
+    for r in result:
+        by_key.setdefault(r.group_key, []).append(
+            MemberAlert(
+                fingerprint=r.fingerprint,
+                labels=r.labels,
+                annotations=r.annotations,
+                severity=Severity(r.severity),
+                starts_at=r.starts_at,
+                ends_at=r.ends_at,
+                generator_url=r.generator_url,
+            )
         )
-        for r in result
-    ]
+    return by_key
 
 
-def mark_flushed(
-    conn: sa.Connection,
-    group: GroupRow,
-    now: int,
-    *,
-    still_firing: bool,
-    drop_members: list[str],
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    group: GroupRow
+    still_firing: bool
+    drop_members: list[str]  # fingerprints of resolved alerts the flush recorded
+
+
+def mark_flushed(db: Database, conn: sa.Connection, flushed: Sequence[Flushed], now: int) -> None:
     """The next flush is one group_interval away: always while alerts are firing (as in
     Alertmanager, so expired silences, resolved inhibitors and repeat intervals are noticed),
     else only when a change arrives. Resolved alerts the flush has recorded leave the group."""
-    next_flush = now + group.group_interval_ms
-    conn.execute(
-        sa.update(groups)
-        .where(groups.c.key == group.key)
-        .values(
-            due_at=next_flush if still_firing else None,
-            last_flushed_at=now,
-            next_flush_at=next_flush,
-        )
+    statements = db.cached("groups.flushed", lambda: _FlushedStatements(db))
+    statements.update.run_many(
+        conn,
+        [
+            {
+                "group_key": f.group.key,
+                "due": now + f.group.group_interval_ms if f.still_firing else None,
+                "flushed": now,
+                "next_flush": now + f.group.group_interval_ms,
+            }
+            for f in flushed
+        ],
     )
-    if drop_members:
-        conn.execute(
+    statements.drop.run_many(
+        conn,
+        [{"group_key": f.group.key, "fingerprint": fp} for f in flushed for fp in f.drop_members],
+    )
+
+
+class _FlushedStatements:
+    def __init__(self, db: Database) -> None:
+        self.update = DriverStatement(
+            sa.update(groups)
+            .where(groups.c.key == sa.bindparam("group_key"))
+            .values(
+                due_at=sa.bindparam("due", type_=groups.c.due_at.type),
+                last_flushed_at=sa.bindparam("flushed", type_=groups.c.last_flushed_at.type),
+                next_flush_at=sa.bindparam("next_flush", type_=groups.c.next_flush_at.type),
+            ),
+            db.dialect,
+        )
+        self.drop = DriverStatement(
             sa.delete(group_alerts).where(
-                group_alerts.c.group_key == group.key,
-                group_alerts.c.alert_id.in_(
-                    sa.select(alerts.c.id).where(alerts.c.fingerprint.in_(drop_members))
-                ),
-            )
+                group_alerts.c.group_key == sa.bindparam("group_key"),
+                group_alerts.c.alert_id
+                == sa.select(alerts.c.id)
+                .where(alerts.c.fingerprint == sa.bindparam("fingerprint"))
+                .scalar_subquery(),
+            ),
+            db.dialect,
         )
 
 

@@ -280,3 +280,109 @@ async def test_outbox_rows_hold_no_secrets(started, slack, hook):
     async with service.db.read() as conn:
         bodies = (await conn.execute(sa.select(outbox.c.body))).scalars().all()
     assert bodies and "xoxb-test-token" not in repr(bodies)
+
+
+async def test_one_pass_flushes_many_groups_each_with_its_own_change(started, hook):
+    """The scheduler flushes a batch of groups with shared statements: each group still gets
+    exactly its own incident change and its own notification."""
+    service, client, clock = started
+    await post(
+        client,
+        payload(
+            alert(alertname="Grows", instance="a"),
+            alert(alertname="Ends", instance="a"),
+            alert(alertname="Steady", instance="a"),
+        ),
+    )
+    assert len(await service.pipeline.flush_due(clock())) == 3
+    await service.delivery.deliver_due()
+    assert len(hook.requests_to("/hook")) == 3
+    before = {i["title"].split(":")[0]: i for i in await incidents_list(client)}
+
+    clock.advance(60)
+    await post(
+        client,
+        payload(
+            alert(alertname="Grows", instance="b"),
+            alert("resolved", alertname="Ends", instance="a"),
+            alert(alertname="Opens", instance="a"),
+        ),
+    )
+    flushed = await service.pipeline.flush_due(clock())
+    assert len(flushed) == 4  # one pass: Grows, Ends, Steady (re-evaluated) and Opens
+    await service.delivery.deliver_due()
+
+    sent = {
+        body["incident"]["title"].split(":")[0]: body
+        for body in (r.json() for r in hook.requests_to("/hook")[3:])
+    }
+    assert sorted(sent) == ["Ends", "Grows", "Opens"]  # nothing new for Steady
+    assert sorted(a["labels"]["instance"] for a in sent["Grows"]["alerts"]) == ["a", "b"]
+    assert sent["Grows"]["incident"]["id"] == before["Grows"]["id"]
+    assert sent["Ends"]["status"] == "resolved"
+    assert sent["Ends"]["incident"]["status"] == "resolved"
+    assert sent["Opens"]["incident"]["id"] not in {i["id"] for i in before.values()}
+
+    after = {i["title"].split(":")[0]: i for i in await incidents_list(client)}
+    assert after["Ends"]["status"] == "resolved"
+    assert {after[n]["status"] for n in ("Grows", "Steady", "Opens")} == {"triggered"}
+    assert kinds(await incident(client, before["Grows"]["id"])).count("alert_fired") == 2
+    assert "alert_fired" not in kinds(await incident(client, before["Steady"]["id"]))[2:]
+
+
+TIME_MUTED = """
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1m
+  routes:
+    - matchers: [alertname="NightOnly"]
+      active_time_intervals: [night]
+    - matchers: [alertname="Maintenance"]
+      mute_time_intervals: [office-hours]
+receivers:
+  - name: team
+    webhook_configs:
+      - url: {hook}/hook
+time_intervals:
+  - name: night
+    time_intervals: [{{times: [{{start_time: "00:00", end_time: "06:00"}}]}}]
+  - name: office-hours
+    time_intervals: [{{times: [{{start_time: "09:00", end_time: "17:00"}}]}}]
+"""
+
+
+async def test_time_intervals_mute_notifications_not_incidents(database_url, start_server, hook):
+    clock = FakeClock()  # Wednesday 2026-11-18 11:06:40 UTC: office hours, not night
+    service, client = await start_server(
+        database_url, TIME_MUTED.format(hook=hook.url), clock=clock, run_scheduler=False
+    )
+    await post(
+        client,
+        payload(
+            alert(alertname="NightOnly", instance="a"),
+            alert(alertname="Maintenance", instance="a"),
+            alert(alertname="Always", instance="a"),
+        ),
+    )
+    await step(service, clock)
+    (sent,) = [r.json() for r in hook.requests_to("/hook")]
+    assert sent["incident"]["title"].startswith("Always")
+    muted = {i["title"].split(":")[0]: i for i in await incidents_list(client)}
+    assert set(muted) == {"NightOnly", "Maintenance", "Always"}  # incidents open regardless
+    night = await incident(client, muted["NightOnly"]["id"])
+    (event,) = [e for e in night["timeline"] if e["kind"] == "notification_muted"]
+    assert event["detail"]["reason"] == "outside active time intervals 'night'"
+    maintenance = await incident(client, muted["Maintenance"]["id"])
+    assert "mute time interval 'office-hours'" in str(maintenance["timeline"])
+
+    clock.advance(60)  # re-evaluated while muted: no new timeline note, nothing sent
+    await step(service, clock)
+    assert kinds(await incident(client, muted["NightOnly"]["id"])).count("notification_muted") == 1
+    assert len(hook.requests_to("/hook")) == 1
+
+    clock.advance(13 * 3600 + 30 * 60)  # 00:36 the next night: both routes are told now
+    await step(service, clock)
+    late = [r.json()["incident"]["title"].split(":")[0] for r in hook.requests_to("/hook")[1:]]
+    assert sorted(late) == ["Always", "Maintenance", "NightOnly"]  # Always: repeat_interval
