@@ -237,7 +237,14 @@ sa.Index(
     sqlite_where=outbox.c.status == "pending",
     postgresql_where=outbox.c.status == "pending",
 )
-sa.Index("ix_outbox_stream", outbox.c.stream, outbox.c.id)
+# A row waits while an earlier row of its stream is pending: the claim's check, per row.
+sa.Index(
+    "ix_outbox_pending_stream",
+    outbox.c.stream,
+    outbox.c.id,
+    sqlite_where=outbox.c.status == "pending",
+    postgresql_where=outbox.c.status == "pending",
+)
 sa.Index("ix_outbox_status_id", outbox.c.status, outbox.c.id)
 
 # What later messages of a stream refer to, e.g. the Slack channel and ts of the incident message.

@@ -154,30 +154,7 @@ def claim(
     """Leases due rows: at most `capacity[kind]` per integration kind, one per open rate slot."""
     if not any(capacity.values()):
         return ClaimResult([], None)
-    earlier = outbox.alias("earlier")
-    earlier_pending = (
-        sa.select(earlier.c.id)
-        .where(
-            earlier.c.stream == outbox.c.stream,
-            earlier.c.status == PENDING,
-            earlier.c.id < outbox.c.id,
-        )
-        .exists()
-    )
-    candidates = conn.execute(
-        db.for_update(
-            sa.select(outbox.c.id, outbox.c.integration, outbox.c.rate_key)
-            .where(
-                outbox.c.status == PENDING,
-                outbox.c.next_attempt_at <= now,
-                sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
-                ~earlier_pending,
-            )
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(scan),
-            skip_locked=True,
-        )
-    ).all()
+    candidates = conn.execute(db.for_update(candidates_query(now, scan), skip_locked=True)).all()
     left = dict(capacity)
     chosen: list[int] = []
     seen_keys: set[str] = set()  # one row per rate key per claim, at most
@@ -231,6 +208,32 @@ def claim(
         for r in sorted(leased, key=lambda r: r.id)
     ]
     return ClaimResult(rows, rate_wait)
+
+
+def candidates_query(now: int, limit: int) -> sa.Select[Any]:
+    """Due, unleased pending rows with no earlier pending row in their stream, oldest first.
+    The stream check runs per row, on ix_outbox_pending_stream."""
+    earlier = outbox.alias("earlier")
+    earlier_pending = (
+        sa.select(earlier.c.id)
+        .where(
+            earlier.c.stream == outbox.c.stream,
+            earlier.c.status == PENDING,
+            earlier.c.id < outbox.c.id,
+        )
+        .exists()
+    )
+    return (
+        sa.select(outbox.c.id, outbox.c.integration, outbox.c.rate_key)
+        .where(
+            outbox.c.status == PENDING,
+            outbox.c.next_attempt_at <= now,
+            sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
+            ~earlier_pending,
+        )
+        .order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(limit)
+    )
 
 
 def _take_slot(db: Database, conn: sa.Connection, key: str, now: int, interval: int) -> bool:
