@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alertrouter.core import Alert, Labels
+from alertrouter.core import Alert, Labels, Severity
 from alertrouter.delivery.notify import Outgoing, load_entries, notify, time_muted_event
+from alertrouter.incidents import escalation_store
 from alertrouter.incidents import store as incident_store
+from alertrouter.incidents.actions import Action, ActionResult, perform
+from alertrouter.incidents.escalation import Policies
 from alertrouter.incidents.lifecycle import FlushAlert, Plan, plan_flush
 from alertrouter.ingest import IncomingAlert, WebhookPayload, normalize
 from alertrouter.routing import Route
@@ -108,7 +111,9 @@ class _GroupFlush:
         group: GroupRow,
         members: list[MemberAlert],
         current: incident_store.Current | None,
+        resolved_by_hand: incident_store.ManualResolution | None,
         context: FlushContext,
+        retrigger_levels: Collection[Severity],
     ) -> None:
         self.group = group
         self.members = members
@@ -120,7 +125,11 @@ class _GroupFlush:
                 m.annotations,
                 m.severity,
                 m.firing,
-                muted_by(m.labels, context) if m.firing else None,
+                (
+                    _held(m, resolved_by_hand, group, context.now) or muted_by(m.labels, context)
+                    if m.firing
+                    else None
+                ),
             )
             for m in members
         ]
@@ -128,7 +137,26 @@ class _GroupFlush:
         if current is None:
             self.plan = plan_flush(None, {}, alerts)
         else:
-            self.plan = plan_flush(current.incident, current.known, alerts)
+            self.plan = plan_flush(current.incident, current.known, alerts, retrigger_levels)
+
+
+def _held(
+    member: MemberAlert,
+    resolution: incident_store.ManualResolution | None,
+    group: GroupRow,
+    now: int,
+) -> str | None:
+    """Alerts still firing when a person resolved their incident open no new one before
+    repeat_interval has passed (see incidents.actions)."""
+    if resolution is None or not resolution.holds(
+        member.fingerprint, member.starts_at, now, group.repeat_interval_ms
+    ):
+        return None
+    until = from_millis(resolution.resolved_at + group.repeat_interval_ms)
+    return (
+        f"incident #{resolution.incident_id} resolved by {resolution.resolved_by}; "
+        f"held until {until:%Y-%m-%d %H:%M:%S} UTC"
+    )
 
 
 @dataclass(frozen=True)
@@ -158,6 +186,10 @@ class Pipeline:
         self.on_due: list[Callable[[int], None]] = []
         # Called after a flush queued messages in the outbox (wakes the delivery worker).
         self.on_queued: list[Callable[[int], None]] = []
+        self._policies: tuple[Runtime, Policies] | None = None
+        # Observers (metrics) of committed actions and fired escalation steps.
+        self.on_action: list[Callable[[Action, ActionResult], None]] = []
+        self.on_escalated: list[Callable[[escalation_store.Fired], None]] = []
 
     # ------------------------------------------------------------------------------ accept
 
@@ -248,6 +280,56 @@ class Pipeline:
         outcomes = await self.db.run_write(lambda conn: self._flush(conn, [key], context))
         return any(self._flushed(outcome) for outcome in outcomes)
 
+    # ----------------------------------------------------------------------- people, escalation
+
+    async def act(self, action: Action) -> ActionResult:
+        """Applies what a person did to an incident (one transaction); raises NoSuchIncident,
+        ActionRefused."""
+        now = self._now()
+        result = await self.db.run_write(
+            lambda conn: perform(
+                self.db, conn, action, self.runtime.notify_settings, self.policies(), now
+            )
+        )
+        if result.queued:
+            for callback in self.on_queued:
+                callback(result.queued)
+        if result.changed:
+            for observe in self.on_action:
+                observe(action, result)
+            log.info(
+                "incident %s: %s by %s via %s",
+                action.incident_id,
+                action.kind,
+                action.actor,
+                action.source,
+            )
+        return result
+
+    async def escalate_due(self, now: int, limit: int = 50) -> int:
+        """Fires the escalation steps due at `now`; returns how many it fired."""
+        fired = await self.db.run_write(
+            lambda conn: escalation_store.fire_due(
+                self.db, conn, self.policies(), self.runtime.notify_settings, now, limit=limit
+            )
+        )
+        queued = sum(f.queued for f in fired)
+        if queued:
+            for callback in self.on_queued:
+                callback(queued)
+        for f in fired:
+            log.info("incident %s escalated to %s (step %d)", f.incident_id, f.receiver, f.step + 1)
+            for observe in self.on_escalated:
+                observe(f)
+        return len(fired)
+
+    def policies(self) -> Policies:
+        """The escalation policies of the configuration in force."""
+        runtime = self.runtime
+        if self._policies is None or self._policies[0] is not runtime:
+            self._policies = (runtime, Policies(runtime.loaded.config, runtime.routing))
+        return self._policies[1]
+
     def _time_muted(self, group: GroupRow, now: int) -> str | None:
         routing = self.runtime.routing
         route = routing.route(group.route_key)
@@ -287,12 +369,47 @@ class Pipeline:
         locked_keys = [group.key for group in locked]
         members = group_state.members(conn, locked_keys)
         current = incident_store.load_open(conn, locked_keys)
+        without_incident = [g for g in locked if g.key not in current]
+        resolved_by_hand = incident_store.manual_resolutions(
+            conn,
+            [g.key for g in without_incident],
+            since=now - max((g.repeat_interval_ms for g in without_incident), default=0),
+        )
         flushes = [
-            _GroupFlush(group, members.get(group.key, []), current.get(group.key), context)
+            _GroupFlush(
+                group,
+                members.get(group.key, []),
+                current.get(group.key),
+                resolved_by_hand.get(group.key),
+                context,
+                self.runtime.loaded.config.incidents.retrigger_on_new_alerts,
+            )
             for group in locked
         ]
         rows = incident_store.apply_plans(
             db, conn, [(f.group, f.plan, f.current) for f in flushes], now
+        )
+        policies = self.policies()
+        escalation_store.start(
+            db,
+            conn,
+            [
+                row
+                for f, row in zip(flushes, rows, strict=True)
+                if row is not None and (f.plan.open or f.plan.retrigger)
+            ],
+            policies,
+            now,
+        )
+        escalation_store.cancel(
+            db,
+            conn,
+            [
+                int(row["id"])
+                for f, row in zip(flushes, rows, strict=True)
+                if row is not None and f.plan.resolve
+            ],
+            now,
         )
         notified = [(f, row) for f, row in zip(flushes, rows, strict=True) if row is not None]
         entries = load_entries(conn, [(f.group.key, f.group.receiver) for f, _ in notified])

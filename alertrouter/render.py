@@ -181,4 +181,6 @@ def sample_data(now_millis: int, *, external_url: str = "http://localhost:9095")
         "external_url": external_url,
         "now": now_millis,
         "interactive": True,
+        # Set when a person or escalation changed the incident (see delivery.notify.Announce).
+        "action": None,
     }

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from alertrouter.incidents import escalation_store
 from alertrouter.pipeline import Pipeline
 from alertrouter.state import groups as group_state
 
@@ -87,15 +88,25 @@ class Scheduler:
         flushed = await self._pipeline.flush_due(now, self._batch)
         if self._on_flushed is not None and flushed:
             self._on_flushed(len(flushed))
+        async with self._pipeline.db.read() as conn:
+            escalation = await conn.run_sync(escalation_store.next_due)
+        if escalation is not None and escalation <= now:
+            if await self._pipeline.escalate_due(now, self._batch) >= self._batch:
+                return 0.0
+            async with self._pipeline.db.read() as conn:
+                escalation = await conn.run_sync(escalation_store.next_due)
         if len(flushed) >= self._batch:
             return 0.0
         async with self._pipeline.db.read() as conn:
             upcoming = await group_state.next_due(conn)
-        if upcoming is None:
-            return self._poll
-        if upcoming <= now:
+        if upcoming is not None and upcoming <= now:
             if self._on_lag is not None:
                 self._on_lag((now - upcoming) / 1000)
             # Still due after this pass: held by another replica for a moment; don't spin.
             return 0.0 if flushed else 0.05
-        return max(0.0, min(self._poll, (upcoming - self._now()) / 1000))
+        if escalation is not None and escalation <= now:
+            return 0.05  # held by another replica
+        candidates = [t for t in (upcoming, escalation) if t is not None]
+        if not candidates:
+            return self._poll
+        return max(0.0, min(self._poll, (min(candidates) - self._now()) / 1000))

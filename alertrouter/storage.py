@@ -138,6 +138,10 @@ incidents = sa.Table(
     sa.Column("resolved_at", Millis, nullable=True),
     sa.Column("resolved_by", sa.String(255), nullable=True),
     sa.Column("updated_at", Millis, nullable=False),
+    # Where the acknowledgement / resolution came from: slack, api, cli, pagerduty; resolutions
+    # by the alerts themselves say "alertmanager".
+    sa.Column("acknowledged_via", sa.String(32), nullable=True),
+    sa.Column("resolved_via", sa.String(32), nullable=True),
 )
 # The database guarantees one open incident per aggregation group.
 sa.Index(
@@ -183,6 +187,42 @@ timeline_events = sa.Table(
     sa.Column("actor", sa.String(255), nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("detail", Json, nullable=False),
+)
+
+# The next escalation step of each incident that is escalating (escalation.py).
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column(
+        "incident_id",
+        Id,
+        sa.ForeignKey("incidents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("policy", sa.String(255), nullable=False),  # "" for the P-level default
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("iteration", sa.Integer, nullable=False),  # 0, then 1..repeat
+    sa.Column("receiver", sa.String(255), nullable=False),
+    sa.Column("due_at", Millis, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | fired | cancelled
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=False),
+)
+sa.Index(
+    "ix_escalations_pending",
+    escalations.c.due_at,
+    sqlite_where=escalations.c.status == "pending",
+    postgresql_where=escalations.c.status == "pending",
+)
+
+# Signed requests already acted on (Slack actions, PagerDuty webhooks): a replay is refused.
+inbound_requests = sa.Table(
+    "inbound_requests",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("received_at", Millis, nullable=False, index=True),
 )
 
 # Per (group, receiver, integration): what the last notification reported (state.notification_log).

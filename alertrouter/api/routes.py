@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.api import health, incidents, ingest, notifications, silences
+from alertrouter.api import actions, health, incidents, ingest, notifications, silences
 
 
 def add_routes(app: web.Application) -> None:
@@ -16,6 +16,7 @@ def add_routes(app: web.Application) -> None:
             web.delete("/api/v1/silences/{silence_id}", silences.expire_silence),
             web.get("/api/v1/incidents", incidents.list_incidents),
             web.get("/api/v1/incidents/{incident_id}", incidents.get_incident),
+            web.post("/api/v1/incidents/{incident_id}/{action}", actions.act),
             web.get("/api/v1/notifications", notifications.list_notifications),
             web.get("/api/v1/notifications/{notification_id}", notifications.get_notification),
             web.post(

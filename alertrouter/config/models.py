@@ -258,6 +258,30 @@ class SeverityConfig(Model):
         return {**DEFAULT_RESPONSE_TARGETS, **value}
 
 
+class PagerDutyInboundConfig(Model):
+    """PagerDuty webhooks (v3) to /api/v1/pagerduty/webhook: acknowledgements and resolutions
+    made in PagerDuty. One secret per webhook subscription."""
+
+    webhook_secrets: list[SecretStr] = []
+    webhook_secret_files: list[str] = []
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_secrets or self.webhook_secret_files)
+
+
+class IncidentsConfig(Model):
+    """What acknowledgements and escalation do."""
+
+    # An acknowledged incident of these P-levels goes back to triggered (and escalates again)
+    # when a new alert joins it; others stay acknowledged and only update their messages.
+    retrigger_on_new_alerts: list[SeverityLevel] = [Severity.P0, Severity.P1]
+    # The escalation policy of incidents whose route names none, per P-level; a level not
+    # listed escalates once, to the incident's own receiver, after its response target.
+    # "none" turns escalation off for that level.
+    default_escalation: dict[SeverityLevel, str] = {}
+
+
 class EscalationStep(Model):
     after: Duration
     receiver: str
@@ -327,6 +351,16 @@ class SlackAppConfig(Model):
 
     signing_secret: Secret = None
     signing_secret_file: str | None = None
+    # Who may act from Slack: user IDs (U…/W…) and user group IDs (S…); empty = everyone in
+    # the channel.
+    allowed: list[str] = []
+    # A bot token (users:read, and usergroups:read for groups in `allowed`) to show people by
+    # their display names; without it, their Slack user names are used. Defaults to
+    # global.slack_app_token.
+    app_token: Secret = None
+    app_token_file: str | None = None
+    # How long the Silence button silences.
+    silence_duration: Duration = dt.timedelta(hours=1)
 
     @property
     def interactive(self) -> bool:
@@ -487,6 +521,8 @@ class Config(Model):
     escalation_policies: list[EscalationPolicy] = []
     notifications: NotificationsConfig = NotificationsConfig()
     slack: SlackAppConfig = SlackAppConfig()
+    pagerduty: PagerDutyInboundConfig = PagerDutyInboundConfig()
+    incidents: IncidentsConfig = IncidentsConfig()
     templates: Any = ignored(
         "Alertmanager's Go templates are not used; alertrouter renders Jinja2 templates"
     )

@@ -102,6 +102,8 @@ def notify(
         )
         if reason is None:
             continue
+        if reason is NotifyReason.REPEAT and incident["status"] == "acknowledged":
+            continue  # someone is on it: no reminders until it is un-acknowledged
         if view is None:
             view = incident_view(incident, settings.external_url)
         reported_resolved = reportable_resolved(entry, resolved)
@@ -138,6 +140,85 @@ def notify(
                 "incident_id": incident_id,
             }
         )
+    return queued
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A change that people or escalation made to an incident, for its integrations to tell."""
+
+    reason: NotifyReason
+    actor: str
+    source: str  # slack, api, cli, pagerduty, escalation
+    comment: str = ""
+    until: int | None = None  # a silence's end (epoch ms)
+    # Integrations of these kinds are left out (a change that came from PagerDuty is not sent
+    # back to it).
+    skip_kinds: frozenset[str] = frozenset()
+    # Only integrations that announced this incident hear of the change; escalation steps
+    # reach the step's receiver whether or not it heard of the incident before.
+    announced_only: bool = True
+
+    def template_action(self) -> dict[str, Any]:
+        return {
+            "kind": str(self.reason),
+            "actor": self.actor,
+            "source": self.source,
+            "comment": self.comment,
+            "until": self.until,
+        }
+
+
+def announce(
+    outgoing: Outgoing,
+    change: Announcement,
+    *,
+    group: GroupRow,
+    incident: Mapping[str, Any],
+    members: Sequence[MemberAlert],
+    muted: Collection[str],
+    entries: LogEntries,
+    settings: NotifySettings,
+    now: int,
+) -> int:
+    """Queues the messages that tell `settings.receiver`'s integrations about `change`;
+    returns how many. The notification log is left alone: it records what was said about the
+    alerts, and a change of hands says nothing new about them."""
+    receiver = settings.receiver
+    if receiver is None or not receiver.integrations:
+        return 0
+    incident_id = int(incident["id"])
+    data = template_data(
+        incident=incident_view(incident, settings.external_url),
+        firing=[m for m in members if m.firing and m.fingerprint not in muted],
+        resolved=[m for m in members if not m.firing],
+        group=group,
+        reason=change.reason,
+        settings=settings,
+        now=now,
+        action=change.template_action(),
+    )
+    queued = 0
+    for kind, index, config in receiver.integrations:
+        if kind in change.skip_kinds:
+            continue
+        integration = registry.integration_id(kind, index)
+        entry = entries.get(integration)
+        announced = entry is not None and entry[1] == incident_id
+        if change.announced_only and not announced:
+            continue
+        notification = Notification(
+            reason=change.reason,
+            data=data,
+            incident_id=incident_id,
+            group_key=group.key,
+            receiver=receiver.name,
+            index=index,
+            send_resolved=config.sends_resolved,
+            opens_incident=not announced,
+            now=now,
+        )
+        queued += _queue(outgoing, kind, integration, config, notification, settings)
     return queued
 
 
@@ -224,6 +305,7 @@ def template_data(
     reason: NotifyReason,
     settings: NotifySettings,
     now: int,
+    action: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The data every template receives (the shape of render.sample_data)."""
     alerts = [*firing, *resolved]
@@ -243,6 +325,7 @@ def template_data(
         "external_url": settings.external_url,
         "now": now,
         "interactive": settings.interactive,
+        "action": dict(action) if action is not None else None,
     }
 
 

@@ -16,8 +16,8 @@ from alertrouter.state.notification_log import NotifyReason
 def sample_notifications(
     receiver: str, index: int, *, external_url: str, interactive: bool, now: int
 ) -> list[Notification]:
-    """A first notification of a firing incident and a later "all resolved" one: between them
-    every template part of every integration renders."""
+    """A first notification of a firing incident, an acknowledgement and a later "all
+    resolved": between them every template part of every integration renders."""
     firing = sample_data(now, external_url=external_url)
     firing.update(receiver=receiver, interactive=interactive)
     resolved = {
@@ -38,8 +38,28 @@ def sample_notifications(
         opens_incident=True,
         now=now,
     )
+    acknowledged = {
+        **firing,
+        "incident": {
+            **firing["incident"],
+            "status": "acknowledged",
+            "acknowledged_at": now,
+            "acknowledged_by": "Sample Person",
+        },
+        "reason": str(NotifyReason.ACKNOWLEDGED),
+        "action": {
+            "kind": "acknowledged",
+            "actor": "Sample Person",
+            "source": "slack",
+            "comment": "looking",
+            "until": None,
+        },
+    }
     return [
         first,
+        dataclasses.replace(
+            first, reason=NotifyReason.ACKNOWLEDGED, data=acknowledged, opens_incident=False
+        ),
         dataclasses.replace(
             first, reason=NotifyReason.ALL_RESOLVED, data=resolved, opens_incident=False
         ),

@@ -9,7 +9,7 @@ timeline; muted alerts alone never open an incident.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -38,6 +38,7 @@ class KnownAlert:
 class OpenIncident:
     id: int
     severity: Severity
+    acknowledged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ class Plan:
     severity: Severity | None = None
     title: str = ""
     resolve: bool = False
+    # An acknowledged incident goes back to triggered: a new alert joined it.
+    retrigger: bool = False
     events: tuple[Event, ...] = ()
     alert_states: dict[str, KnownAlert] = field(default_factory=dict)
 
@@ -64,8 +67,13 @@ class Plan:
 
 
 def plan_flush(
-    incident: OpenIncident | None, known: Mapping[str, KnownAlert], alerts: Sequence[FlushAlert]
+    incident: OpenIncident | None,
+    known: Mapping[str, KnownAlert],
+    alerts: Sequence[FlushAlert],
+    retrigger_levels: Collection[Severity] = (),
 ) -> Plan:
+    """`retrigger_levels`: an acknowledged incident of these P-levels (after this flush) goes
+    back to triggered when an alert that is not muted fires anew in it."""
     firing = [a for a in alerts if a.firing]
     if incident is None:
         active = [a for a in firing if a.muted_by is None]
@@ -85,11 +93,13 @@ def plan_flush(
 
     events: list[Event] = []
     states: dict[str, KnownAlert] = {}
+    fired_anew = False
     for alert in alerts:
         before = known.get(alert.fingerprint)
         if alert.firing:
             if before is None or before.state == "resolved":
                 events.append(_fired(alert))
+                fired_anew = fired_anew or alert.muted_by is None
             elif before.muted_by != alert.muted_by:
                 events.append(
                     _muted(alert)
@@ -111,12 +121,18 @@ def plan_flush(
             Event("severity_changed", {"from": incident.severity.name, "to": severity.name})
         )
     resolve = not still_firing
+    retrigger = (
+        incident.acknowledged and fired_anew and not resolve and severity in retrigger_levels
+    )
+    if retrigger:
+        events.append(Event("incident_retriggered", {"reason": "new alerts"}))
     if resolve:
         events.append(Event("incident_resolved", {"reason": "all alerts resolved"}))
     return Plan(
         incident=incident,
         severity=severity if still_firing else incident.severity,
         resolve=resolve,
+        retrigger=retrigger,
         events=tuple(events),
         alert_states=states,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,9 +61,65 @@ def load_open(conn: sa.Connection, group_keys: Sequence[str]) -> dict[str, Curre
         known[r.incident_id][r.fingerprint] = KnownAlert(r.state, r.muted_by)
     return {
         row["group_key"]: Current(
-            OpenIncident(incident_id, Severity(row["severity"])), known[incident_id], row
+            OpenIncident(incident_id, Severity(row["severity"]), row["status"] == "acknowledged"),
+            known[incident_id],
+            row,
         )
         for incident_id, row in rows.items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ManualResolution:
+    """A group's last incident, resolved by a person while alerts may still have been firing."""
+
+    incident_id: int
+    resolved_at: int
+    resolved_by: str
+    fingerprints: frozenset[str]
+
+    def holds(self, fingerprint: str, starts_at: int, now: int, repeat_interval_ms: int) -> bool:
+        """Whether this alert is kept from opening a new incident: it was part of the resolved
+        incident, has not fired anew since, and repeat_interval has not passed."""
+        return (
+            fingerprint in self.fingerprints
+            and starts_at <= self.resolved_at
+            and now < self.resolved_at + repeat_interval_ms
+        )
+
+
+def manual_resolutions(
+    conn: sa.Connection, group_keys: Sequence[str], since: int
+) -> dict[str, ManualResolution]:
+    """Per group, its latest incident resolved by a person after `since`."""
+    if not group_keys:
+        return {}
+    latest: dict[str, Any] = {}
+    for row in conn.execute(
+        sa.select(
+            incidents.c.id, incidents.c.group_key, incidents.c.resolved_at, incidents.c.resolved_by
+        )
+        .where(
+            incidents.c.group_key.in_(group_keys),
+            incidents.c.resolved_at > since,
+            incidents.c.resolved_via.is_not(None),
+            incidents.c.resolved_via != ALERT_SOURCE,
+        )
+        .order_by(incidents.c.resolved_at)
+    ):
+        latest[row.group_key] = row
+    if not latest:
+        return {}
+    members: dict[int, set[str]] = {row.id: set() for row in latest.values()}
+    for incident_id, fingerprint in conn.execute(
+        sa.select(incident_alerts.c.incident_id, incident_alerts.c.fingerprint).where(
+            incident_alerts.c.incident_id.in_(members)
+        )
+    ):
+        members[incident_id].add(fingerprint)
+    return {
+        key: ManualResolution(row.id, row.resolved_at, row.resolved_by, frozenset(members[row.id]))
+        for key, row in latest.items()
     }
 
 
@@ -97,9 +153,21 @@ def apply_plans(
                 if plan.severity is not None:
                     row["severity"] = int(plan.severity)
                 if plan.resolve:
-                    row.update(status="resolved", resolved_at=now, resolved_by=SYSTEM_ACTOR)
+                    row.update(
+                        status="resolved",
+                        resolved_at=now,
+                        resolved_by=SYSTEM_ACTOR,
+                        resolved_via=ALERT_SOURCE,
+                    )
                     resolves.append(row)
                 else:
+                    if plan.retrigger:
+                        row.update(
+                            status="triggered",
+                            acknowledged_at=None,
+                            acknowledged_by=None,
+                            acknowledged_via=None,
+                        )
                     updates.append(row)
         else:
             after.append(None)
@@ -119,7 +187,7 @@ def apply_plans(
             for fp, s in sorted(plan.alert_states.items())
         ]
         events += [
-            _event(row["id"], now, e.kind, e.detail, actor=SYSTEM_ACTOR, source=ALERT_SOURCE)
+            event_row(row["id"], now, e.kind, e.detail, actor=SYSTEM_ACTOR, source=ALERT_SOURCE)
             for e in plan.events
         ]
     statements.update.run_many(conn, updates)
@@ -145,7 +213,22 @@ def _opened_row(group: GroupRow, plan: Plan, now: int) -> dict[str, Any]:
         "resolved_at": None,
         "resolved_by": None,
         "updated_at": now,
+        "acknowledged_via": None,
+        "resolved_via": None,
     }
+
+
+def group_of(incident: Mapping[str, Any]) -> GroupRow:
+    """The incident's group as templates see it, for changes announced outside a flush (its
+    timings are not needed there, and the group may have been re-routed since)."""
+    return GroupRow(
+        key=incident["group_key"],
+        route_key=incident["route_key"],
+        receiver=incident["receiver"],
+        labels=incident["group_labels"],
+        group_interval_ms=0,
+        repeat_interval_ms=0,
+    )
 
 
 class _PlanStatements:
@@ -160,7 +243,14 @@ class _PlanStatements:
         self.update = DriverStatement(
             sa.update(incidents)
             .where(by_id)
-            .values(severity=sa.bindparam("severity"), updated_at=sa.bindparam("updated_at")),
+            .values(
+                severity=sa.bindparam("severity"),
+                status=sa.bindparam("status"),
+                acknowledged_at=sa.bindparam("acknowledged_at"),
+                acknowledged_by=sa.bindparam("acknowledged_by"),
+                acknowledged_via=sa.bindparam("acknowledged_via"),
+                updated_at=sa.bindparam("updated_at"),
+            ),
             db.dialect,
         )
         self.resolve = DriverStatement(
@@ -171,6 +261,7 @@ class _PlanStatements:
                 status=sa.bindparam("status"),
                 resolved_at=sa.bindparam("resolved_at"),
                 resolved_by=sa.bindparam("resolved_by"),
+                resolved_via=sa.bindparam("resolved_via"),
                 updated_at=sa.bindparam("updated_at"),
             ),
             db.dialect,
@@ -181,6 +272,7 @@ class _PlanStatements:
 OPEN_KEYS = (
     "group_key", "route_key", "receiver", "title", "severity", "status", "group_labels",
     "opened_at", "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "updated_at",
+    "acknowledged_via", "resolved_via",
 )  # fmt: skip
 
 
@@ -200,9 +292,10 @@ def _upsert_members(db: Database) -> DriverStatement:
     )
 
 
-def _event(
+def event_row(
     incident_id: int, now: int, kind: str, detail: dict[str, object], *, actor: str, source: str
 ) -> dict[str, Any]:
+    """A timeline event (see state.timeline.append)."""
     return {
         "incident_id": incident_id,
         "at": now,

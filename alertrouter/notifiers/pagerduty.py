@@ -42,6 +42,7 @@ from alertrouter.notifiers.http import (
     status_error,
 )
 from alertrouter.render import Renderer, iso_time, parse_json, render_part
+from alertrouter.state.notification_log import NotifyReason
 
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
 DEFAULT_CLIENT = "alertrouter"
@@ -105,9 +106,14 @@ def compose(
     *,
     label: str,
 ) -> list[Message]:
-    """One "event" message: trigger while the incident is open, resolve once it is resolved.
-    The body is the Events API v2 event without its routing key."""
+    """One "event" message: trigger while the incident is open, acknowledge when it is
+    acknowledged, resolve once it is resolved. The body is the Events API v2 event without its
+    routing key."""
     key = dedup_key(n.data["external_url"], n.incident_id)
+    if n.reason is NotifyReason.SILENCED:
+        return []  # PagerDuty has no silences; the muted alerts resolve it in time
+    if n.reason is NotifyReason.ACKNOWLEDGED:
+        return [acknowledge_message(n.data["external_url"], n.incident_id)]
     if n.data["incident"]["status"] == "resolved":
         if not n.send_resolved:
             return []

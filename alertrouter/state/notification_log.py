@@ -28,6 +28,13 @@ class NotifyReason(enum.StrEnum):
     SOME_RESOLVED = "some alerts resolved"
     ALL_RESOLVED = "all alerts resolved"
     REPEAT = "repeat interval elapsed"
+    # Not decided here: what people and escalation do to an incident (incidents.actions,
+    # escalation) is announced with these.
+    ACKNOWLEDGED = "acknowledged"
+    UNACKNOWLEDGED = "un-acknowledged"
+    RESOLVED_MANUALLY = "resolved manually"
+    SILENCED = "silenced"
+    ESCALATED = "escalated"
 
 
 @dataclass(frozen=True, slots=True)

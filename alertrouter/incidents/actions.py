@@ -1,0 +1,249 @@
+"""What people do to incidents: acknowledge, un-acknowledge, resolve, silence.
+
+Each action is one transaction: the incident row, a timeline event saying who did it and from
+where, the escalation change, and the messages that tell the incident's integrations (Slack
+updates its message and replies in its thread, PagerDuty gets `acknowledge` / `resolve`, ...).
+The same action twice (a double click, a retried request) changes nothing the second time.
+
+Rules:
+- acknowledge: triggered -> acknowledged. Escalation stops, and repeat notifications pause
+  until it is un-acknowledged or (for the P-levels in `incidents.retrigger_on_new_alerts`) a
+  new alert joins.
+- un-acknowledge: acknowledged -> triggered; escalation starts over from its first step.
+- resolve: triggered or acknowledged -> resolved, even with alerts still firing. Those alerts
+  open no new incident until the group's repeat_interval has passed since the resolution (see
+  `held_alerts`); an alert that was not part of the incident, or fires again, opens one at once.
+- silence: a silence for the duration over the incident's group labels (or, for a group
+  without any, the labels its alerts share); the alerts are muted at the next flush.
+  Escalation stops. The incident's state is left alone.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from alertrouter.core import InputError
+from alertrouter.delivery.notify import (
+    Announcement,
+    NotifySettings,
+    Outgoing,
+    announce,
+    load_entries,
+)
+from alertrouter.incidents import escalation_store
+from alertrouter.incidents.escalation import Policies
+from alertrouter.incidents.members import incident_members, muted_members
+from alertrouter.incidents.store import event_row, group_of
+from alertrouter.matchers import Matcher, MatchType
+from alertrouter.state import silences as silence_state
+from alertrouter.state import timeline
+from alertrouter.state.groups import MemberAlert
+from alertrouter.state.notification_log import NotifyReason
+from alertrouter.storage import Database, incidents
+
+SOURCES = ("slack", "api", "cli", "pagerduty", "web")
+
+
+class ActionKind(enum.StrEnum):
+    ACKNOWLEDGE = "ack"
+    UNACKNOWLEDGE = "unack"
+    RESOLVE = "resolve"
+    SILENCE = "silence"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    kind: ActionKind
+    incident_id: int
+    actor: str  # a display name
+    source: str  # one of SOURCES
+    comment: str = ""
+    silence_ms: int = 3_600_000  # for SILENCE
+
+
+class NoSuchIncident(LookupError):
+    pass
+
+
+class ActionRefused(InputError):
+    """The incident's state does not allow the action (e.g. acknowledging a resolved one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    incident: dict[str, Any]  # the incidents row after the action
+    changed: bool  # False: it was already so
+    queued: int  # messages put in the outbox
+    silence_id: str | None = None
+
+
+def perform(
+    db: Database,
+    conn: sa.Connection,
+    action: Action,
+    settings_of: Callable[[str], NotifySettings],
+    policies: Policies,
+    now: int,
+) -> ActionResult:
+    """Applies `action` in the caller's transaction. Raises NoSuchIncident, ActionRefused."""
+    row = conn.execute(
+        db.for_update(sa.select(incidents).where(incidents.c.id == action.incident_id))
+    ).first()
+    if row is None:
+        raise NoSuchIncident(f"no incident {action.incident_id}")
+    incident = dict(row._mapping)
+    status = incident["status"]
+    if status == "resolved" and action.kind is not ActionKind.RESOLVE:
+        raise ActionRefused(f"incident {action.incident_id} is resolved")
+
+    silence_id: str | None = None
+    values: dict[str, Any]
+    if action.kind is ActionKind.ACKNOWLEDGE:
+        if status == "acknowledged":
+            return ActionResult(incident, changed=False, queued=0)
+        values = {
+            "status": "acknowledged",
+            "acknowledged_at": now,
+            "acknowledged_by": action.actor,
+            "acknowledged_via": action.source,
+        }
+        event = ("incident_acknowledged", {})
+        reason = NotifyReason.ACKNOWLEDGED
+        escalation_store.cancel(db, conn, [action.incident_id], now)
+    elif action.kind is ActionKind.UNACKNOWLEDGE:
+        if status == "triggered":
+            return ActionResult(incident, changed=False, queued=0)
+        values = {
+            "status": "triggered",
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+            "acknowledged_via": None,
+        }
+        event = ("incident_unacknowledged", {"acknowledged_by": incident["acknowledged_by"]})
+        reason = NotifyReason.UNACKNOWLEDGED
+    elif action.kind is ActionKind.RESOLVE:
+        if status == "resolved":
+            return ActionResult(incident, changed=False, queued=0)
+        values = {
+            "status": "resolved",
+            "resolved_at": now,
+            "resolved_by": action.actor,
+            "resolved_via": action.source,
+        }
+        event = ("incident_resolved", {"reason": "resolved manually"})
+        reason = NotifyReason.RESOLVED_MANUALLY
+        escalation_store.cancel(db, conn, [action.incident_id], now)
+    else:
+        members = incident_members(conn, action.incident_id)
+        silence = _silence_for(incident, members, action, now)
+        stored = silence_state.create(conn, silence, now)
+        silence_id = stored.id
+        values = {}
+        event = (
+            "incident_silenced",
+            {"silence_id": stored.id, "until": stored.ends_at, "matchers": _shown(silence)},
+        )
+        reason = NotifyReason.SILENCED
+        escalation_store.cancel(db, conn, [action.incident_id], now)
+
+    values["updated_at"] = now
+    conn.execute(sa.update(incidents).where(incidents.c.id == action.incident_id).values(values))
+    incident.update(values)
+    detail = {**event[1], **({"comment": action.comment} if action.comment else {})}
+    timeline.append(
+        db,
+        conn,
+        [
+            event_row(
+                action.incident_id, now, event[0], detail, actor=action.actor, source=action.source
+            )
+        ],
+    )
+    if action.kind is ActionKind.UNACKNOWLEDGE:
+        escalation_store.start(db, conn, [incident], policies, now)
+    settings = settings_of(incident["receiver"])
+    queued = _tell(db, conn, incident, action, reason, settings, now, silence_id=silence_id)
+    return ActionResult(incident, changed=True, queued=queued, silence_id=silence_id)
+
+
+def _tell(
+    db: Database,
+    conn: sa.Connection,
+    incident: Mapping[str, Any],
+    action: Action,
+    reason: NotifyReason,
+    settings: NotifySettings,
+    now: int,
+    *,
+    silence_id: str | None,
+) -> int:
+    group = group_of(incident)
+    members = incident_members(conn, int(incident["id"]))
+    until = None
+    if silence_id is not None:
+        until = now + action.silence_ms
+    change = Announcement(
+        reason=reason,
+        actor=action.actor,
+        source=action.source,
+        comment=action.comment,
+        until=until,
+        # What PagerDuty told us is not told back to it.
+        skip_kinds=frozenset({"pagerduty"}) if action.source == "pagerduty" else frozenset(),
+    )
+    entries = load_entries(conn, [(group.key, group.receiver)])
+    outgoing = Outgoing()
+    queued = announce(
+        outgoing,
+        change,
+        group=group,
+        incident=incident,
+        members=members,
+        muted=muted_members(conn, int(incident["id"])),
+        entries=entries.get((group.key, group.receiver), {}),
+        settings=settings,
+        now=now,
+    )
+    outgoing.write(db, conn, now)
+    return queued
+
+
+def _silence_for(
+    incident: Mapping[str, Any], members: Sequence[MemberAlert], action: Action, now: int
+) -> silence_state.Silence:
+    labels: Mapping[str, str] = incident["group_labels"] or _common([m.labels for m in members])
+    matchers = tuple(
+        Matcher.create(name, MatchType.EQUAL, value)
+        for name, value in sorted(labels.items())
+        if value != ""
+    )
+    if not matchers:
+        raise ActionRefused(
+            f"incident {incident['id']} has no group labels and its alerts share none: "
+            "create the silence with matchers instead"
+        )
+    comment = action.comment or f"Silenced from incident #{incident['id']} ({action.source})"
+    return silence_state.Silence(
+        id="",
+        matchers=matchers,
+        starts_at=now,
+        ends_at=now + action.silence_ms,
+        created_by=action.actor,
+        comment=comment,
+    )
+
+
+def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    if not maps:
+        return {}
+    first, *rest = maps
+    return {k: v for k, v in first.items() if all(m.get(k) == v for m in rest)}
+
+
+def _shown(silence: silence_state.Silence) -> list[str]:
+    return [str(m) for m in silence.matchers]

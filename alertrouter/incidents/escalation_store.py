@@ -1,0 +1,199 @@
+"""Escalation steps in the database: each escalating incident has one pending row, its next
+step with its due time. Opening (or re-triggering, un-acknowledging) an incident writes it;
+acknowledging, resolving or silencing cancels it; the scheduler fires due rows.
+
+Firing locks the row (`FOR UPDATE SKIP LOCKED` on PostgreSQL), announces the step to its
+receiver through the outbox, puts it on the timeline, marks it fired and writes the next step,
+all in one transaction: a step is never lost or fired twice, across restarts and replicas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from alertrouter.core import Severity
+from alertrouter.delivery.notify import (
+    Announcement,
+    NotifySettings,
+    Outgoing,
+    announce,
+    load_entries,
+)
+from alertrouter.durations import format_duration
+from alertrouter.incidents.escalation import Due, Policies, first, following
+from alertrouter.incidents.members import incident_members, muted_members
+from alertrouter.incidents.store import SYSTEM_ACTOR, event_row, group_of
+from alertrouter.state import timeline
+from alertrouter.state.notification_log import NotifyReason
+from alertrouter.storage import Database, escalations, incidents
+
+PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
+SOURCE = "escalation"
+
+
+def start(
+    db: Database,
+    conn: sa.Connection,
+    incidents_rows: Sequence[Mapping[str, Any]],
+    policies: Policies,
+    now: int,
+) -> None:
+    """(Re)starts escalation of these incidents from their policy's first step."""
+    cancel(db, conn, [int(i["id"]) for i in incidents_rows], now)
+    rows = []
+    for incident in incidents_rows:
+        policy = policies.for_incident(incident["route_key"], Severity(incident["severity"]))
+        due = first(policy, incident["receiver"], now) if policy is not None else None
+        if due is not None:
+            rows.append(_row(int(incident["id"]), due, now))
+    if rows:
+        conn.execute(sa.insert(escalations), rows)
+
+
+def cancel(db: Database, conn: sa.Connection, incident_ids: Sequence[int], now: int) -> None:
+    if incident_ids:
+        conn.execute(
+            sa.update(escalations)
+            .where(escalations.c.incident_id.in_(incident_ids), escalations.c.status == PENDING)
+            .values(status=CANCELLED, updated_at=now)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    incident_id: int
+    step: int
+    receiver: str
+    queued: int
+
+
+def fire_due(
+    db: Database,
+    conn: sa.Connection,
+    policies: Policies,
+    settings_of: Callable[[str], NotifySettings],
+    now: int,
+    *,
+    limit: int = 50,
+) -> list[Fired]:
+    """Fires the steps due at `now` (up to `limit`); returns what it fired."""
+    due_rows = conn.execute(
+        db.for_update(
+            sa.select(escalations)
+            .where(escalations.c.status == PENDING, escalations.c.due_at <= now)
+            .order_by(escalations.c.due_at, escalations.c.id)
+            .limit(limit),
+            skip_locked=True,
+        )
+    ).all()
+    fired: list[Fired] = []
+    for row in due_rows:
+        incident_row = conn.execute(
+            sa.select(incidents).where(incidents.c.id == row.incident_id)
+        ).first()
+        if incident_row is None or incident_row.status != "triggered":
+            _set_status(conn, row.id, CANCELLED, now)
+            continue
+        incident = dict(incident_row._mapping)
+        due = Due(row.policy, row.step, row.iteration, row.receiver, row.due_at)
+        queued = _announce(db, conn, incident, due, settings_of(row.receiver), now)
+        timeline.append(
+            db,
+            conn,
+            [
+                event_row(
+                    row.incident_id,
+                    now,
+                    "escalated",
+                    {
+                        "policy": row.policy or "default",
+                        "step": row.step + 1,
+                        "iteration": row.iteration,
+                        "receiver": row.receiver,
+                        "unacknowledged_for": _since(incident, now),
+                    },
+                    actor=SYSTEM_ACTOR,
+                    source=SOURCE,
+                )
+            ],
+        )
+        _set_status(conn, row.id, FIRED, now)
+        policy = policies.named(row.policy, Severity(incident["severity"]))
+        upcoming = following(policy, due, incident["receiver"], now) if policy else None
+        if upcoming is not None:
+            conn.execute(sa.insert(escalations).values(_row(row.incident_id, upcoming, now)))
+        fired.append(Fired(row.incident_id, row.step, row.receiver, queued))
+    return fired
+
+
+def next_due(conn: sa.Connection) -> int | None:
+    return conn.execute(
+        sa.select(sa.func.min(escalations.c.due_at)).where(escalations.c.status == PENDING)
+    ).scalar()
+
+
+def _announce(
+    db: Database,
+    conn: sa.Connection,
+    incident: Mapping[str, Any],
+    due: Due,
+    settings: NotifySettings,
+    now: int,
+) -> int:
+    group = group_of(incident)
+    incident_id = int(incident["id"])
+    members = incident_members(conn, incident_id)
+    waited = _since(incident, now)
+    change = Announcement(
+        reason=NotifyReason.ESCALATED,
+        actor=SYSTEM_ACTOR,
+        source=SOURCE,
+        comment=f"unacknowledged for {waited} (step {due.step + 1})",
+        announced_only=False,
+    )
+    entries = load_entries(conn, [(group.key, due.receiver)])
+    outgoing = Outgoing()
+    queued = announce(
+        outgoing,
+        change,
+        group=group,
+        incident=incident,
+        members=members,
+        muted=muted_members(conn, incident_id),
+        entries=entries.get((group.key, due.receiver), {}),
+        settings=settings,
+        now=now,
+    )
+    outgoing.write(db, conn, now)
+    return queued
+
+
+def _since(incident: Mapping[str, Any], now: int) -> str:
+    return format_duration(dt.timedelta(milliseconds=now - int(incident["opened_at"])))
+
+
+def _set_status(conn: sa.Connection, row_id: int, status: str, now: int) -> None:
+    conn.execute(
+        sa.update(escalations)
+        .where(escalations.c.id == row_id)
+        .values(status=status, updated_at=now)
+    )
+
+
+def _row(incident_id: int, due: Due, now: int) -> dict[str, Any]:
+    return {
+        "incident_id": incident_id,
+        "policy": due.policy,
+        "step": due.step,
+        "iteration": due.iteration,
+        "receiver": due.receiver,
+        "due_at": due.due_at,
+        "status": PENDING,
+        "created_at": now,
+        "updated_at": now,
+    }
