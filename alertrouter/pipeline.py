@@ -149,7 +149,7 @@ def _held(
     """Alerts still firing when a person resolved their incident open no new one before
     repeat_interval has passed (see incidents.actions)."""
     if resolution is None or not resolution.holds(
-        member.fingerprint, member.starts_at, now, group.repeat_interval_ms
+        member.fingerprint, member.updated_at, now, group.repeat_interval_ms
     ):
         return None
     until = from_millis(resolution.resolved_at + group.repeat_interval_ms)

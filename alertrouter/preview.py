@@ -65,6 +65,7 @@ def preview(
         "acknowledged_at": None,
         "acknowledged_by": None,
         "resolved_at": None if firing else now,
+        "resolved_by": None if firing else "alertrouter",
         "url": f"{external_url}/incidents/{incident_id}",
     }
     common = {

@@ -165,6 +165,7 @@ def sample_data(now_millis: int, *, external_url: str = "http://localhost:9095")
             "acknowledged_at": None,
             "acknowledged_by": None,
             "resolved_at": None,
+            "resolved_by": None,
             "url": f"{external_url}/incidents/1",
         },
         "alerts": {

@@ -359,6 +359,7 @@ def incident_view(row: Mapping[str, Any], external_url: str) -> dict[str, Any]:
         "acknowledged_at": row["acknowledged_at"],
         "acknowledged_by": row["acknowledged_by"],
         "resolved_at": row["resolved_at"],
+        "resolved_by": row["resolved_by"],
         "url": f"{external_url}/incidents/{row['id']}",
     }
 

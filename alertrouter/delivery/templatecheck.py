@@ -22,7 +22,12 @@ def sample_notifications(
     firing.update(receiver=receiver, interactive=interactive)
     resolved = {
         **firing,
-        "incident": {**firing["incident"], "status": "resolved", "resolved_at": now},
+        "incident": {
+            **firing["incident"],
+            "status": "resolved",
+            "resolved_at": now,
+            "resolved_by": "Sample Person",
+        },
         "alerts": {"firing": [], "resolved": firing["alerts"]["resolved"]},
         "status": "resolved",
         "reason": str(NotifyReason.ALL_RESOLVED),

@@ -78,12 +78,13 @@ class ManualResolution:
     resolved_by: str
     fingerprints: frozenset[str]
 
-    def holds(self, fingerprint: str, starts_at: int, now: int, repeat_interval_ms: int) -> bool:
+    def holds(self, fingerprint: str, changed_at: int, now: int, repeat_interval_ms: int) -> bool:
         """Whether this alert is kept from opening a new incident: it was part of the resolved
-        incident, has not fired anew since, and repeat_interval has not passed."""
+        incident, has not fired anew since (`changed_at`: when we last stored a change of it,
+        by our clock, not the sender's startsAt), and repeat_interval has not passed."""
         return (
             fingerprint in self.fingerprints
-            and starts_at <= self.resolved_at
+            and changed_at <= self.resolved_at
             and now < self.resolved_at + repeat_interval_ms
         )
 

@@ -31,6 +31,8 @@ class MemberAlert:
     starts_at: int
     ends_at: int | None
     generator_url: str = ""
+    # When we last stored a change of the alert (a new occurrence, its resolution): our clock.
+    updated_at: int = 0
 
     @property
     def firing(self) -> bool:
@@ -78,6 +80,7 @@ def members(conn: sa.Connection, keys: Sequence[str]) -> dict[str, list[MemberAl
             alerts.c.starts_at,
             alerts.c.ends_at,
             alerts.c.generator_url,
+            alerts.c.updated_at,
         )
         .join(group_alerts, group_alerts.c.alert_id == alerts.c.id)
         .where(group_alerts.c.group_key.in_(keys))
@@ -94,6 +97,7 @@ def members(conn: sa.Connection, keys: Sequence[str]) -> dict[str, list[MemberAl
                 starts_at=r.starts_at,
                 ends_at=r.ends_at,
                 generator_url=r.generator_url,
+                updated_at=r.updated_at,
             )
         )
     return by_key
