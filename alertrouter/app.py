@@ -10,6 +10,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.engine import make_url
@@ -19,8 +20,9 @@ from alertrouter.api.errors import errors_middleware
 from alertrouter.api.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
 from alertrouter.api.routes import add_routes
 from alertrouter.config import LoadedConfig, load_config_file
-from alertrouter.core import ConfigError
+from alertrouter.core import ConfigError, Severity
 from alertrouter.delivery.worker import DeliveryWorker
+from alertrouter.incidents.actions import Action, ActionKind, ActionResult
 from alertrouter.metrics import Metrics
 from alertrouter.pipeline import Pipeline
 from alertrouter.runtime import Runtime
@@ -63,6 +65,19 @@ class Service:
         self.pipeline: Pipeline | None = None
         self.scheduler: Scheduler | None = None
         self.delivery: DeliveryWorker | None = None
+
+    def _observe_action(self, action: Action, result: ActionResult) -> None:
+        incident = result.incident
+        severity = Severity(incident["severity"])
+        if action.kind is ActionKind.ACKNOWLEDGE:
+            seconds = (incident["acknowledged_at"] - incident["opened_at"]) / 1000
+            self.metrics.incident_acknowledged(action.source, severity, seconds)
+        elif action.kind is ActionKind.RESOLVE:
+            self._observe_resolved(incident)
+
+    def _observe_resolved(self, incident: dict[str, Any]) -> None:
+        seconds = (incident["resolved_at"] - incident["opened_at"]) / 1000
+        self.metrics.incident_resolved(Severity(incident["severity"]), seconds)
 
     def build_app(self) -> web.Application:
         app = web.Application(
@@ -107,6 +122,11 @@ class Service:
             poll_interval=self.poll_interval,
         )
         self.pipeline.on_queued.append(self.delivery.poke)
+        self.pipeline.on_action.append(self._observe_action)
+        self.pipeline.on_resolved.append(self._observe_resolved)
+        self.pipeline.on_escalated.append(
+            lambda fired: self.metrics.escalations.labels(fired.severity.name).inc()
+        )
         app[DB] = self.db
         app[PIPELINE] = self.pipeline
         self.pipeline.committer.start()

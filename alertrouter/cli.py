@@ -595,3 +595,58 @@ def silences_expire(silence_ids: tuple[str, ...], url: str | None, token: str | 
         except InputError as exc:
             fail(str(exc))
         click.echo(f"expired {silence_id}")
+
+
+@main.group("incidents")
+def incidents() -> None:
+    """Act on incidents of a running server."""
+
+
+def _incident_action(action: str, past: str) -> Any:
+    @click.argument("incident_id", type=int)
+    @click.option(
+        "--by", default=lambda: _login_name(), show_default="your login name", help="Who acts."
+    )
+    @click.option("-c", "--comment", default="", help="A note for the timeline.")
+    @url_options
+    def command(
+        incident_id: int,
+        by: str,
+        comment: str,
+        url: str | None,
+        token: str | None,
+        **extra: Any,
+    ) -> None:
+        body: dict[str, Any] = {"by": by, "comment": comment, "via": "cli", **extra}
+        try:
+            answer = ApiClient(url, token).request(
+                "POST", f"/api/v1/incidents/{incident_id}/{action}", body
+            )
+        except InputError as exc:
+            fail(str(exc))
+        shown = answer["incident"]
+        state = f"incident {incident_id} {shown['status']}"
+        if not answer["changed"]:
+            click.echo(f"{state} (already {past}; nothing changed)")
+        elif "silenceID" in answer:
+            click.echo(f"{state}; silence {answer['silenceID']}")
+        else:
+            click.echo(state)
+
+    return command
+
+
+incidents.command("ack", help="Acknowledge incident INCIDENT_ID.")(
+    _incident_action("ack", "acknowledged")
+)
+incidents.command("unack", help="Un-acknowledge incident INCIDENT_ID.")(
+    _incident_action("unack", "un-acknowledged")
+)
+incidents.command("resolve", help="Resolve incident INCIDENT_ID, even with alerts firing.")(
+    _incident_action("resolve", "resolved")
+)
+incidents.command("silence", help="Silence the alerts of incident INCIDENT_ID (its group labels).")(
+    click.option(
+        "-d", "--duration", default="1h", show_default=True, help="How long (e.g. 30m, 2h)."
+    )(_incident_action("silence", "silenced"))
+)

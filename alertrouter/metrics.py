@@ -94,8 +94,38 @@ class Metrics:
             "Messages given up on (dead-lettered) and not re-queued.",
             registry=r,
         )
+        response_buckets = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
+        self.acknowledgements = Counter(
+            "alertrouter_incident_acknowledgements",
+            "Incidents acknowledged, by where (slack, api, cli, pagerduty, web).",
+            ["source"],
+            registry=r,
+        )
+        self.time_to_acknowledge = Histogram(
+            "alertrouter_time_to_acknowledge_seconds",
+            "From an incident opening to its acknowledgement, by P-level.",
+            ["severity"],
+            registry=r,
+            buckets=response_buckets,
+        )
+        self.time_to_resolve = Histogram(
+            "alertrouter_time_to_resolve_seconds",
+            "From an incident opening to its resolution (by its alerts or by a person).",
+            ["severity"],
+            registry=r,
+            buckets=response_buckets,
+        )
+        self.escalations = Counter(
+            "alertrouter_escalations",
+            "Escalation steps fired, by P-level.",
+            ["severity"],
+            registry=r,
+        )
         for level in Severity:
             self.open_incidents.labels(level.name)
+            self.time_to_acknowledge.labels(level.name)
+            self.time_to_resolve.labels(level.name)
+            self.escalations.labels(level.name)
         # Children resolved once: a labels() lookup per request shows in the ingest profile.
         self.received_firing = self.alerts_received.labels("firing")
         self.received_resolved = self.alerts_received.labels("resolved")
@@ -123,3 +153,10 @@ class Metrics:
             0 if oldest_created_at is None else max(0, now - oldest_created_at) / 1000
         )
         self.outbox_dead.set(dead)
+
+    def incident_acknowledged(self, source: str, severity: Severity, seconds: float) -> None:
+        self.acknowledgements.labels(source).inc()
+        self.time_to_acknowledge.labels(severity.name).observe(max(0.0, seconds))
+
+    def incident_resolved(self, severity: Severity, seconds: float) -> None:
+        self.time_to_resolve.labels(severity.name).observe(max(0.0, seconds))

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -98,8 +99,12 @@ def _ms(value: dt.timedelta) -> int:
 class FlushOutcome:
     group: GroupRow
     plan: Plan
-    incident_id: int | None
+    incident: dict[str, Any] | None  # the incidents row after the flush
     queued: int  # messages put in the outbox
+
+    @property
+    def incident_id(self) -> int | None:
+        return None if self.incident is None else int(self.incident["id"])
 
 
 class _GroupFlush:
@@ -190,6 +195,8 @@ class Pipeline:
         # Observers (metrics) of committed actions and fired escalation steps.
         self.on_action: list[Callable[[Action, ActionResult], None]] = []
         self.on_escalated: list[Callable[[escalation_store.Fired], None]] = []
+        # Observers of incidents resolved by their alerts (the incidents row).
+        self.on_resolved: list[Callable[[dict[str, Any]], None]] = []
 
     # ------------------------------------------------------------------------------ accept
 
@@ -349,7 +356,9 @@ class Pipeline:
                 plan.title,
                 outcome.group.key,
             )
-        elif plan.resolve:
+        elif plan.resolve and outcome.incident is not None:
+            for observe in self.on_resolved:
+                observe(outcome.incident)
             log.info(
                 "incident %s resolved: all alerts of group %s resolved",
                 outcome.incident_id,
@@ -450,12 +459,7 @@ class Pipeline:
             now,
         )
         return [
-            FlushOutcome(
-                f.group,
-                f.plan,
-                None if row is None else int(row["id"]),
-                queued.get(f.group.key, 0),
-            )
+            FlushOutcome(f.group, f.plan, row, queued.get(f.group.key, 0))
             for f, row in zip(flushes, rows, strict=True)
         ]
 

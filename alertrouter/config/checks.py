@@ -51,6 +51,16 @@ def check_references(source: YamlSource) -> tuple[list[ConfigIssue], list[Config
             if isinstance(name, str) and name not in receivers:
                 error((*step_path, "receiver"), f"undefined receiver {name!r} used in escalation")
 
+    incidents = data.get("incidents")
+    defaults = incidents.get("default_escalation") if isinstance(incidents, dict) else None
+    if isinstance(defaults, dict):
+        for level, name in defaults.items():
+            if isinstance(name, str) and name != "none" and name not in policies:
+                error(
+                    ("incidents", "default_escalation", str(level)),
+                    f"undefined escalation policy {name!r} (or \"none\")",
+                )
+
     for path, rule in _items(data, "inhibit_rules"):
         for key in ("source_matchers", "target_matchers"):
             _matcher_warnings(rule.get(key), (*path, key), warn)

@@ -67,6 +67,7 @@ def cancel(db: Database, conn: sa.Connection, incident_ids: Sequence[int], now: 
 @dataclass(frozen=True, slots=True)
 class Fired:
     incident_id: int
+    severity: Severity
     step: int
     receiver: str
     queued: int
@@ -127,7 +128,9 @@ def fire_due(
         upcoming = following(policy, due, incident["receiver"], now) if policy else None
         if upcoming is not None:
             conn.execute(sa.insert(escalations).values(_row(row.incident_id, upcoming, now)))
-        fired.append(Fired(row.incident_id, row.step, row.receiver, queued))
+        fired.append(
+            Fired(row.incident_id, Severity(incident["severity"]), row.step, row.receiver, queued)
+        )
     return fired
 
 

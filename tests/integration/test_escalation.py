@@ -84,6 +84,8 @@ async def test_an_unacknowledged_p0_escalates_after_five_minutes(database_url, s
     (event,) = [e for e in detail["timeline"] if e["kind"] == "escalated"]
     assert event["source"] == "escalation" and event["detail"]["receiver"] == "team"
     assert await at(service, clock, 3600) == 0  # the default policy has one step
+    metrics = await (await client.get("/metrics")).text()
+    assert 'alertrouter_escalations_total{severity="P0"} 1.0' in metrics
 
 
 async def test_default_targets_follow_the_response_times(database_url, start_server, hook):

@@ -3,10 +3,13 @@ told, and the rules around them (repeat pause, re-trigger, the hold after a manu
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from alertrouter.cli import main
 from tests.fakes.http import FakeHTTPServer, Reply
 from tests.fakes.slack import FakeSlack
 from tests.integration.conftest import FakeClock
@@ -123,6 +126,10 @@ async def test_acknowledge_updates_the_message_and_replies_in_its_thread(started
     await service.delivery.deliver_due()
     assert len(slack.updates()) == 1
     assert kinds(await incident(client, first["id"])).count("incident_acknowledged") == 1
+
+    metrics = await (await client.get("/metrics")).text()
+    assert 'alertrouter_incident_acknowledgements_total{source="api"} 1.0' in metrics
+    assert 'alertrouter_time_to_acknowledge_seconds_count{severity="P0"} 1.0' in metrics
 
 
 async def test_unacknowledge_resolve_and_refusals(started, slack):
@@ -244,3 +251,47 @@ async def test_silence_from_an_incident(started, slack):
     await step(service, clock)
     assert "alert_muted" in kinds(await incident(client, first["id"]))
     await act(client, first["id"], "silence", duration="-1h", expect=400)
+
+
+async def test_cli_acts_on_a_running_server(database_url, start_server, monkeypatch):
+    clock = FakeClock()
+    service, client = await start_server(
+        database_url,
+        extra="server: {auth: {api: {bearer_tokens: [t0k]}}}\n",
+        clock=clock,
+        run_scheduler=False,
+    )
+    await client.post(
+        "/api/v1/alertmanager",
+        json=payload(alert(instance="a")),
+        headers={"Authorization": "Bearer t0k"},
+    )
+    clock.advance(3600)  # past any group_wait
+    await service.pipeline.flush_due(clock())
+    url = str(client.make_url("/")).rstrip("/")
+    monkeypatch.setenv("ALERTROUTER_API_TOKEN", "t0k")
+    response = await client.get("/api/v1/incidents", headers={"Authorization": "Bearer t0k"})
+    (opened,) = (await response.json())["incidents"]
+
+    def cli(*args: str):
+        return CliRunner().invoke(main, ["incidents", *args, "--url", url], catch_exceptions=False)
+
+    ack = await asyncio.to_thread(cli, "ack", str(opened["id"]), "--by", "carol", "-c", "looking")
+    assert ack.exit_code == 0 and f"incident {opened['id']} acknowledged" in ack.output
+    again = await asyncio.to_thread(cli, "ack", str(opened["id"]), "--by", "carol")
+    assert "nothing changed" in again.output
+    silenced = await asyncio.to_thread(cli, "silence", str(opened["id"]), "-d", "30m")
+    assert silenced.exit_code == 0 and "silence " in silenced.output
+    resolved = await asyncio.to_thread(cli, "resolve", str(opened["id"]))
+    assert f"incident {opened['id']} resolved" in resolved.output
+    refused = await asyncio.to_thread(cli, "ack", str(opened["id"]))
+    assert refused.exit_code == 1 and "HTTP 409" in refused.output
+    missing = await asyncio.to_thread(cli, "unack", "999999")
+    assert missing.exit_code == 1 and "HTTP 404" in missing.output
+
+    response = await client.get(
+        f"/api/v1/incidents/{opened['id']}", headers={"Authorization": "Bearer t0k"}
+    )
+    timeline = (await response.json())["timeline"]
+    acked = next(e for e in timeline if e["kind"] == "incident_acknowledged")
+    assert (acked["actor"], acked["source"]) == ("carol", "cli")

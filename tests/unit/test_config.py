@@ -201,6 +201,16 @@ ERROR_CASES = [
     ),
     pytest.param(
         """
+        route: {receiver: default}
+        receivers: [{name: default}]
+        incidents:
+          default_escalation: {P0: nope, P1: none}
+        """,
+        "incidents.default_escalation.P0 (line 5): undefined escalation policy 'nope'",
+        id="dangling-default-escalation",
+    ),
+    pytest.param(
+        """
         route:
           receiver: default
           matchers: [a="b"]
