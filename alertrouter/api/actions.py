@@ -56,8 +56,10 @@ async def act(request: web.Request) -> web.Response:
         actor=body.by or _basic_auth_user(request) or "api",
         source=body.via,
         comment=body.comment,
-        silence_ms=_silence_ms(
-            body.duration, pipeline.runtime.loaded.config.slack.silence_duration
+        silence_ms=(
+            _silence_ms(body.duration, pipeline.runtime.loaded.config.slack.silence_duration)
+            if kind is ActionKind.SILENCE
+            else 0
         ),
     )
     try:

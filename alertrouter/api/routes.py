@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.api import actions, health, incidents, ingest, notifications, silences
+from alertrouter.api import (
+    actions,
+    health,
+    incidents,
+    ingest,
+    notifications,
+    pagerduty_webhook,
+    silences,
+    slack_actions,
+)
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_routes(
         [
             web.post(ingest.INGEST_PATH, ingest.receive_alerts),
+            web.post("/api/v1/slack/actions", slack_actions.handle),
             web.get("/api/v1/silences", silences.list_silences),
             web.post("/api/v1/silences", silences.create_silence),
             web.delete("/api/v1/silences/{silence_id}", silences.expire_silence),
             web.get("/api/v1/incidents", incidents.list_incidents),
             web.get("/api/v1/incidents/{incident_id}", incidents.get_incident),
             web.post("/api/v1/incidents/{incident_id}/{action}", actions.act),
+            web.post("/api/v1/pagerduty/webhook", pagerduty_webhook.handle),
             web.get("/api/v1/notifications", notifications.list_notifications),
             web.get("/api/v1/notifications/{notification_id}", notifications.get_notification),
             web.post(

@@ -58,7 +58,7 @@ def check_references(source: YamlSource) -> tuple[list[ConfigIssue], list[Config
             if isinstance(name, str) and name != "none" and name not in policies:
                 error(
                     ("incidents", "default_escalation", str(level)),
-                    f"undefined escalation policy {name!r} (or \"none\")",
+                    f'undefined escalation policy {name!r} (or "none")',
                 )
 
     for path, rule in _items(data, "inhibit_rules"):

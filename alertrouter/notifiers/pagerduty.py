@@ -115,7 +115,8 @@ def compose(
     if n.reason is NotifyReason.ACKNOWLEDGED:
         return [acknowledge_message(n.data["external_url"], n.incident_id)]
     if n.data["incident"]["status"] == "resolved":
-        if not n.send_resolved:
+        # A person's resolution is always passed on: PagerDuty must not keep paging for it.
+        if not n.send_resolved and n.reason is not NotifyReason.RESOLVED_MANUALLY:
             return []
         return [Message("event", {"event_action": "resolve", "dedup_key": key})]
     return [Message("event", trigger_event(config, renderer, n.data, key, label=label))]

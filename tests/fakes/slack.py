@@ -21,12 +21,21 @@ Web API (POST /api/chat.postMessage, /api/chat.update), answering like Slack (HT
 Incoming webhook (POST /services/T000/B000/XXXX): answers 200 `ok`, or 400 `invalid_payload`
 (not JSON) / `no_text` (neither text, blocks nor attachments).
 
+Who is who, for interactivity (same token check; GET query or POST form, as the SDK sends):
+- `/api/users.info?user=U…`: the users made with `add_user(id, display_name=..., real_name=...,
+  name=...)`, else `user_not_found`;
+- `/api/usergroups.users.list?usergroup=S…`: the groups made with `add_usergroup(id, [user
+  ids])`, else `no_such_subteam`;
+- `response_url()` makes an interaction's response URL (POST /response/<n>, answers 200 `ok`);
+  what was posted to them is in `responses(url=None)` (JSON bodies, in order).
+
 What happened, for assertions:
 - `posts()`, `replies(thread_ts=None)`, `updates()`, `webhook_posts()`: the accepted calls as
   `SlackCall`s (method, channel id, ts, JSON body, monotonic arrival time), in order;
 - `messages[(channel_id, ts)]`: every message's current body (updates applied);
 - `sent_at(channel)`: monotonic times of the accepted posts/updates/replies in one channel,
   to check that a per-channel rate was respected;
+- `lookups`: the accepted users.info / usergroups.users.list calls as (method, id);
 - `requests`: every HTTP request, failed ones too (`Recorded`: path, headers, body).
 
 Failures and delays come from the underlying server and apply to the next requests whatever
@@ -73,9 +82,16 @@ class FakeSlack:
         self._removed: set[str] = set()
         self._last_sent: dict[str, float] = {}
         self._ts_counter = itertools.count(1)
+        self.users: dict[str, dict[str, Any]] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self.lookups: list[tuple[str, str]] = []
+        self._responses: dict[str, list[dict[str, Any]]] = {}
         self.server.route("POST", "/api/chat.postMessage", self._post_message)
         self.server.route("POST", "/api/chat.update", self._update)
         self.server.route("POST", WEBHOOK_PATH, self._webhook)
+        for method in ("GET", "POST"):
+            self.server.route(method, "/api/users.info", self._users_info)
+            self.server.route(method, "/api/usergroups.users.list", self._usergroup_users)
 
     # -- lifecycle
 
@@ -123,6 +139,22 @@ class FakeSlack:
     def delete_message(self, channel: str, ts: str) -> None:
         self.messages.pop((self.channel_id(channel), ts), None)
 
+    def add_user(
+        self, user_id: str, *, display_name: str = "", real_name: str = "", name: str = ""
+    ) -> None:
+        profile = {"display_name": display_name, "real_name": real_name}
+        self.users[user_id] = {"id": user_id, "name": name, "profile": profile}
+
+    def add_usergroup(self, group_id: str, members: list[str]) -> None:
+        self.usergroups[group_id] = list(members)
+
+    def response_url(self) -> str:
+        """A new interaction response URL (as Slack puts in each interaction payload)."""
+        path = f"/response/{len(self._responses) + 1}"
+        self._responses[path] = []
+        self.server.route("POST", path, lambda request: self._respond(path, request))
+        return f"{self.server.url}{path}"
+
     def fail(self, status: int, **kwargs: Any) -> None:
         self.server.fail(status, **kwargs)
 
@@ -161,6 +193,12 @@ class FakeSlack:
 
     def webhook_posts(self) -> list[SlackCall]:
         return [c for c in self.calls if c.method == "webhook"]
+
+    def responses(self, url: str | None = None) -> list[dict[str, Any]]:
+        """JSON bodies posted to one response URL, or to all of them."""
+        if url is not None:
+            return list(self._responses[url.removeprefix(self.server.url)])
+        return [body for bodies in self._responses.values() for body in bodies]
 
     def sent_at(self, channel: str) -> list[float]:
         channel_id = self.channel_id(channel)
@@ -204,13 +242,47 @@ class FakeSlack:
         self._accept("webhook", "", "", body)
         return Reply(200, "ok", {"Content-Type": "text/html"})
 
-    def _api_request(self, request: Recorded) -> tuple[dict[str, Any], Reply | None]:
-        """The request's JSON body, or the answer refusing it (auth, channel, rate)."""
+    def _users_info(self, request: Recorded) -> Reply:
+        refusal = self._auth_refusal(request)
+        if refusal is not None:
+            return refusal
+        user_id = {**request.form, **request.query}.get("user", "")
+        if user_id not in self.users:
+            return _error("user_not_found")
+        self.lookups.append(("users.info", user_id))
+        return _ok({"user": self.users[user_id]})
+
+    def _usergroup_users(self, request: Recorded) -> Reply:
+        refusal = self._auth_refusal(request)
+        if refusal is not None:
+            return refusal
+        group_id = {**request.form, **request.query}.get("usergroup", "")
+        if group_id not in self.usergroups:
+            return _error("no_such_subteam")
+        self.lookups.append(("usergroups.users.list", group_id))
+        return _ok({"users": self.usergroups[group_id]})
+
+    def _respond(self, path: str, request: Recorded) -> Reply:
+        try:
+            body = request.json()
+        except ValueError:
+            return Reply(400, "invalid_payload")
+        self._responses[path].append(body)
+        return Reply(200, "ok", {"Content-Type": "text/html"})
+
+    def _auth_refusal(self, request: Recorded) -> Reply | None:
         authorization = request.headers.get("Authorization", "")
         if not authorization:
-            return {}, _error("not_authed")
+            return _error("not_authed")
         if authorization != f"Bearer {self.token}":
-            return {}, _error("invalid_auth")
+            return _error("invalid_auth")
+        return None
+
+    def _api_request(self, request: Recorded) -> tuple[dict[str, Any], Reply | None]:
+        """The request's JSON body, or the answer refusing it (auth, channel, rate)."""
+        refusal = self._auth_refusal(request)
+        if refusal is not None:
+            return {}, refusal
         try:
             body = json.loads(request.body)
         except ValueError:
