@@ -318,8 +318,8 @@ def template_data(
         "status": "firing" if firing else "resolved",
         "group_key": group.key,
         "group_labels": dict(group.labels),
-        "common_labels": _common([m.labels for m in alerts]),
-        "common_annotations": _common([m.annotations for m in alerts]),
+        "common_labels": common([m.labels for m in alerts]),
+        "common_annotations": common([m.annotations for m in alerts]),
         "receiver": group.receiver,
         "reason": str(reason),
         "external_url": settings.external_url,
@@ -341,7 +341,8 @@ def _alert(member: MemberAlert) -> dict[str, Any]:
     }
 
 
-def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
+def common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The pairs every map has."""
     if not maps:
         return {}
     first, *rest = maps

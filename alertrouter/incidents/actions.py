@@ -33,6 +33,7 @@ from alertrouter.delivery.notify import (
     NotifySettings,
     Outgoing,
     announce,
+    common,
     load_entries,
 )
 from alertrouter.incidents import escalation_store
@@ -216,7 +217,7 @@ def _tell(
 def _silence_for(
     incident: Mapping[str, Any], members: Sequence[MemberAlert], action: Action, now: int
 ) -> silence_state.Silence:
-    labels: Mapping[str, str] = incident["group_labels"] or _common([m.labels for m in members])
+    labels: Mapping[str, str] = incident["group_labels"] or common([m.labels for m in members])
     matchers = tuple(
         Matcher.create(name, MatchType.EQUAL, value)
         for name, value in sorted(labels.items())
@@ -236,13 +237,6 @@ def _silence_for(
         created_by=action.actor,
         comment=comment,
     )
-
-
-def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    if not maps:
-        return {}
-    first, *rest = maps
-    return {k: v for k, v in first.items() if all(m.get(k) == v for m in rest)}
 
 
 def _shown(silence: silence_state.Silence) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,38 +69,43 @@ def lock_due(db: Database, conn: sa.Connection, keys: Sequence[str], now: int) -
     return [locked[key] for key in keys if key in locked]
 
 
+MEMBER_COLUMNS = (
+    alerts.c.fingerprint,
+    alerts.c.labels,
+    alerts.c.annotations,
+    alerts.c.severity,
+    alerts.c.starts_at,
+    alerts.c.ends_at,
+    alerts.c.generator_url,
+    alerts.c.updated_at,
+)
+
+
+def member_of(row: sa.Row[Any]) -> MemberAlert:
+    """A MemberAlert from a row selected with MEMBER_COLUMNS."""
+    return MemberAlert(
+        fingerprint=row.fingerprint,
+        labels=row.labels,
+        annotations=row.annotations,
+        severity=Severity(row.severity),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        generator_url=row.generator_url,
+        updated_at=row.updated_at,
+    )
+
+
 def members(conn: sa.Connection, keys: Sequence[str]) -> dict[str, list[MemberAlert]]:
     """The member alerts of each group, by fingerprint (a group without any is left out)."""
     result = conn.execute(
-        sa.select(
-            group_alerts.c.group_key,
-            alerts.c.fingerprint,
-            alerts.c.labels,
-            alerts.c.annotations,
-            alerts.c.severity,
-            alerts.c.starts_at,
-            alerts.c.ends_at,
-            alerts.c.generator_url,
-            alerts.c.updated_at,
-        )
+        sa.select(group_alerts.c.group_key, *MEMBER_COLUMNS)
         .join(group_alerts, group_alerts.c.alert_id == alerts.c.id)
         .where(group_alerts.c.group_key.in_(keys))
         .order_by(group_alerts.c.group_key, alerts.c.fingerprint)
     )
     by_key: dict[str, list[MemberAlert]] = {}
     for r in result:
-        by_key.setdefault(r.group_key, []).append(
-            MemberAlert(
-                fingerprint=r.fingerprint,
-                labels=r.labels,
-                annotations=r.annotations,
-                severity=Severity(r.severity),
-                starts_at=r.starts_at,
-                ends_at=r.ends_at,
-                generator_url=r.generator_url,
-                updated_at=r.updated_at,
-            )
-        )
+        by_key.setdefault(r.group_key, []).append(member_of(r))
     return by_key
 
 
