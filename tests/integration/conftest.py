@@ -16,6 +16,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from alertrouter.app import Service
 from alertrouter.config import load_config_file
+from tests.fakes.http import FakeHTTPServer, Reply
+from tests.fakes.pagerduty import FakePagerDuty
+from tests.fakes.slack import FakeSlack
 
 PG_ADMIN_URL = os.environ.get(
     "ALERTROUTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -145,3 +148,33 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0)
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(0.05)
+
+
+# -- fake receivers, for tests that run alertrouter against them
+
+SLACK_TOKEN = "xoxb-test-token"
+PAGERDUTY_ROUTING_KEY = "R0123456789abcdef0123456789abcde"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(token=SLACK_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def pagerduty() -> AsyncIterator[FakePagerDuty]:
+    fake = FakePagerDuty(routing_keys={PAGERDUTY_ROUTING_KEY})
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def hook() -> AsyncIterator[FakeHTTPServer]:
+    """A webhook receiver that accepts everything POSTed to /hook."""
+    server = FakeHTTPServer()
+    server.route("POST", "/hook", lambda request: Reply(200, {"ok": True}))
+    await server.start()
+    yield server
+    await server.close()

@@ -9,8 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from alertrouter.storage import outbox
-from tests.fakes.http import FakeHTTPServer, Reply
-from tests.fakes.slack import FakeSlack
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import incident, incidents_list, kinds, post
 from tests.payloads import alert, payload
@@ -38,23 +36,6 @@ notifications:
     max_retry_time: 2m
   slack_channel_interval: 1s
 """
-
-
-@pytest.fixture
-async def slack():
-    fake = FakeSlack(token="xoxb-test-token")
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
-async def hook():
-    server = FakeHTTPServer()
-    server.route("POST", "/hook", lambda request: Reply(200, {"ok": True}))
-    await server.start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from alertrouter.cli import main
-from tests.fakes.http import FakeHTTPServer, Reply
-from tests.fakes.slack import FakeSlack
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import incident, incidents_list, kinds, post
 from tests.payloads import alert, payload
@@ -39,23 +37,6 @@ slack:
 incidents:
   default_escalation: {{P0: none, P1: none, P2: none, P3: none}}
 """
-
-
-@pytest.fixture
-async def slack():
-    fake = FakeSlack(token="xoxb-test-token")
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
-async def hook():
-    server = FakeHTTPServer()
-    server.route("POST", "/hook", lambda request: Reply(200, {"ok": True}))
-    await server.start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture

@@ -16,12 +16,12 @@ from alertrouter.notifiers.pagerduty import dedup_key
 from alertrouter.storage import inbound_requests, outbox
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
+from tests.integration.conftest import PAGERDUTY_ROUTING_KEY as ROUTING_KEY
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import incident, incidents_list, kinds, post
 from tests.payloads import alert, payload
 
 EXTERNAL_URL = "http://alertrouter.test:9095"
-ROUTING_KEY = "R0123456789abcdef0123456789abcde"
 OLD_SECRET = "old-pagerduty-signing-secret"
 NEW_SECRET = "new-pagerduty-signing-secret"
 WEBHOOK = "/api/v1/pagerduty/webhook"
@@ -50,22 +50,6 @@ SECRETS = f"""
 pagerduty:
   webhook_secrets: [{OLD_SECRET}, {NEW_SECRET}]
 """
-
-
-@pytest.fixture
-async def slack():
-    fake = FakeSlack(token="xoxb-test-token")
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
-async def pagerduty():
-    fake = FakePagerDuty(routing_keys={ROUTING_KEY})
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 def config(slack: FakeSlack, pagerduty: FakePagerDuty) -> str:

@@ -14,14 +14,12 @@ from urllib.parse import urlencode
 import pytest
 
 from alertrouter.api.serialize import iso
-from tests.fakes.pagerduty import FakePagerDuty
-from tests.fakes.slack import FakeSlack
+from tests.integration.conftest import PAGERDUTY_ROUTING_KEY as ROUTING_KEY
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import incident, kinds, post
 from tests.payloads import alert, payload
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-ROUTING_KEY = "R0123456789abcdef0123456789abcde"
 FORM = "application/x-www-form-urlencoded"
 ALICE = {"id": "U0ALICE", "username": "alice", "name": "alice", "team_id": "T0TEAM"}
 
@@ -86,20 +84,9 @@ _action_ts = itertools.count(1)
 
 
 @pytest.fixture
-async def slack():
-    fake = FakeSlack(token="xoxb-test-token")
-    await fake.start()
-    fake.add_user("U0ALICE", display_name="Alice D", real_name="Alice Doe")
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
-async def pagerduty():
-    fake = FakePagerDuty(routing_keys={ROUTING_KEY})
-    await fake.start()
-    yield fake
-    await fake.close()
+def slack(slack):
+    slack.add_user("U0ALICE", display_name="Alice D", real_name="Alice Doe")
+    return slack
 
 
 @pytest.fixture
