@@ -12,16 +12,14 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Generic, TypeVar
 
 import aiohttp
-from pydantic import SecretStr
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from alertrouter.config.models import Config
-from alertrouter.notifiers.slack import DEFAULT_APP_URL
+from alertrouter.notifiers.slack import DEFAULT_APP_URL, secret_value
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,7 +47,7 @@ def slack_app(config: Config) -> SlackApp:
     is. A token file that cannot be read means no token (logged)."""
     slack, global_ = config.slack, config.global_
     try:
-        token = _secret(slack.app_token, slack.app_token_file) or _secret(
+        token = secret_value(slack.app_token, slack.app_token_file) or secret_value(
             global_.slack_app_token, global_.slack_app_token_file
         )
     except OSError as exc:
@@ -58,14 +56,6 @@ def slack_app(config: Config) -> SlackApp:
     base_url = (global_.slack_app_url or DEFAULT_APP_URL).removesuffix("/chat.postMessage")
     proxy = global_.http_config.proxy_url if global_.http_config is not None else None
     return SlackApp(token, base_url if base_url.endswith("/") else base_url + "/", proxy)
-
-
-def _secret(value: SecretStr | None, file: str | None) -> str:
-    if value is not None:
-        return value.get_secret_value().strip()
-    if file:
-        return Path(file).read_text().strip()
-    return ""
 
 
 class _Cache(Generic[T]):

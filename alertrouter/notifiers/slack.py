@@ -408,11 +408,11 @@ def _credential(
     a secret file that cannot be read fails the sends, not the construction."""
     try:
         if bot_mode:
-            value = _secret(config.app_token, config.app_token_file) or _secret(
+            value = secret_value(config.app_token, config.app_token_file) or secret_value(
                 global_.slack_app_token, global_.slack_app_token_file
             )
         else:
-            value = _secret(config.api_url, config.api_url_file) or _secret(
+            value = secret_value(config.api_url, config.api_url_file) or secret_value(
                 global_.slack_api_url, global_.slack_api_url_file
             )
     except OSError as exc:
@@ -422,7 +422,7 @@ def _credential(
     return value, None
 
 
-def _secret(value: SecretStr | None, file: str | None) -> str:
+def secret_value(value: SecretStr | None, file: str | None) -> str:
     """A secret given inline or in a file (read now, surrounding whitespace stripped)."""
     if value is not None:
         return value.get_secret_value().strip()
