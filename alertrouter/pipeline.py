@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core import Alert, Labels, Severity
 from alertrouter.delivery.notify import Outgoing, load_entries, notify, time_muted_event
-from alertrouter.incidents import escalation_store
+from alertrouter.incidents import escalation_store, search_index
 from alertrouter.incidents import store as incident_store
 from alertrouter.incidents.actions import Action, ActionResult, perform
 from alertrouter.incidents.escalation import Policies
@@ -139,10 +139,20 @@ class _GroupFlush:
             for m in members
         ]
         self.muted = {a.fingerprint for a in alerts if a.muted_by is not None}
+        self.known_before = frozenset(current.known) if current is not None else frozenset()
         if current is None:
             self.plan = plan_flush(None, {}, alerts)
         else:
             self.plan = plan_flush(current.incident, current.known, alerts, retrigger_levels)
+
+    def indexed(self, incident: dict[str, Any]) -> search_index.Indexed:
+        """The incident with the alerts this flush adds to it, for the history's index."""
+        new = [
+            m
+            for m in self.members
+            if m.fingerprint in self.plan.alert_states and m.fingerprint not in self.known_before
+        ]
+        return search_index.Indexed(incident, [m.labels for m in new], [m.annotations for m in new])
 
 
 def _held(
@@ -397,6 +407,11 @@ class Pipeline:
         ]
         rows = incident_store.apply_plans(
             db, conn, [(f.group, f.plan, f.current) for f in flushes], now
+        )
+        search_index.record(
+            db,
+            conn,
+            [f.indexed(row) for f, row in zip(flushes, rows, strict=True) if row is not None],
         )
         policies = self.policies()
         escalation_store.start(

@@ -132,7 +132,7 @@ incidents = sa.Table(
     sa.Column("severity", sa.SmallInteger, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("group_labels", Json, nullable=False),
-    sa.Column("opened_at", Millis, nullable=False, index=True),
+    sa.Column("opened_at", Millis, nullable=False),
     sa.Column("acknowledged_at", Millis, nullable=True),
     sa.Column("acknowledged_by", sa.String(255), nullable=True),
     sa.Column("resolved_at", Millis, nullable=True),
@@ -142,7 +142,30 @@ incidents = sa.Table(
     # by the alerts themselves say "alertmanager".
     sa.Column("acknowledged_via", sa.String(32), nullable=True),
     sa.Column("resolved_via", sa.String(32), nullable=True),
+    # Lower-cased title and annotation values of the incident's alerts: the free-text search.
+    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
 )
+# The history queries list newest first, (opened_at, id) descending, narrowed by one of these.
+# SQLite appends the rowid (id) to every index by itself; PostgreSQL needs it spelled out.
+sa.Index("ix_incidents_opened_at_id", incidents.c.opened_at, incidents.c.id)
+sa.Index(
+    "ix_incidents_open_severity",
+    incidents.c.severity,
+    incidents.c.opened_at,
+    incidents.c.id,
+    sqlite_where=incidents.c.resolved_at.is_(None),
+    postgresql_where=incidents.c.resolved_at.is_(None),
+)
+sa.Index("ix_incidents_severity", incidents.c.severity, incidents.c.opened_at, incidents.c.id)
+sa.Index("ix_incidents_status", incidents.c.status, incidents.c.opened_at, incidents.c.id)
+sa.Index("ix_incidents_receiver", incidents.c.receiver, incidents.c.opened_at, incidents.c.id)
+sa.Index(
+    "ix_incidents_acknowledged_by",
+    incidents.c.acknowledged_by,
+    incidents.c.opened_at,
+    incidents.c.id,
+)
+sa.Index("ix_incidents_resolved_at", incidents.c.resolved_at)
 # The database guarantees one open incident per aggregation group.
 sa.Index(
     "uq_incidents_open_group",
@@ -150,6 +173,26 @@ sa.Index(
     unique=True,
     sqlite_where=incidents.c.resolved_at.is_(None),
     postgresql_where=incidents.c.resolved_at.is_(None),
+)
+
+# Every label pair of every alert an incident has held: label matchers over the history find
+# incidents here. `opened_at` is the incident's, so "service=db, last 7 days" is one index range.
+incident_labels = sa.Table(
+    "incident_labels",
+    metadata,
+    sa.Column(
+        "incident_id", Id, sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text, primary_key=True),
+    sa.Column("opened_at", Millis, nullable=False),
+)
+sa.Index(
+    "ix_incident_labels_lookup",
+    incident_labels.c.name,
+    incident_labels.c.value,
+    incident_labels.c.opened_at,
+    incident_labels.c.incident_id,
 )
 
 incident_alerts = sa.Table(

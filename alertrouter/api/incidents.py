@@ -1,16 +1,19 @@
-"""Incidents read API: newest first, and one incident with its alerts and timeline."""
+"""Incident history API: filtered, cursor-paginated lists and one incident in full."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from alertrouter.api import auth
-from alertrouter.api.keys import DB, PIPELINE
-from alertrouter.api.serialize import incident_detail, incident_summary
+from alertrouter.api.history_params import parse_cursor, parse_filter, parse_limit
+from alertrouter.api.keys import CLOCK_MS, DB, PIPELINE
+from alertrouter.api.serialize import delivery, incident_detail, incident_summary
 from alertrouter.core import InputError
-from alertrouter.incidents import store
+from alertrouter.delivery import outbox
+from alertrouter.incidents import history, store
 
 MAX_LIMIT = 500
+NOTIFICATIONS_SHOWN = 200
 
 
 def query_int(request: web.Request, name: str, default: int | None) -> int | None:
@@ -28,24 +31,35 @@ def query_int(request: web.Request, name: str, default: int | None) -> int | Non
 
 async def list_incidents(request: web.Request) -> web.Response:
     auth.check(request, request.app[PIPELINE].runtime.loaded.config.server.auth.api)
-    limit = min(query_int(request, "limit", 50) or 50, MAX_LIMIT)
-    before = query_int(request, "before", None)
+    query = request.query
+    where = parse_filter(query, request.app[CLOCK_MS]())
+    limit, cursor = parse_limit(query), parse_cursor(query)
     async with request.app[DB].read() as conn:
-        rows = await store.list_incidents(conn, limit=limit, before_id=before)
-    next_before = rows[-1]["id"] if len(rows) == limit else None
+        page = await history.search(conn, where, limit=limit, after=cursor)
     return web.json_response(
-        {"incidents": [incident_summary(r) for r in rows], "next": next_before}
+        {
+            "incidents": [incident_summary(r) for r in page.incidents],
+            "total": page.total,
+            "next": page.next.encode() if page.next is not None else None,
+        }
     )
+
+
+def incident_id_of(request: web.Request) -> int:
+    try:
+        return int(request.match_info["incident_id"])
+    except ValueError:
+        raise web.HTTPNotFound(reason="no such incident") from None
 
 
 async def get_incident(request: web.Request) -> web.Response:
     auth.check(request, request.app[PIPELINE].runtime.loaded.config.server.auth.api)
-    try:
-        incident_id = int(request.match_info["incident_id"])
-    except ValueError:
-        raise web.HTTPNotFound(reason="no such incident") from None
+    incident_id = incident_id_of(request)
     async with request.app[DB].read() as conn:
         row = await store.get_incident(conn, incident_id)
-    if row is None:
-        raise web.HTTPNotFound(reason="no such incident")
-    return web.json_response(incident_detail(row))
+        if row is None:
+            raise web.HTTPNotFound(reason="no such incident")
+        notifications = await outbox.list_deliveries(
+            conn, limit=NOTIFICATIONS_SHOWN, incident_id=incident_id
+        )
+    return web.json_response(incident_detail(row, [delivery(n) for n in reversed(notifications)]))

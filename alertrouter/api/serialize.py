@@ -34,12 +34,19 @@ def incident_summary(row: dict[str, Any]) -> dict[str, Any]:
         "resolvedAt": iso(row["resolved_at"]),
         "resolvedBy": row["resolved_by"],
         "updatedAt": iso(row["updated_at"]),
+        "acknowledgedVia": row["acknowledged_via"],
+        "resolvedVia": row["resolved_via"],
+        "alertCounts": row.get("alert_counts"),
     }
 
 
-def incident_detail(row: dict[str, Any]) -> dict[str, Any]:
+def incident_detail(row: dict[str, Any], notifications: list[dict[str, Any]]) -> dict[str, Any]:
+    """`notifications`: the incident's deliveries, oldest first, as `delivery` shows them."""
+    alert_counts = {"firing": 0, "resolved": 0}
+    for alert in row["alerts"]:
+        alert_counts[alert["state"]] += 1
     return {
-        **incident_summary(row),
+        **incident_summary({**row, "alert_counts": alert_counts}),
         "alerts": [
             {
                 "fingerprint": a["fingerprint"],
@@ -66,6 +73,7 @@ def incident_detail(row: dict[str, Any]) -> dict[str, Any]:
             }
             for e in row["timeline"]
         ],
+        "notifications": notifications,
     }
 
 

@@ -318,15 +318,6 @@ async def count_open_by_severity(conn: AsyncConnection) -> dict[Severity, int]:
     return counts
 
 
-async def list_incidents(
-    conn: AsyncConnection, *, limit: int, before_id: int | None = None
-) -> list[dict[str, Any]]:
-    query = sa.select(incidents).order_by(incidents.c.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(incidents.c.id < before_id)
-    return [dict(row._mapping) for row in await conn.execute(query)]
-
-
 async def get_incident(conn: AsyncConnection, incident_id: int) -> dict[str, Any] | None:
     row = (await conn.execute(sa.select(incidents).where(incidents.c.id == incident_id))).first()
     if row is None:
