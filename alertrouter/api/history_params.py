@@ -21,12 +21,15 @@ from multidict import MultiMapping
 from alertrouter.core import InputError, Severity
 from alertrouter.durations import parse_duration
 from alertrouter.incidents.history import STATUSES, Cursor, HistoryFilter
+from alertrouter.incidents.stats import StatsQuery
 from alertrouter.matchers import parse_matchers
 from alertrouter.matchers.types import MatcherParseError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 SEVERITY_NAMES = {s.name: s for s in Severity}
+DEFAULT_STATS_RANGE_MS = 7 * 86_400_000
+MAX_STATS_RANGE_MS = 366 * 86_400_000
 
 
 def listed(query: MultiMapping[str], name: str) -> list[str]:
@@ -117,3 +120,29 @@ def parse_limit(query: Mapping[str, str]) -> int:
 def parse_cursor(query: Mapping[str, str]) -> Cursor | None:
     raw = query.get("cursor", "").strip()
     return Cursor.decode(raw) if raw else None
+
+
+def parse_stats_query(
+    query: MultiMapping[str], now: int, targets: Mapping[Severity, int]
+) -> StatsQuery:
+    """since (default 7d) / until (default now), service_label (default service), top (10)."""
+    since = optional_time(query, "since", now)
+    until = optional_time(query, "until", now)
+    until = now if until is None else until
+    since = until - DEFAULT_STATS_RANGE_MS if since is None else since
+    if since >= until:
+        raise InputError("since must be before until")
+    if until - since > MAX_STATS_RANGE_MS:
+        raise InputError("the range may span at most 366 days")
+    raw_top = query.get("top", "").strip() or "10"
+    if not raw_top.isdigit() or not 1 <= int(raw_top) <= 100:
+        raise InputError("top must be an integer between 1 and 100")
+    label = query.get("service_label", "").strip() or "service"
+    return StatsQuery(
+        since=since,
+        until=until,
+        now=now,
+        targets=targets,
+        service_label=label,
+        top=int(raw_top),
+    )

@@ -13,6 +13,7 @@ from alertrouter.api import (
     pagerduty_webhook,
     silences,
     slack_actions,
+    stats,
 )
 
 
@@ -27,6 +28,7 @@ def add_routes(app: web.Application) -> None:
             web.get("/api/v1/incidents", incidents.list_incidents),
             web.get("/api/v1/incidents/{incident_id}", incidents.get_incident),
             web.post("/api/v1/incidents/{incident_id}/{action}", actions.act),
+            web.get("/api/v1/stats", stats.get_stats),
             web.post("/api/v1/pagerduty/webhook", pagerduty_webhook.handle),
             web.get("/api/v1/notifications", notifications.list_notifications),
             web.get("/api/v1/notifications/{notification_id}", notifications.get_notification),

@@ -106,16 +106,18 @@ async def search(
             sa.select(*SUMMARY_COLUMNS)
             .where(*page, *_label_conditions(where, resolved, label_cut))
             .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
-            .limit(limit)
+            .limit(limit + 1)  # one more tells whether another page follows
         )
     ]
+    more = len(rows) > limit
+    del rows[limit:]
     total = await conn.scalar(
         sa.select(sa.func.count())
         .select_from(incidents)
         .where(*conditions, *_label_conditions(where, resolved, []))
     )
     await _attach_alert_counts(conn, rows)
-    following = Cursor(rows[-1]["opened_at"], rows[-1]["id"]) if len(rows) == limit else None
+    following = Cursor(rows[-1]["opened_at"], rows[-1]["id"]) if more else None
     return Page(rows, int(total or 0), following)
 
 

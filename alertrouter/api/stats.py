@@ -1,0 +1,24 @@
+"""GET /api/v1/stats: response statistics over a time range (default the last 7 days)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from alertrouter.api import auth
+from alertrouter.api.history_params import parse_stats_query
+from alertrouter.api.keys import CLOCK_MS, DB, PIPELINE
+from alertrouter.core import Severity
+from alertrouter.incidents import stats
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    runtime = request.app[PIPELINE].runtime
+    auth.check(request, runtime.loaded.config.server.auth.api)
+    targets = {
+        level: int(runtime.severity.response_target(level).total_seconds() * 1000)
+        for level in Severity
+    }
+    query = parse_stats_query(request.query, request.app[CLOCK_MS](), targets)
+    async with request.app[DB].read() as conn:
+        result = await stats.compute(conn, query)
+    return web.json_response(stats.document(result))
