@@ -64,6 +64,7 @@ class Stats:
     since: int
     until: int
     service_label: str
+    targets: Mapping[Severity, int]
     overall: GroupStats
     by_severity: dict[Severity, GroupStats]
     by_receiver: dict[str, GroupStats]
@@ -97,6 +98,7 @@ async def compute(conn: AsyncConnection, query: StatsQuery) -> Stats:
         since=query.since,
         until=query.until,
         service_label=query.service_label,
+        targets=query.targets,
         overall=overall.get(None, GroupStats()),
         by_severity={Severity(k): v for k, v in sorted(by_severity.items())},
         by_receiver=dict(sorted(by_receiver.items())),
@@ -353,7 +355,12 @@ def document(stats: Stats) -> dict[str, Any]:
         "serviceLabel": stats.service_label,
         "overall": _group_json(stats.overall),
         "bySeverity": [
-            {"severity": level.name, **_group_json(g)} for level, g in stats.by_severity.items()
+            {
+                "severity": level.name,
+                "targetSeconds": stats.targets[level] / 1000,
+                **_group_json(g),
+            }
+            for level, g in stats.by_severity.items()
         ],
         "byReceiver": [{"receiver": k, **_group_json(g)} for k, g in stats.by_receiver.items()],
         "byService": [{"service": k, **_group_json(g)} for k, g in stats.by_service.items()],

@@ -13,7 +13,8 @@ import pytest
 
 from alertrouter.matchers import parse_matchers
 from tests.integration.conftest import FakeClock
-from tests.integration.helpers import incident, post
+from tests.integration.helpers import post
+from tests.openapi_check import assert_conforms
 from tests.payloads import alert, payload
 
 CONFIG = """
@@ -88,8 +89,11 @@ async def history(database_url, start_server):
                     f"/api/v1/incidents/{incident_id}/{action}", json={"by": who}
                 )
                 assert response.status == 200, await response.text()
+                assert_conforms(
+                    "POST", "/api/v1/incidents/{incident_id}/{action}", 200, await response.json()
+                )
         clock.advance(540)
-    details = [await incident(client, i["id"]) for i in (await list_page(client))["incidents"]]
+    details = [await detail(client, i["id"]) for i in (await list_page(client))["incidents"]]
     assert len(details) == len(HISTORY)
     return service, client, clock, details
 
@@ -97,7 +101,17 @@ async def history(database_url, start_server):
 async def list_page(client, query: str = "", expect: int = 200) -> dict[str, Any]:
     response = await client.get(f"/api/v1/incidents?{query}")
     assert response.status == expect, await response.text()
-    return await response.json()
+    body = await response.json()
+    assert_conforms("GET", "/api/v1/incidents", expect, body)
+    return body
+
+
+async def detail(client, incident_id: int | str, expect: int = 200) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/incidents/{incident_id}")
+    assert response.status == expect, await response.text()
+    body = await response.json()
+    assert_conforms("GET", "/api/v1/incidents/{incident_id}", expect, body)
+    return body
 
 
 async def ids(client, query: str) -> list[int]:
@@ -330,7 +344,6 @@ async def test_bad_parameters_get_a_clear_400(history, query, message):
 
 async def test_unknown_incident_is_404(history):
     _, client, _, _ = history
-    for path in ("/api/v1/incidents/999999", "/api/v1/incidents/abc"):
-        response = await client.get(path)
-        assert response.status == 404
-        assert (await response.json())["status"] == "error"
+    for incident_id in ("999999", "abc"):
+        answer = await detail(client, incident_id, expect=404)
+        assert answer["status"] == "error"

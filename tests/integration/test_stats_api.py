@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import post
+from tests.openapi_check import assert_conforms
 from tests.payloads import alert, payload
 
 CONFIG = """
@@ -66,6 +67,9 @@ class History:
             f"/api/v1/incidents/{incident_id}/{action}", json={"by": by}
         )
         assert response.status == 200, await response.text()
+        assert_conforms(
+            "POST", "/api/v1/incidents/{incident_id}/{action}", 200, await response.json()
+        )
 
 
 @pytest.fixture
@@ -117,7 +121,9 @@ async def history(database_url, start_server):
 async def stats(client, query: str, expect: int = 200) -> dict[str, Any]:
     response = await client.get(f"/api/v1/stats?{query}")
     assert response.status == expect, await response.text()
-    return await response.json()
+    body = await response.json()
+    assert_conforms("GET", "/api/v1/stats", expect, body)
+    return body
 
 
 def group(
@@ -154,6 +160,8 @@ async def test_stats_over_a_known_history(history):
     assert answer["overall"] == group(
         9, 3, 6, 3, (380.0, 564.0), (403.333, 750.0), within=(2, 4), escalations=2
     )
+    targets = {g["severity"]: g.pop("targetSeconds") for g in answer["bySeverity"]}
+    assert targets == {"P0": 300, "P1": 900, "P2": 3600, "P3": 14400}
     by_severity = {g.pop("severity"): g for g in answer["bySeverity"]}
     assert by_severity == {
         "P0": group(3, 2, 3, 0, (270.0, 390.0), (566.667, 840.0), (1, 2), 1),
