@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlencode
 
 import click
 from pydantic import TypeAdapter, ValidationError
@@ -22,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 from alertrouter import __version__, migrate
 from alertrouter.app import run
 from alertrouter.cli_client import ApiClient
+from alertrouter.cli_history import incident_lines, incident_text, stats_lines
 from alertrouter.cli_output import (
     check_summary,
     inhibition_result,
@@ -599,7 +601,7 @@ def silences_expire(silence_ids: tuple[str, ...], url: str | None, token: str | 
 
 @main.group("incidents")
 def incidents() -> None:
-    """Act on incidents of a running server."""
+    """List, show and act on incidents of a running server."""
 
 
 def _incident_action(action: str, past: str) -> Any:
@@ -650,3 +652,115 @@ incidents.command("silence", help="Silence the alerts of incident INCIDENT_ID (i
         "-d", "--duration", default="1h", show_default=True, help="How long (e.g. 30m, 2h)."
     )(_incident_action("silence", "silenced"))
 )
+
+
+def _output_option(*choices: str) -> Callable[[F], F]:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+@incidents.command("list")
+@click.option(
+    "--status",
+    multiple=True,
+    type=click.Choice(["open", "triggered", "acknowledged", "resolved"]),
+    help="Repeatable.",
+)
+@click.option("--severity", multiple=True, metavar="P0..P3", help="Repeatable or P0,P1.")
+@click.option("--receiver", multiple=True, help="Repeatable.")
+@click.option("--since", metavar="DURATION|RFC3339", help="Opened since, e.g. 24h.")
+@click.option("--until", metavar="DURATION|RFC3339", help="Opened before.")
+@click.option("--filter", "filters", multiple=True, metavar="MATCHERS", help='e.g. service="db".')
+@click.option("-q", "--query", "text", metavar="TEXT", help="Free text (title, annotations).")
+@click.option("--acknowledged-by", metavar="NAME")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--cursor", metavar="TOKEN", help="Continue after an earlier page.")
+@_output_option("table", "json")
+@url_options
+def incidents_list(
+    status: tuple[str, ...],
+    severity: tuple[str, ...],
+    receiver: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    filters: tuple[str, ...],
+    text: str | None,
+    acknowledged_by: str | None,
+    limit: int,
+    cursor: str | None,
+    output: str,
+    url: str | None,
+    token: str | None,
+) -> None:
+    """List incidents, newest first, as `GET /api/v1/incidents` filters them."""
+    params: list[tuple[str, str]] = [("status", s) for s in status]
+    params += [("severity", s) for s in severity] + [("receiver", r) for r in receiver]
+    params += [("filter", f) for f in filters]
+    optional = {
+        "since": since,
+        "opened_before": until,
+        "q": text,
+        "acknowledged_by": acknowledged_by,
+        "cursor": cursor,
+    }
+    params += [(k, v) for k, v in optional.items() if v] + [("limit", str(limit))]
+    try:
+        page = ApiClient(url, token).request("GET", f"/api/v1/incidents?{urlencode(params)}")
+    except InputError as exc:
+        fail(str(exc))
+    if output == "json":
+        click.echo(json.dumps(page, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(incident_lines(page)))
+
+
+@incidents.command("show")
+@click.argument("incident_id", type=int)
+@_output_option("text", "json")
+@url_options
+def incidents_show(incident_id: int, output: str, url: str | None, token: str | None) -> None:
+    """One incident: its state, alerts, notifications and timeline."""
+    try:
+        incident = ApiClient(url, token).request("GET", f"/api/v1/incidents/{incident_id}")
+    except InputError as exc:
+        fail(str(exc))
+    if output == "json":
+        click.echo(json.dumps(incident, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(incident_text(incident)))
+
+
+@main.command("stats")
+@click.option("--since", default="7d", show_default=True, metavar="DURATION|RFC3339")
+@click.option("--until", metavar="DURATION|RFC3339", help="Default: now.")
+@click.option("--service-label", default="service", show_default=True)
+@click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True)
+@_output_option("table", "json")
+@url_options
+def stats(
+    since: str,
+    until: str | None,
+    service_label: str,
+    top: int,
+    output: str,
+    url: str | None,
+    token: str | None,
+) -> None:
+    """Response statistics of a running server: MTTA, MTTR, share within target."""
+    params = {"since": since, "service_label": service_label, "top": str(top)}
+    if until:
+        params["until"] = until
+    try:
+        answer = ApiClient(url, token).request("GET", f"/api/v1/stats?{urlencode(params)}")
+    except InputError as exc:
+        fail(str(exc))
+    if output == "json":
+        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(stats_lines(answer)))
