@@ -53,3 +53,61 @@ async def test_the_claim_checks_stream_order_on_the_pending_stream_index(tmp_pat
         assert any("ix_outbox_pending_stream" in d and "stream=?" in d for d in details), details
     finally:
         await db.dispose()
+
+
+async def test_0005_indexes_the_incidents_that_exist_already(database_url):
+    """Upgrading a database with history: the label index and search text are backfilled, so
+    label filters and text search find old incidents too."""
+    import sqlalchemy as sa
+
+    from alertrouter.incidents.history import HistoryFilter, search
+    from alertrouter.matchers import parse_matchers
+
+    await asyncio.to_thread(migrate.upgrade, database_url, "0004")
+    db = open_database(database_url)
+    try:
+
+        def fill(conn: sa.Connection) -> None:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO alerts (fingerprint, labels, annotations, generator_url, severity,"
+                    " starts_at, updated_at) VALUES ('f1', :labels, :annotations, '', 0, 1, 1)"
+                ),
+                {
+                    "labels": '{"alertname": "DiskFull", "service": "db"}',
+                    "annotations": '{"summary": "Disk 95% full"}',
+                },
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO incidents (group_key, route_key, receiver, title, severity,"
+                    " status, group_labels, opened_at, updated_at) VALUES"
+                    " ('g', 'r', 'team', 'DiskFull: Disk 95% full', 0, 'triggered', '{}', 5, 5)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO incident_alerts (incident_id, fingerprint, state,"
+                    " first_seen_at, updated_at) VALUES (1, 'f1', 'firing', 5, 5)"
+                )
+            )
+
+        await db.run_write(fill)
+    finally:
+        await db.dispose()
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    db = open_database(database_url)
+    try:
+        async with db.read() as conn:
+            by_label = await search(
+                conn, HistoryFilter(matchers=tuple(parse_matchers('service="db"'))), limit=5
+            )
+            by_text = await search(conn, HistoryFilter(text="95% FULL"), limit=5)
+            other = await search(
+                conn, HistoryFilter(matchers=tuple(parse_matchers('service="web"'))), limit=5
+            )
+        assert [i["id"] for i in by_label.incidents] == [1] and by_label.total == 1
+        assert [i["id"] for i in by_text.incidents] == [1]
+        assert other.total == 0
+    finally:
+        await db.dispose()
