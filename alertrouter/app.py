@@ -17,17 +17,18 @@ from sqlalchemy.engine import make_url
 
 from alertrouter import logs, migrate, workers
 from alertrouter.api.errors import errors_middleware
-from alertrouter.api.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
 from alertrouter.api.routes import add_routes
 from alertrouter.config import LoadedConfig, load_config_file
 from alertrouter.core import ConfigError, Severity
 from alertrouter.delivery.worker import DeliveryWorker
+from alertrouter.http.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
 from alertrouter.incidents.actions import Action, ActionKind, ActionResult
 from alertrouter.metrics import Metrics
 from alertrouter.pipeline import Pipeline
 from alertrouter.runtime import Runtime
 from alertrouter.scheduler import Scheduler
 from alertrouter.storage import Database, open_database
+from alertrouter.web.routes import add_routes as add_page_routes
 
 log = logging.getLogger("alertrouter")
 
@@ -89,6 +90,7 @@ class Service:
         app[CLOCK_MS] = self.clock_ms
         app.cleanup_ctx.append(self._resources)
         add_routes(app)
+        add_page_routes(app)
         return app
 
     async def _resources(self, app: web.Application) -> AsyncIterator[None]:

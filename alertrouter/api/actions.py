@@ -8,19 +8,17 @@ anything (acting twice is harmless: the second time `changed` is false).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from alertrouter.api import auth
-from alertrouter.api.keys import PIPELINE
 from alertrouter.api.serialize import incident_summary
 from alertrouter.core import InputError
 from alertrouter.durations import parse_duration
+from alertrouter.http import auth
+from alertrouter.http.keys import PIPELINE
 from alertrouter.incidents.actions import Action, ActionKind, ActionRefused, NoSuchIncident
 
 MAX_SILENCE = dt.timedelta(days=366)
@@ -53,7 +51,7 @@ async def act(request: web.Request) -> web.Response:
     action = Action(
         kind=kind,
         incident_id=incident_id,
-        actor=body.by or _basic_auth_user(request) or "api",
+        actor=body.by or auth.basic_auth_user(request) or "api",
         source=body.via,
         comment=body.comment,
         silence_ms=(
@@ -96,14 +94,3 @@ def _silence_ms(duration: str | None, default: dt.timedelta) -> int:
     if value <= dt.timedelta(0) or value > MAX_SILENCE:
         raise InputError("duration must be positive and at most 366d")
     return int(value.total_seconds() * 1000)
-
-
-def _basic_auth_user(request: web.Request) -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        user = base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return user or None

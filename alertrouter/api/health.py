@@ -9,9 +9,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from alertrouter import migrate
-from alertrouter.api import auth
 from alertrouter.api.errors import json_error
-from alertrouter.api.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
+from alertrouter.http import auth
+from alertrouter.http.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
 from alertrouter.incidents import store as incident_store
 from alertrouter.state import silences
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.api import auth
-from alertrouter.api.history_params import parse_cursor, parse_filter, parse_limit
-from alertrouter.api.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.api.serialize import delivery, incident_detail, incident_summary
 from alertrouter.core import InputError
 from alertrouter.delivery import outbox
+from alertrouter.http import auth
+from alertrouter.http.history_params import parse_cursor, parse_filter, parse_limit
+from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.incidents import history, store
 
 MAX_LIMIT = 500

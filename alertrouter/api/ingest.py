@@ -6,9 +6,9 @@ import time
 
 from aiohttp import web
 
-from alertrouter.api import auth
 from alertrouter.api.errors import error_response
-from alertrouter.api.keys import METRICS, PIPELINE
+from alertrouter.http import auth
+from alertrouter.http.keys import METRICS, PIPELINE
 from alertrouter.ingest import parse_payload
 
 INGEST_PATH = "/api/v1/alertmanager"

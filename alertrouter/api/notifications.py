@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.api import auth
 from alertrouter.api.incidents import MAX_LIMIT, query_int
-from alertrouter.api.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.api.serialize import delivery
 from alertrouter.core import InputError
 from alertrouter.delivery import outbox
+from alertrouter.http import auth
+from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
 
 
 def _outbox_id(request: web.Request) -> int:

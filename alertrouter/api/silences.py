@@ -8,10 +8,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertrouter.api import auth
-from alertrouter.api.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.api.serialize import silence_json
 from alertrouter.core import InputError
+from alertrouter.http import auth
+from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.matchers import Matcher, MatcherParseError, parse_matcher
 from alertrouter.state import silences
 from alertrouter.state.silences import Silence, matcher_from_json

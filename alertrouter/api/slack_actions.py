@@ -27,9 +27,9 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from alertrouter.api import slack_directory
-from alertrouter.api.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.api.slack_payload import Click, parse_click
 from alertrouter.config.models import SlackAppConfig
+from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.incidents.actions import Action, ActionKind, ActionRefused, NoSuchIncident
 from alertrouter.state import inbound_requests
 from alertrouter.storage import Database

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.api import auth
-from alertrouter.api.history_params import parse_stats_query
-from alertrouter.api.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.core import Severity
+from alertrouter.http import auth
+from alertrouter.http.history_params import parse_stats_query
+from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.incidents import stats
 
 

@@ -20,18 +20,10 @@ def check(request: web.Request, auth: EndpointAuth) -> None:
     scheme, _, value = header.partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer" and value:
-        presented = value.encode()
-        matches = [
-            hmac.compare_digest(presented, t.get_secret_value().encode())
-            for t in auth.bearer_tokens
-        ]
-        if any(matches):
+        if token_matches(value, auth):
             return
     elif scheme.lower() == "basic" and value:
-        try:
-            username, _, password = base64.b64decode(value, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            username, password = "", ""
+        username, password = _basic_pair(value)
         matches = [
             hmac.compare_digest(username.encode(), b.username.encode())
             & hmac.compare_digest(
@@ -45,3 +37,27 @@ def check(request: web.Request, auth: EndpointAuth) -> None:
         reason="missing or invalid credentials",
         headers={"WWW-Authenticate": 'Bearer realm="alertrouter"'},
     )
+
+
+def token_matches(presented: str, auth: EndpointAuth) -> bool:
+    """Whether `presented` is one of the bearer tokens; compares with every one, in constant
+    time."""
+    raw = presented.encode()
+    matches = [hmac.compare_digest(raw, t.get_secret_value().encode()) for t in auth.bearer_tokens]
+    return any(matches)
+
+
+def basic_auth_user(request: web.Request) -> str | None:
+    """The user name of a basic-auth header (check() decides whether it is valid)."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    return _basic_pair(value.strip())[0] or None
+
+
+def _basic_pair(value: str) -> tuple[str, str]:
+    try:
+        username, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    return username, password

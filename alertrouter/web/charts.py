@@ -1,0 +1,154 @@
+"""The geometry of the statistics charts: rectangles, ticks and labels in SVG user units,
+computed from the stats document. The template only draws them, so the page needs no
+JavaScript and the charts scale with the page (viewBox)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from alertrouter.render import humanize_duration
+
+LEVELS = ("P0", "P1", "P2", "P3")
+# Time axis steps that read well: seconds, minutes, hours, days.
+TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+TIME_STEPS += (43200, 86400, 172800, 604800)
+MAX_DAY_LABELS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Rect:
+    x: float
+    y: float
+    width: float
+    height: float
+    css: str  # a class of the page's style sheet (the colour)
+    title: str  # the tooltip
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    x: float
+    y: float
+    text: str
+    anchor: str = "middle"  # SVG text-anchor
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    css: str
+
+
+@dataclass(slots=True)
+class Chart:
+    width: int
+    height: int
+    rects: list[Rect] = field(default_factory=list)
+    texts: list[Text] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.rects
+
+
+def time_to_acknowledge(by_severity: Sequence[Mapping[str, Any]], width: int = 640) -> Chart:
+    """Horizontal bars per P-level: the mean and the p90 time to acknowledge, and a mark at the
+    level's response target."""
+    rows = [r for r in by_severity if r["timeToAcknowledge"]["meanSeconds"] is not None]
+    row_height, left, right, top, axis = 58, 40, 96, 8, 24
+    height = top + row_height * max(len(rows), 1) + axis
+    chart = Chart(width, height)
+    if not rows:
+        return chart
+    values = [
+        v
+        for r in rows
+        for v in (
+            r["timeToAcknowledge"]["meanSeconds"],
+            r["timeToAcknowledge"]["p90Seconds"],
+            r.get("targetSeconds"),
+        )
+        if v is not None
+    ]
+    step = _step(max(values), TIME_STEPS)
+    scale_max = step * max(1, math.ceil(max(values) / step))
+    plot = width - left - right
+
+    def x(seconds: float) -> float:
+        return left + plot * seconds / scale_max
+
+    bottom = top + row_height * len(rows)
+    for tick in range(0, int(scale_max) + 1, int(step)):
+        chart.lines.append(Line(x(tick), top, x(tick), bottom, "grid"))
+        chart.texts.append(Text(x(tick), bottom + 15, humanize_duration(tick)))
+    for index, row in enumerate(rows):
+        y = top + index * row_height
+        name = row["severity"]
+        chart.texts.append(Text(left - 8, y + row_height / 2 + 4, name, "end"))
+        measured = row["timeToAcknowledge"]
+        for offset, key, what in ((8, "meanSeconds", "mean"), (30, "p90Seconds", "p90")):
+            value = measured[key]
+            if value is None:
+                continue
+            css = f"{name.lower()} {what}"
+            shown = f"{what} {humanize_duration(value)}"
+            chart.rects.append(
+                Rect(left, y + offset, max(x(value) - left, 1), 18, css, f"{name} {shown}")
+            )
+            chart.texts.append(Text(x(value) + 4, y + offset + 13, shown, "start"))
+        target = row.get("targetSeconds")
+        if target is not None:
+            chart.lines.append(Line(x(target), y + 2, x(target), y + row_height - 4, "target"))
+    return chart
+
+
+def incidents_per_day(per_day: Sequence[Mapping[str, Any]], width: int = 640) -> Chart:
+    """Columns per day, stacked by P-level (P0 at the bottom)."""
+    left, right, top, bottom_axis, height = 36, 8, 8, 24, 220
+    chart = Chart(width, height)
+    if not per_day or not any(d["opened"] for d in per_day):
+        return chart
+    most = max(d["opened"] for d in per_day)
+    step = max(1, int(_step(most, (1, 2, 5))))
+    scale_max = step * math.ceil(most / step)
+    bottom = height - bottom_axis
+    plot_height = bottom - top
+    slot = (width - left - right) / len(per_day)
+    bar = max(slot * 0.7, 1.0)
+    for tick in range(0, scale_max + 1, step):
+        y = bottom - plot_height * tick / scale_max
+        chart.lines.append(Line(left, y, width - right, y, "grid"))
+        chart.texts.append(Text(left - 6, y + 4, str(tick), "end"))
+    every = max(1, math.ceil(len(per_day) / MAX_DAY_LABELS))
+    for index, day in enumerate(per_day):
+        x = left + slot * index + (slot - bar) / 2
+        y = bottom
+        for name in LEVELS:
+            count = day["bySeverity"].get(name, 0)
+            if not count:
+                continue
+            h = plot_height * count / scale_max
+            y -= h
+            chart.rects.append(Rect(x, y, bar, h, name.lower(), f"{day['day']} {name}: {count}"))
+        if index % every == 0:
+            chart.texts.append(Text(x + bar / 2, bottom + 16, day["day"][5:]))
+    return chart
+
+
+def _step(maximum: float, bases: Sequence[float]) -> float:
+    """The tick step for about four ticks up to `maximum`: the smallest of `bases` (times a
+    power of ten beyond the last one) that is at least a quarter of it."""
+    wanted = max(maximum, 1e-9) / 4
+    scale = 1.0
+    while True:
+        for base in bases:
+            if base * scale >= wanted:
+                return base * scale
+        scale *= 10
