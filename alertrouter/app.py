@@ -114,6 +114,7 @@ class Service:
             poll_interval=self.poll_interval,
             on_lag=self.metrics.scheduler_lag.set,
             on_flushed=self.metrics.groups_flushed.inc,
+            on_pruned=self.metrics.pruned,
         )
         pipeline = self.pipeline
         self.delivery = DeliveryWorker(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from alertrouter.core import Severity
@@ -121,6 +123,12 @@ class Metrics:
             ["severity"],
             registry=r,
         )
+        self.history_pruned = Counter(
+            "alertrouter_history_pruned",
+            "Rows deleted by history retention, by kind (the table they were in).",
+            ["kind"],
+            registry=r,
+        )
         for level in Severity:
             self.open_incidents.labels(level.name)
             self.time_to_acknowledge.labels(level.name)
@@ -153,6 +161,10 @@ class Metrics:
             0 if oldest_created_at is None else max(0, now - oldest_created_at) / 1000
         )
         self.outbox_dead.set(dead)
+
+    def pruned(self, deleted: Mapping[str, int]) -> None:
+        for kind, rows in deleted.items():
+            self.history_pruned.labels(kind).inc(rows)
 
     def incident_acknowledged(self, source: str, severity: Severity, seconds: float) -> None:
         self.acknowledgements.labels(source).inc()

@@ -1,13 +1,14 @@
-"""Flushes due groups: polls the database (other replicas' work) and wakes early on new work."""
+"""Flushes due groups: polls the database (other replicas' work) and wakes early on new work.
+Beside it, every few minutes, prunes the history older than `history.retention`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from alertrouter.incidents import escalation_store
+from alertrouter.incidents import escalation_store, retention
 from alertrouter.pipeline import Pipeline
 from alertrouter.state import groups as group_state
 
@@ -26,6 +27,12 @@ class Scheduler:
         batch: int = 25,
         on_lag: Callable[[float], None] | None = None,
         on_flushed: Callable[[int], None] | None = None,
+        prune_every: float = 600.0,
+        prune_first: float = 60.0,
+        # Per retention pass; a pass that leaves rows behind is followed by another after a
+        # pause as long, so a backlog goes at half the writer's time at most.
+        prune_budget: float = 2.0,
+        on_pruned: Callable[[Mapping[str, int]], None] | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._now = clock_ms
@@ -33,11 +40,16 @@ class Scheduler:
         self._batch = batch
         self._on_lag = on_lag
         self._on_flushed = on_flushed
+        self._prune_every = prune_every
+        self._prune_first = prune_first
+        self._prune_budget = prune_budget
+        self._on_pruned = on_pruned
         self._wake = asyncio.Event()
         self._wake_at = 0  # ms of the planned wake-up
         self._ticking = False
         self._due_during_tick: int | None = None
         self._task: asyncio.Task[None] | None = None
+        self._prune_task: asyncio.Task[None] | None = None
         pipeline.on_due.append(self.due_at)
 
     def due_at(self, due: int) -> None:
@@ -50,12 +62,14 @@ class Scheduler:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="scheduler")
+        self._prune_task = asyncio.create_task(self._prune_loop(), name="history-retention")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._prune_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _run(self) -> None:
         while True:
@@ -110,3 +124,40 @@ class Scheduler:
         if not candidates:
             return self._poll
         return max(0.0, min(self._poll, (min(candidates) - self._now()) / 1000))
+
+    # ---------------------------------------------------------------------- history retention
+
+    async def prune(self) -> retention.Pruned | None:
+        """One retention pass, when `history.retention` is set (read at each pass: a reload
+        turns it on or off)."""
+        history = self._pipeline.runtime.loaded.config.history
+        policy = retention.Retention.from_config(history)
+        if policy is None:
+            return None
+        pruned = await retention.prune(
+            self._pipeline.db,
+            policy,
+            self._now(),
+            budget_s=self._prune_budget,
+            on_batch=self._on_pruned,
+        )
+        if pruned.deleted:
+            log.info(
+                "history retention: deleted %s in %d transactions",
+                ", ".join(f"{n} {kind}" for kind, n in sorted(pruned.deleted.items())),
+                pruned.transactions,
+            )
+        return pruned
+
+    async def _prune_loop(self) -> None:
+        delay = self._prune_first
+        while True:
+            await asyncio.sleep(delay)
+            delay = self._prune_every
+            try:
+                pruned = await self.prune()
+            except Exception:
+                log.exception("pruning the history failed; trying again at the next pass")
+                continue
+            if pruned is not None and not pruned.finished:
+                delay = self._prune_budget

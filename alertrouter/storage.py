@@ -75,6 +75,14 @@ alert_occurrences = sa.Table(
     sa.Column("ends_at", Millis, nullable=True),
     sa.UniqueConstraint("alert_id", "starts_at"),
 )
+# Ended occurrences by end time: what history retention deletes (incidents.retention). Partial,
+# so an occurrence that starts adds no entry, and one that ends adds it near the index's end.
+sa.Index(
+    "ix_alert_occurrences_ended",
+    alert_occurrences.c.ends_at,
+    sqlite_where=alert_occurrences.c.ends_at.is_not(None),
+    postgresql_where=alert_occurrences.c.ends_at.is_not(None),
+)
 
 groups = sa.Table(
     "groups",

@@ -36,6 +36,7 @@ from alertrouter.config.receivers import (
     check_host_port,
 )
 from alertrouter.core import Severity
+from alertrouter.durations import format_duration
 from alertrouter.matchers import Matcher
 from alertrouter.timeintervals import (
     InclusiveRange,
@@ -282,6 +283,28 @@ class IncidentsConfig(Model):
     default_escalation: dict[SeverityLevel, str] = {}
 
 
+MIN_RETENTION = dt.timedelta(hours=1)
+
+
+class HistoryConfig(Model):
+    """How long the history is kept (incidents.retention). Without `retention`, forever."""
+
+    retention: Duration | None = None
+    # Rows deleted per write transaction: few, so that ingest and flushes get the (on SQLite,
+    # single) writer between two batches.
+    prune_batch: int = Field(default=500, ge=1, le=10_000)
+
+    @field_validator("retention")
+    @classmethod
+    def _long_enough(cls, value: dt.timedelta | None) -> dt.timedelta | None:
+        if value is not None and value < MIN_RETENTION:
+            raise config_error(
+                f"retention must be at least 1h (got {format_duration(value)}); "
+                "leave it out to keep the history forever"
+            )
+        return value
+
+
 class EscalationStep(Model):
     after: Duration
     receiver: str
@@ -523,6 +546,7 @@ class Config(Model):
     slack: SlackAppConfig = SlackAppConfig()
     pagerduty: PagerDutyInboundConfig = PagerDutyInboundConfig()
     incidents: IncidentsConfig = IncidentsConfig()
+    history: HistoryConfig = HistoryConfig()
     templates: Any = ignored(
         "Alertmanager's Go templates are not used; alertrouter renders Jinja2 templates"
     )
