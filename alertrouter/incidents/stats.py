@@ -185,10 +185,16 @@ async def _breakdown(
 def _source(e: _Expressions, join_label: bool) -> sa.FromClause:
     if not join_label:
         return incidents
-    il = incident_labels.c
+    il, query = incident_labels.c, e.query
+    # The label rows carry the incident's opened_at: the range narrows them on their index too.
     return incidents.join(
         incident_labels,
-        sa.and_(il.incident_id == incidents.c.id, il.name == e.query.service_label),
+        sa.and_(
+            il.incident_id == incidents.c.id,
+            il.name == query.service_label,
+            il.opened_at >= query.since,
+            il.opened_at < query.until,
+        ),
     )
 
 
@@ -250,7 +256,12 @@ async def _count_escalations(
         .select_from(
             fired.join(
                 incident_labels,
-                sa.and_(il.incident_id == c.id, il.name == query.service_label),
+                sa.and_(
+                    il.incident_id == c.id,
+                    il.name == query.service_label,
+                    il.opened_at >= query.since,
+                    il.opened_at < query.until,
+                ),
             )
         )
         .where(*in_range)
