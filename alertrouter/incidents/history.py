@@ -3,7 +3,10 @@
 Order is (opened_at, id) descending; a cursor is the last row's pair, so a page never shifts
 when new incidents open while someone pages through older ones. Every filter maps to an index
 (see storage): status, P-level, receiver and acknowledged-by narrow `incidents` directly; label
-matchers go through `incident_labels`; free text is a substring of `search_text`.
+matchers go through `incident_labels`; free text is a substring of `search_text`. A filter
+with one `name="value"` matcher is read from `incident_labels` in its index order (the labels
+carry the incident's opened_at), so "service=db" needs no sort of the service's whole history,
+and its count needs no look at `incidents` when nothing else narrows it.
 
 Label matchers use the route syntax and Alertmanager's semantics, applied to the alerts an
 incident has held: `service="db"` finds incidents with an alert labelled service=db. A matcher
@@ -90,6 +93,9 @@ async def search(
     conn: AsyncConnection, where: HistoryFilter, *, limit: int, after: Cursor | None = None
 ) -> Page:
     """One page of the incidents that match, newest first, and how many match in all."""
+    driver = _driving_label(where)
+    if driver is not None:
+        return await _search_by_label(conn, where, driver, limit, after)
     conditions = _conditions(where)
     resolved = [(m, await _values(conn, m)) for m in where.matchers]
     page = list(conditions)
@@ -100,28 +106,76 @@ async def search(
             sa.tuple_(incident_labels.c.opened_at, incident_labels.c.incident_id)
             < (after.opened_at, after.id)
         )
-    rows = [
-        dict(r._mapping)
-        for r in await conn.execute(
-            sa.select(*SUMMARY_COLUMNS)
-            .where(*page, *_label_conditions(where, resolved, label_cut))
-            .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
-            .limit(limit + 1)  # one more tells whether another page follows
-        )
-    ]
-    more = len(rows) > limit
-    del rows[limit:]
-    total = await conn.scalar(
+    return await _page(
+        conn,
+        sa.select(*SUMMARY_COLUMNS)
+        .where(*page, *_label_conditions(where, resolved, label_cut))
+        .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc()),
         sa.select(sa.func.count())
         .select_from(incidents)
-        .where(*conditions, *_label_conditions(where, resolved, []))
+        .where(*conditions, *_label_conditions(where, resolved, [])),
+        limit,
     )
+
+
+def _driving_label(where: HistoryFilter) -> Matcher | None:
+    """The one `name="value"` matcher of a filter that incident_labels can answer by itself
+    (its index is in page order), unless the filter asks for open incidents, which the partial
+    index of open incidents finds faster."""
+    if len(where.matchers) != 1 or (where.statuses and where.statuses <= OPEN_STATUSES):
+        return None
+    (matcher,) = where.matchers
+    return matcher if matcher.type is MatchType.EQUAL and matcher.value else None
+
+
+async def _search_by_label(
+    conn: AsyncConnection, where: HistoryFilter, matcher: Matcher, limit: int, after: Cursor | None
+) -> Page:
+    """The page read in index order from incident_labels, joined to incidents for the rest
+    of the filter; the count from incident_labels alone when nothing else narrows."""
+    il = incident_labels.c
+    labelled = [il.name == matcher.name, il.value == matcher.value]
+    if where.opened_after is not None:
+        labelled.append(il.opened_at >= where.opened_after)
+    if where.opened_before is not None:
+        labelled.append(il.opened_at < where.opened_before)
+    others = _conditions(where, opened=False)
+    joined = incident_labels.join(incidents, incidents.c.id == il.incident_id)
+    cut = (
+        [sa.tuple_(il.opened_at, il.incident_id) < (after.opened_at, after.id)]
+        if after is not None
+        else []
+    )
+    return await _page(
+        conn,
+        sa.select(*SUMMARY_COLUMNS)
+        .select_from(joined)
+        .where(*labelled, *cut, *others)
+        .order_by(il.opened_at.desc(), il.incident_id.desc()),
+        (
+            sa.select(sa.func.count()).select_from(joined).where(*labelled, *others)
+            if others
+            else sa.select(sa.func.count()).select_from(incident_labels).where(*labelled)
+        ),
+        limit,
+    )
+
+
+async def _page(
+    conn: AsyncConnection, rows_query: sa.Select[Any], count_query: sa.Select[Any], limit: int
+) -> Page:
+    rows = [dict(r._mapping) for r in await conn.execute(rows_query.limit(limit + 1))]
+    more = len(rows) > limit  # the one more row tells whether another page follows
+    del rows[limit:]
+    total = await conn.scalar(count_query)
     await _attach_alert_counts(conn, rows)
     following = Cursor(rows[-1]["opened_at"], rows[-1]["id"]) if more else None
     return Page(rows, int(total or 0), following)
 
 
-def _conditions(where: HistoryFilter) -> list[sa.ColumnElement[bool]]:
+def _conditions(where: HistoryFilter, *, opened: bool = True) -> list[sa.ColumnElement[bool]]:
+    """The filter's conditions on incidents themselves; `opened=False` leaves out the
+    opened_at range (applied elsewhere)."""
     c = incidents.c
     out: list[sa.ColumnElement[bool]] = []
     if where.statuses and where.statuses != set(STATUSES):
@@ -135,9 +189,9 @@ def _conditions(where: HistoryFilter) -> list[sa.ColumnElement[bool]]:
         out.append(c.severity.in_(sorted(int(s) for s in where.severities)))
     if where.receivers:
         out.append(c.receiver.in_(sorted(where.receivers)))
-    if where.opened_after is not None:
+    if opened and where.opened_after is not None:
         out.append(c.opened_at >= where.opened_after)
-    if where.opened_before is not None:
+    if opened and where.opened_before is not None:
         out.append(c.opened_at < where.opened_before)
     if where.resolved_after is not None:
         out.append(c.resolved_at >= where.resolved_after)
