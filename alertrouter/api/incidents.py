@@ -4,29 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.api.serialize import delivery, incident_detail, incident_summary
-from alertrouter.core import InputError
-from alertrouter.delivery import outbox
+from alertrouter.api.serialize import incident_detail, incident_summary
 from alertrouter.http import auth
 from alertrouter.http.history_params import parse_cursor, parse_filter, parse_limit
 from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.incidents import history, store
-
-MAX_LIMIT = 500
-NOTIFICATIONS_SHOWN = 200
-
-
-def query_int(request: web.Request, name: str, default: int | None) -> int | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InputError(f"query parameter {name!r} must be an integer") from None
-    if value < 1:
-        raise InputError(f"query parameter {name!r} must be positive")
-    return value
 
 
 async def list_incidents(request: web.Request) -> web.Response:
@@ -57,9 +39,6 @@ async def get_incident(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     async with request.app[DB].read() as conn:
         row = await store.get_incident(conn, incident_id)
-        if row is None:
-            raise web.HTTPNotFound(reason="no such incident")
-        notifications = await outbox.list_deliveries(
-            conn, limit=NOTIFICATIONS_SHOWN, incident_id=incident_id
-        )
-    return web.json_response(incident_detail(row, [delivery(n) for n in reversed(notifications)]))
+    if row is None:
+        raise web.HTTPNotFound(reason="no such incident")
+    return web.json_response(incident_detail(row))

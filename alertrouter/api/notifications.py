@@ -5,12 +5,25 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.api.incidents import MAX_LIMIT, query_int
 from alertrouter.api.serialize import delivery
 from alertrouter.core import InputError
 from alertrouter.delivery import outbox
 from alertrouter.http import auth
+from alertrouter.http.history_params import MAX_LIMIT
 from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
+
+
+def query_int(request: web.Request, name: str, default: int | None) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"query parameter {name!r} must be an integer") from None
+    if value < 1:
+        raise InputError(f"query parameter {name!r} must be positive")
+    return value
 
 
 def _outbox_id(request: web.Request) -> int:

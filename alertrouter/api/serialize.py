@@ -40,8 +40,8 @@ def incident_summary(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def incident_detail(row: dict[str, Any], notifications: list[dict[str, Any]]) -> dict[str, Any]:
-    """`notifications`: the incident's deliveries, oldest first, as `delivery` shows them."""
+def incident_detail(row: dict[str, Any]) -> dict[str, Any]:
+    """What store.get_incident read: alerts, timeline and notifications too."""
     alert_counts = {"firing": 0, "resolved": 0}
     for alert in row["alerts"]:
         alert_counts[alert["state"]] += 1
@@ -73,7 +73,7 @@ def incident_detail(row: dict[str, Any], notifications: list[dict[str, Any]]) ->
             }
             for e in row["timeline"]
         ],
-        "notifications": notifications,
+        "notifications": [delivery(n) for n in row["notifications"]],
     }
 
 

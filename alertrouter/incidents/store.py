@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core import Severity
+from alertrouter.delivery import outbox
 from alertrouter.incidents.lifecycle import KnownAlert, OpenIncident, Plan
 from alertrouter.state import timeline
 from alertrouter.state.groups import GroupRow
@@ -25,6 +26,7 @@ from alertrouter.storage import (
 )
 
 SYSTEM_ACTOR = "alertrouter"
+NOTIFICATIONS_SHOWN = 200
 ALERT_SOURCE = "alertmanager"
 
 
@@ -319,6 +321,8 @@ async def count_open_by_severity(conn: AsyncConnection) -> dict[Severity, int]:
 
 
 async def get_incident(conn: AsyncConnection, incident_id: int) -> dict[str, Any] | None:
+    """The incident with its alerts (and their occurrences), timeline and latest
+    NOTIFICATIONS_SHOWN notifications."""
     row = (await conn.execute(sa.select(incidents).where(incidents.c.id == incident_id))).first()
     if row is None:
         return None
@@ -356,4 +360,6 @@ async def get_incident(conn: AsyncConnection, incident_id: int) -> dict[str, Any
         .order_by(timeline_events.c.at, timeline_events.c.id)
     )
     incident["timeline"] = [dict(r._mapping) for r in timeline]
+    latest = await outbox.list_deliveries(conn, limit=NOTIFICATIONS_SHOWN, incident_id=incident_id)
+    incident["notifications"] = latest[::-1]  # oldest first, like the timeline
     return incident

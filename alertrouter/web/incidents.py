@@ -10,7 +10,6 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from alertrouter.core import InputError
-from alertrouter.delivery import outbox
 from alertrouter.http.history_params import parse_cursor, parse_filter, parse_limit
 from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.incidents import history, store
@@ -19,7 +18,6 @@ from alertrouter.web import pages
 from alertrouter.web.access import Viewer
 from alertrouter.web.timeline import describe
 
-NOTIFICATIONS_SHOWN = 200
 MAX_ID = 2**63 - 1  # the id column's range: larger numbers name no incident
 FORM_FIELDS = ("filter", "since", "q", "acknowledged_by")
 # Parameters the form has no field for (links from the statistics page carry them): kept.
@@ -94,15 +92,12 @@ async def incident_page(request: web.Request, viewer: Viewer) -> web.StreamRespo
     incident_id = incident_id_of(request)
     async with request.app[DB].read() as conn:
         incident = await store.get_incident(conn, incident_id)
-        if incident is None:
-            raise web.HTTPNotFound(reason=f"There is no incident {incident_id}.")
-        notifications = await outbox.list_deliveries(
-            conn, limit=NOTIFICATIONS_SHOWN, incident_id=incident_id
-        )
+    if incident is None:
+        raise web.HTTPNotFound(reason=f"There is no incident {incident_id}.")
     context = {
         "incident": incident,
         "firing": sum(1 for a in incident["alerts"] if a["state"] == "firing"),
-        "notifications": list(reversed(notifications)),  # oldest first, like the timeline
+        "notifications": incident["notifications"],
         "events": [(e, describe(e["kind"], e["detail"])) for e in incident["timeline"]],
         "outcome": OUTCOMES.get(request.query.get("done", "")),
         "refused": request.query.get("done") == "refused",
