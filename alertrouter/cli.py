@@ -665,6 +665,24 @@ def _output_option(*choices: str) -> Callable[[F], F]:
     )
 
 
+def _show(
+    url: str | None,
+    token: str | None,
+    path: str,
+    output: str,
+    as_text: Callable[[Any], list[str]],
+) -> None:
+    """GETs `path` from the server and prints it as JSON, or as `as_text` words it."""
+    try:
+        answer = ApiClient(url, token).request("GET", path)
+    except InputError as exc:
+        fail(str(exc))
+    if output == "json":
+        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(as_text(answer)))
+
+
 @incidents.command("list")
 @click.option(
     "--status",
@@ -710,14 +728,7 @@ def incidents_list(
         "cursor": cursor,
     }
     params += [(k, v) for k, v in optional.items() if v] + [("limit", str(limit))]
-    try:
-        page = ApiClient(url, token).request("GET", f"/api/v1/incidents?{urlencode(params)}")
-    except InputError as exc:
-        fail(str(exc))
-    if output == "json":
-        click.echo(json.dumps(page, indent=2, ensure_ascii=False))
-    else:
-        click.echo("\n".join(incident_lines(page)))
+    _show(url, token, f"/api/v1/incidents?{urlencode(params)}", output, incident_lines)
 
 
 @incidents.command("show")
@@ -726,14 +737,7 @@ def incidents_list(
 @url_options
 def incidents_show(incident_id: int, output: str, url: str | None, token: str | None) -> None:
     """One incident: its state, alerts, notifications and timeline."""
-    try:
-        incident = ApiClient(url, token).request("GET", f"/api/v1/incidents/{incident_id}")
-    except InputError as exc:
-        fail(str(exc))
-    if output == "json":
-        click.echo(json.dumps(incident, indent=2, ensure_ascii=False))
-    else:
-        click.echo("\n".join(incident_text(incident)))
+    _show(url, token, f"/api/v1/incidents/{incident_id}", output, incident_text)
 
 
 @main.command("stats")
@@ -756,11 +760,4 @@ def stats(
     params = {"since": since, "service_label": service_label, "top": str(top)}
     if until:
         params["until"] = until
-    try:
-        answer = ApiClient(url, token).request("GET", f"/api/v1/stats?{urlencode(params)}")
-    except InputError as exc:
-        fail(str(exc))
-    if output == "json":
-        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
-    else:
-        click.echo("\n".join(stats_lines(answer)))
+    _show(url, token, f"/api/v1/stats?{urlencode(params)}", output, stats_lines)
