@@ -18,6 +18,22 @@ from alertrouter.storage import (
     timeline_events,
 )
 
+# Two teams' receivers, an incident per (alertname, service): the history and stats tests.
+TEAMS_CONFIG = """
+route:
+  receiver: web-team
+  group_by: [alertname, service]
+  group_wait: 0s
+  group_interval: 1m
+  repeat_interval: 4h
+  routes:
+    - matchers: ['team="db"']
+      receiver: db-team
+receivers:
+  - name: web-team
+  - name: db-team
+"""
+
 TABLES = (
     alerts,
     alert_occurrences,

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.integration.conftest import refusing_connections
 from tests.integration.helpers import post, row_counts
 from tests.payloads import alert, payload
 
@@ -135,24 +136,11 @@ async def test_locked_sqlite_database_answers_503_then_recovers(tmp_path, start_
 
 
 async def test_unreachable_postgresql_answers_503_then_recovers(pg_database, start_server):
-    import asyncpg
-
-    from tests.integration.conftest import PG_ADMIN_URL
-
     service, client = await start_server(pg_database)
-    name = pg_database.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
+    async with refusing_connections(pg_database):
         response = await client.post("/api/v1/alertmanager", json=payload(alert()))
         assert response.status == 503
         assert response.headers["Retry-After"] == "5"
-    finally:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await admin.close()
     await post(client, payload(alert()))
     assert (await row_counts(service))["alerts"] == 1
 

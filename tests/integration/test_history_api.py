@@ -13,26 +13,17 @@ import pytest
 
 from alertrouter.matchers import parse_matchers
 from tests.integration.conftest import FakeClock
-from tests.integration.helpers import post
+from tests.integration.helpers import TEAMS_CONFIG, post
 from tests.openapi_check import assert_conforms
 from tests.payloads import alert, payload
 
-CONFIG = """
-route:
-  receiver: web-team
-  group_by: [alertname, service]
-  group_wait: 0s
-  group_interval: 1m
-  repeat_interval: 4h
-  routes:
-    - matchers: ['team="db"']
-      receiver: db-team
-receivers:
-  - name: web-team
-  - name: db-team
+CONFIG = (
+    TEAMS_CONFIG
+    + """
 incidents:
   default_escalation: {P0: none, P1: none, P2: none, P3: none}
 """
+)
 
 # name, labels, summary, what happens after opening
 HISTORY: list[tuple[str, list[dict[str, str]], str, str]] = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from alertrouter.api.openapi import document
-from tests.integration.conftest import FakeClock
+from tests.integration.conftest import FakeClock, refusing_connections
 from tests.integration.helpers import post
 from tests.openapi_check import assert_conforms, spec
 from tests.payloads import alert, payload
@@ -75,22 +75,9 @@ async def test_every_status_of_every_operation_conforms(database_url, start_serv
 
 
 async def test_unavailable_database_answers_the_documented_503(pg_database, start_server):
-    import asyncpg
-
-    from tests.integration.conftest import PG_ADMIN_URL
-
     _, client = await start_server(pg_database)
-    name = pg_database.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
+    async with refusing_connections(pg_database):
         for url in ("/api/v1/incidents", "/api/v1/stats"):
             response = await client.get(url)
             assert response.status == 503
             assert_conforms("GET", url, 503, await response.json())
-    finally:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await admin.close()

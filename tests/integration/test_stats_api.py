@@ -10,24 +10,11 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import FakeClock
-from tests.integration.helpers import post
+from tests.integration.helpers import TEAMS_CONFIG, post
 from tests.openapi_check import assert_conforms
 from tests.payloads import alert, payload
 
-CONFIG = """
-route:
-  receiver: web-team
-  group_by: [alertname, service]
-  group_wait: 0s
-  group_interval: 1m
-  repeat_interval: 4h
-  routes:
-    - matchers: ['team="db"']
-      receiver: db-team
-receivers:
-  - name: web-team
-  - name: db-team
-"""
+CONFIG = TEAMS_CONFIG
 
 
 def iso(ms: int) -> str:
