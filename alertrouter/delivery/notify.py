@@ -26,6 +26,7 @@ from alertrouter.state.notification_log import (
     decide,
     logged,
     reportable_resolved,
+    still_reported,
 )
 from alertrouter.storage import Database, DriverStatement, notification_log
 
@@ -85,6 +86,7 @@ def notify(
     if receiver is None or not receiver.integrations:
         return 0
     firing = frozenset(m.fingerprint for m in members if m.firing and m.fingerprint not in muted)
+    muted_firing = frozenset(m.fingerprint for m in members if m.firing) - firing
     resolved = frozenset(m.fingerprint for m in members if not m.firing)
     incident_id = int(incident["id"])
     view: dict[str, Any] | None = None
@@ -96,6 +98,7 @@ def notify(
             entry,
             firing,
             resolved,
+            muted=muted_firing,
             send_resolved=config.sends_resolved,
             repeat_interval_ms=group.repeat_interval_ms,
             now=now,
@@ -128,7 +131,7 @@ def notify(
             now=now,
         )
         queued += _queue(outgoing, kind, integration, config, notification, settings)
-        stored = logged(firing, resolved, now)
+        stored = logged(firing, resolved, now, held=still_reported(entry, muted_firing))
         outgoing.log_entries.append(
             {
                 "group_key": group.key,

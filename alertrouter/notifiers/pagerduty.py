@@ -114,11 +114,15 @@ def compose(
         return []  # PagerDuty has no silences; the muted alerts resolve it in time
     if n.reason is NotifyReason.ACKNOWLEDGED:
         return [acknowledge_message(n.data["external_url"], n.incident_id)]
-    if n.data["incident"]["status"] == "resolved":
+    if n.data["incident"]["status"] == "resolved" or n.reason is NotifyReason.ALL_RESOLVED:
         # A person's resolution is always passed on: PagerDuty must not keep paging for it.
+        # ALL_RESOLVED with the incident still open: what PagerDuty was told of resolved, and
+        # only alerts it never heard of (muted) keep the incident open.
         if not n.send_resolved and n.reason is not NotifyReason.RESOLVED_MANUALLY:
             return []
         return [Message("event", {"event_action": "resolve", "dedup_key": key})]
+    if not n.data["alerts"]["firing"]:
+        return []  # every alert is muted: a trigger would page for nothing
     return [Message("event", trigger_event(config, renderer, n.data, key, label=label))]
 
 

@@ -11,9 +11,13 @@ DedupStage (notify/notify.go, `needsUpdate`), with the reason made explicit:
 - with `send_resolved`, an alert resolved that was not reported resolved (SOME_RESOLVED);
 - otherwise, once the repeat interval has passed since the last notification (REPEAT).
 
-`firing` holds the alerts that fire and are not muted. An alert that was reported firing and is
-then muted therefore drops out of `firing` as if resolved, and its real resolution is still
-reported later; an alert that was never reported is never reported resolved.
+`firing` holds the alerts that fire and are not muted; `muted` those that fire but are silenced or
+inhibited. Unlike Alertmanager, which drops muted alerts before its DedupStage (and so never
+tells a channel that an alert it reported resolved while silenced), an alert that was reported
+firing and is then muted stays reported: the flushes while it is muted say nothing about it (no
+"resolved" that is not true, no message with nothing firing), and its real resolution is
+reported when it comes, silence or not. An alert that was never reported is never reported
+resolved, and one that fires anew under a silence notifies nobody until the silence ends.
 """
 
 from __future__ import annotations
@@ -51,16 +55,22 @@ def decide(
     firing: frozenset[str],
     resolved: frozenset[str],
     *,
+    muted: frozenset[str],
     send_resolved: bool,
     repeat_interval_ms: int,
     now: int,
 ) -> NotifyReason | None:
-    """The reason to notify now, or None for "do not notify"."""
+    """The reason to notify now, or None for "do not notify". Every reason but ALL_RESOLVED
+    comes with something in `firing`: nothing is ever announced as firing with zero alerts."""
     if entry is None:
         return NotifyReason.FIRST if firing else None
     if not firing <= entry.firing:
         return NotifyReason.NEW_ALERTS
     if not firing:
+        if still_reported(entry, muted):
+            # Only muted alerts fire, and the channel already knows of them: wait for their
+            # resolution (or the silence's end) rather than announce a resolution that is not.
+            return None
         # Alerts that fired and resolved between two flushes were never reported: nothing to say.
         return NotifyReason.ALL_RESOLVED if entry.firing else None
     if send_resolved and not resolved <= entry.resolved:
@@ -68,6 +78,12 @@ def decide(
     if entry.notified_at < now - repeat_interval_ms:
         return NotifyReason.REPEAT
     return None
+
+
+def still_reported(entry: LogEntry | None, muted: frozenset[str]) -> frozenset[str]:
+    """The muted alerts that the last notification reported firing: they still fire, so they
+    stay reported until they resolve."""
+    return frozenset() if entry is None else entry.firing & muted
 
 
 def reportable_resolved(entry: LogEntry | None, resolved: frozenset[str]) -> frozenset[str]:
@@ -78,6 +94,13 @@ def reportable_resolved(entry: LogEntry | None, resolved: frozenset[str]) -> fro
     return resolved & (entry.firing | entry.resolved)
 
 
-def logged(firing: frozenset[str], resolved: frozenset[str], now: int) -> LogEntry:
-    """The entry to store once a notification with these alerts has been decided on."""
-    return LogEntry(firing=firing, resolved=resolved, notified_at=now)
+def logged(
+    firing: frozenset[str],
+    resolved: frozenset[str],
+    now: int,
+    *,
+    held: frozenset[str] = frozenset(),
+) -> LogEntry:
+    """The entry to store once a notification with these alerts has been decided on. `held`:
+    the alerts that stay reported firing while muted (see `still_reported`)."""
+    return LogEntry(firing=firing | held, resolved=resolved, notified_at=now)

@@ -210,6 +210,22 @@ def test_resolved_incident_without_send_resolved_sends_nothing():
     assert compose(config(), GlobalConfig(), RENDERER, n, label=LABEL) == []
 
 
+def test_all_resolved_resolves_while_muted_alerts_keep_the_incident_open():
+    """What PagerDuty was told of resolved; a muted alert it never heard of still fires."""
+    template_data = data(status="triggered")
+    template_data["alerts"] = {"firing": [], "resolved": template_data["alerts"]["firing"]}
+    n = notification(template_data, reason=NotifyReason.ALL_RESOLVED)
+    assert event(n=n)["event_action"] == "resolve"
+
+
+@pytest.mark.parametrize("reason", [NotifyReason.UNACKNOWLEDGED, NotifyReason.ESCALATED])
+def test_nothing_is_triggered_while_every_alert_is_muted(reason):
+    template_data = data(status="triggered")
+    template_data["alerts"] = {"firing": [], "resolved": []}
+    n = notification(template_data, reason=reason)
+    assert compose(config(), GlobalConfig(), RENDERER, n, label=LABEL) == []
+
+
 def test_send_resolved_defaults_to_true():
     assert config().sends_resolved
 
