@@ -34,6 +34,7 @@ class Text:
     y: float
     text: str
     anchor: str = "middle"  # SVG text-anchor
+    css: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,53 +60,47 @@ class Chart:
 
 
 def time_to_acknowledge(by_severity: Sequence[Mapping[str, Any]], width: int = 640) -> Chart:
-    """Horizontal bars per P-level: the mean and the p90 time to acknowledge, and a mark at the
-    level's response target."""
+    """One panel per P-level, each with its own time axis (small multiples): P0's 5-minute
+    target and P3's 4-hour one on a shared axis left P0 a few pixels wide. A panel holds the
+    mean and p90 bars, the level's response target as a dashed line, and its ticks."""
     rows = [r for r in by_severity if r["timeToAcknowledge"]["meanSeconds"] is not None]
-    row_height, left, right, top, axis = 58, 40, 96, 8, 24
-    height = top + row_height * max(len(rows), 1) + axis
-    chart = Chart(width, height)
-    if not rows:
-        return chart
-    values = [
-        v
-        for r in rows
-        for v in (
-            r["timeToAcknowledge"]["meanSeconds"],
-            r["timeToAcknowledge"]["p90Seconds"],
-            r.get("targetSeconds"),
-        )
-        if v is not None
-    ]
-    step = _step(max(values), TIME_STEPS)
-    scale_max = step * max(1, math.ceil(max(values) / step))
+    left, right, panel_height, bars_height = 72, 104, 80, 52
+    chart = Chart(width, max(panel_height * len(rows), 1))
     plot = width - left - right
-
-    def x(seconds: float) -> float:
-        return left + plot * seconds / scale_max
-
-    bottom = top + row_height * len(rows)
-    for tick in range(0, int(scale_max) + 1, int(step)):
-        chart.lines.append(Line(x(tick), top, x(tick), bottom, "grid"))
-        chart.texts.append(Text(x(tick), bottom + 15, humanize_duration(tick)))
     for index, row in enumerate(rows):
-        y = top + index * row_height
+        top = index * panel_height + 4
+        bottom = top + bars_height
+        measured, target = row["timeToAcknowledge"], row.get("targetSeconds")
+        largest = max(
+            v for v in (measured["meanSeconds"], measured["p90Seconds"], target) if v is not None
+        )
+        step = _step(largest, TIME_STEPS)
+        scale_max = step * max(1, math.ceil(largest / step))
+
+        def x(seconds: float, scale_max: float = scale_max) -> float:
+            return left + plot * seconds / scale_max
+
+        for tick in range(0, int(scale_max) + 1, int(step)):
+            chart.lines.append(Line(x(tick), top, x(tick), bottom, "grid"))
+            chart.texts.append(Text(x(tick), bottom + 15, humanize_duration(tick)))
+        chart.lines.append(Line(left, top, left, bottom, "axis"))
         name = row["severity"]
-        chart.texts.append(Text(left - 8, y + row_height / 2 + 4, name, "end"))
-        measured = row["timeToAcknowledge"]
-        for offset, key, what in ((8, "meanSeconds", "mean"), (30, "p90Seconds", "p90")):
+        chart.texts.append(Text(left - 10, top + 14, name, "end", "level"))
+        if target is not None:
+            chart.texts.append(Text(left - 10, top + 30, "target", "end"))
+            chart.texts.append(Text(left - 10, top + 44, humanize_duration(target), "end"))
+        for offset, key, what in ((6, "meanSeconds", "mean"), (28, "p90Seconds", "p90")):
             value = measured[key]
             if value is None:
                 continue
-            css = f"{name.lower()} {what}"
             shown = f"{what} {humanize_duration(value)}"
+            css = f"{name.lower()} {what}"
             chart.rects.append(
-                Rect(left, y + offset, max(x(value) - left, 1), 18, css, f"{name} {shown}")
+                Rect(left, top + offset, max(x(value) - left, 1), 18, css, f"{name} {shown}")
             )
-            chart.texts.append(Text(x(value) + 4, y + offset + 13, shown, "start"))
-        target = row.get("targetSeconds")
+            chart.texts.append(Text(x(value) + 4, top + offset + 13, shown, "start"))
         if target is not None:
-            chart.lines.append(Line(x(target), y + 2, x(target), y + row_height - 4, "target"))
+            chart.lines.append(Line(x(target), top, x(target), bottom, "target"))
     return chart
 
 
