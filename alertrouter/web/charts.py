@@ -87,8 +87,8 @@ def time_to_acknowledge(by_severity: Sequence[Mapping[str, Any]], width: int = 6
         name = row["severity"]
         chart.texts.append(Text(left - 10, top + 14, name, "end", "level"))
         if target is not None:
-            chart.texts.append(Text(left - 10, top + 30, "target", "end"))
-            chart.texts.append(Text(left - 10, top + 44, humanize_duration(target), "end"))
+            chart.texts.append(Text(left - 10, top + 31, "target", "end"))
+            chart.texts.append(Text(left - 10, top + 47, humanize_duration(target), "end"))
         for offset, key, what in ((6, "meanSeconds", "mean"), (28, "p90Seconds", "p90")):
             value = measured[key]
             if value is None:

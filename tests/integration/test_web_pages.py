@@ -261,7 +261,8 @@ def text_boxes(svg: ET.Element) -> list[tuple[str, float, float, float, float]]:
         x, y, words = float(element.get("x", 0)), float(element.get("y", 0)), element.text or ""
         width = len(words) * FONT_SIZE * 0.62
         shift = {"start": 0.0, "middle": width / 2, "end": width}[element.get("text-anchor", "")]
-        boxes.append((words, x - shift, y - FONT_SIZE * 0.8, x - shift + width, y + 3))
+        # From the ascent above the baseline to the descent below it, as a browser measures.
+        boxes.append((words, x - shift, y - FONT_SIZE * 0.95, x - shift + width, y + 3.6))
     return boxes
 
 
