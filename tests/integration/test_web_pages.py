@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import ClientResponse
 
+from alertrouter.web import pages
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import incident, post
 from tests.payloads import alert, payload
@@ -302,6 +303,26 @@ async def test_the_time_to_acknowledge_chart_reads_for_every_level(started):
     assert "5m" in words and "4h" in words  # each level's target, as text too
     assert_labels_apart(svg)
     assert_labels_apart(chart(text, "Incidents opened per day, stacked by P-level"))
+
+
+async def test_flapping_groups_are_shown_by_their_labels(started):
+    service, client, clock, _ = started
+    begin = clock()
+    episodes = [("firing", begin, None), ("resolved", begin, begin + 60_000)]
+    episodes.append(("firing", begin + 120_000, None))  # firing again a minute after
+    for status, starts, ends in episodes:
+        clock.advance(61)
+        resolved = pages.iso(ends) if ends else None
+        flap = alert(status, alertname="Flap", starts=pages.iso(starts), ends=resolved)
+        await post(client, payload(flap))
+        await service.pipeline.flush_due(clock())
+    clock.advance(1)  # the range ends now, before it: the second incident is in it
+    stats = await (await client.get("/api/v1/stats", headers=basic())).json()
+    (flapping,) = stats["flapping"]
+    assert flapping["groupLabels"] == {"alertname": "Flap"}
+    text = await page(await client.get("/stats", headers=basic()))
+    assert '<span class="chip">alertname="Flap"</span>' in text
+    assert html.escape(flapping["groupKey"]) not in text
 
 
 async def test_the_buttons_act_on_the_incident(started):
