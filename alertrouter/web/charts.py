@@ -15,7 +15,10 @@ LEVELS = ("P0", "P1", "P2", "P3")
 # Time axis steps that read well: seconds, minutes, hours, days.
 TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
 TIME_STEPS += (43200, 86400, 172800, 604800)
-MAX_DAY_LABELS = 10
+# The page draws each chart twice, wide and narrow (for phones), and CSS shows one: SVG text
+# scales with the chart, so a wide chart squeezed onto a phone has unreadably small labels.
+WIDE, NARROW = 640, 360
+TICK_SPACING, DAY_LABEL_SPACING = 110, 56  # room for "1h 30m", "11-29" and a gap
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,7 @@ class Chart:
         return not self.rects
 
 
-def time_to_acknowledge(by_severity: Sequence[Mapping[str, Any]], width: int = 640) -> Chart:
+def time_to_acknowledge(by_severity: Sequence[Mapping[str, Any]], width: int = WIDE) -> Chart:
     """One panel per P-level, each with its own time axis (small multiples): P0's 5-minute
     target and P3's 4-hour one on a shared axis left P0 a few pixels wide. A panel holds the
     mean and p90 bars, the level's response target as a dashed line, and its ticks."""
@@ -67,6 +70,7 @@ def time_to_acknowledge(by_severity: Sequence[Mapping[str, Any]], width: int = 6
     left, right, panel_height, bars_height = 72, 104, 80, 52
     chart = Chart(width, max(panel_height * len(rows), 1))
     plot = width - left - right
+    ticks = max(2, plot // TICK_SPACING)
     for index, row in enumerate(rows):
         top = index * panel_height + 4
         bottom = top + bars_height
@@ -74,7 +78,7 @@ def time_to_acknowledge(by_severity: Sequence[Mapping[str, Any]], width: int = 6
         largest = max(
             v for v in (measured["meanSeconds"], measured["p90Seconds"], target) if v is not None
         )
-        step = _step(largest, TIME_STEPS)
+        step = _step(largest, TIME_STEPS, ticks)
         scale_max = step * max(1, math.ceil(largest / step))
 
         def x(seconds: float, scale_max: float = scale_max) -> float:
@@ -104,7 +108,7 @@ def time_to_acknowledge(by_severity: Sequence[Mapping[str, Any]], width: int = 6
     return chart
 
 
-def incidents_per_day(per_day: Sequence[Mapping[str, Any]], width: int = 640) -> Chart:
+def incidents_per_day(per_day: Sequence[Mapping[str, Any]], width: int = WIDE) -> Chart:
     """Columns per day, stacked by P-level (P0 at the bottom)."""
     left, right, top, bottom_axis, height = 36, 8, 8, 24, 220
     chart = Chart(width, height)
@@ -121,7 +125,7 @@ def incidents_per_day(per_day: Sequence[Mapping[str, Any]], width: int = 640) ->
         y = bottom - plot_height * tick / scale_max
         chart.lines.append(Line(left, y, width - right, y, "grid"))
         chart.texts.append(Text(left - 6, y + 4, str(tick), "end"))
-    every = max(1, math.ceil(len(per_day) / MAX_DAY_LABELS))
+    every = max(1, math.ceil(len(per_day) / max(2, (width - left - right) // DAY_LABEL_SPACING)))
     for index, day in enumerate(per_day):
         x = left + slot * index + (slot - bar) / 2
         y = bottom
@@ -137,10 +141,10 @@ def incidents_per_day(per_day: Sequence[Mapping[str, Any]], width: int = 640) ->
     return chart
 
 
-def _step(maximum: float, bases: Sequence[float]) -> float:
-    """The tick step for about four ticks up to `maximum`: the smallest of `bases` (times a
-    power of ten beyond the last one) that is at least a quarter of it."""
-    wanted = max(maximum, 1e-9) / 4
+def _step(maximum: float, bases: Sequence[float], ticks: int = 4) -> float:
+    """The tick step for at most `ticks` steps up to `maximum`: the smallest of `bases` (times
+    a power of ten beyond the last one) that is at least maximum / ticks."""
+    wanted = max(maximum, 1e-9) / ticks
     scale = 1.0
     while True:
         for base in bases:

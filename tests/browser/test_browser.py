@@ -261,8 +261,11 @@ def test_sign_in_filter_open_and_acknowledge(server: Server, browser: Any, scree
 
     browser.get(server.url + "/stats")
     assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect")
-    assert_every_level_readable(browser)
+    assert_every_level_readable(browser, "svg.chart.wide")
     shoot(browser, screenshots, "5-stats")
+    shoot(browser, screenshots, "5-stats-phone", width=400)
+    assert_every_level_readable(browser, "svg.chart.narrow")  # the one a phone shows
+    browser.set_window_size(1280, 900)
     chart = browser.find_element(By.CSS_SELECTOR, "svg.chart")
     chart.screenshot(str(screenshots / "5-stats-time-to-acknowledge.png"))
     print(f"screenshot: {screenshots / '5-stats-time-to-acknowledge.png'}")
@@ -287,7 +290,7 @@ def assert_timeline_first_and_deliveries_once(browser: Any) -> None:
 # The boxes of the time-to-acknowledge chart as drawn (CSS pixels): its labels, each level's
 # bars, target line and axis.
 CHART_BOXES = """
-const svg = document.querySelector("svg.chart");
+const svg = document.querySelector(arguments[0]);
 const box = e => { const r = e.getBoundingClientRect();
   return {text: e.textContent, cls: e.getAttribute("class") || "",
           left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
@@ -295,8 +298,9 @@ return ["text", "rect", "line"].map(tag => Array.from(svg.querySelectorAll(tag),
 """
 
 
-def assert_every_level_readable(browser: Any) -> None:
-    texts, rects, lines = browser.execute_script(CHART_BOXES)
+def assert_every_level_readable(browser: Any, chart: str) -> None:
+    texts, rects, lines = browser.execute_script(CHART_BOXES, chart)
+    assert texts and all(t["right"] > t["left"] for t in texts)  # drawn, not hidden
     for index, a in enumerate(texts):
         for b in texts[index + 1 :]:
             apart = (

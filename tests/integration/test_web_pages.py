@@ -238,7 +238,8 @@ async def test_the_statistics_page_draws_its_charts(started):
     clock.advance(120)
     await post_form(client, ids["DiskFull"], "ack", headers=basic())
     text = await page(await client.get("/stats", headers=basic()))
-    assert text.count('<svg class="chart"') == 2
+    assert text.count('<svg class="chart wide"') == 2  # and a narrow copy of each, for phones
+    assert text.count('<svg class="chart narrow"') == 2
     assert "Time to acknowledge by P-level" in text and "<rect" in text
     assert "P0 mean 2m" in text  # the bar's tooltip
     assert "DBDown</a>" in text  # the noisiest alerts, linked to their incidents
@@ -247,9 +248,11 @@ async def test_the_statistics_page_draws_its_charts(started):
     await page(await client.get("/stats?since=nonsense", headers=basic()), status=400)
 
 
-def chart(text: str, label: str) -> ET.Element:
-    """The SVG chart of a page with this aria-label, parsed."""
-    found = re.search(rf'<svg class="chart"[^>]*aria-label="{label}".*?</svg>', text, re.S)
+def chart(text: str, label: str, size: str = "wide") -> ET.Element:
+    """The SVG chart of a page with this aria-label, parsed: the wide one, or the narrow one
+    drawn for phones."""
+    svg = rf'<svg class="chart {size}"[^>]*aria-label="{label}".*?</svg>'
+    found = re.search(svg, text, re.S)
     assert found is not None, label
     return ET.fromstring(found.group(0))
 
@@ -285,7 +288,17 @@ async def test_the_time_to_acknowledge_chart_reads_for_every_level(started):
     clock.advance(3 * 3600)
     await post_form(client, ids["Latency"], "ack", headers=basic())  # P3, after 3h 2m 30s
     text = await page(await client.get("/stats", headers=basic()))
-    svg = chart(text, "Mean and p90 time to acknowledge per P-level")
+    for size in ("wide", "narrow"):  # the narrow one is drawn for phones
+        svg = chart(text, "Mean and p90 time to acknowledge per P-level", size)
+        assert_levels_readable(svg)
+        words = [t for t, *_ in text_boxes(svg)]
+        assert "5m" in words and "4h" in words  # each level's target, as text too
+        assert_labels_apart(svg)
+        assert_labels_apart(chart(text, "Incidents opened per day, stacked by P-level", size))
+
+
+def assert_levels_readable(svg: ET.Element) -> None:
+    """P0's and P3's bars and targets at least 40 px from their axis."""
     rects = list(svg.iter(f"{SVG}rect"))
     targets = [line for line in svg.iter(f"{SVG}line") if line.get("class") == "target"]
     for level in ("p0", "p3"):
@@ -299,10 +312,6 @@ async def test_the_time_to_acknowledge_chart_reads_for_every_level(started):
         (target,) = [t for t in targets if float(t.get("y1", 0)) <= top < float(t.get("y2", 0))]
         assert float(target.get("x1", 0)) - axis >= 40, level
         assert float(target.get("y2", 0)) >= bottom
-    words = [t for t, *_ in text_boxes(svg)]
-    assert "5m" in words and "4h" in words  # each level's target, as text too
-    assert_labels_apart(svg)
-    assert_labels_apart(chart(text, "Incidents opened per day, stacked by P-level"))
 
 
 async def test_flapping_groups_are_shown_by_their_labels(started):
