@@ -53,6 +53,7 @@ class GroupStats:
 @dataclass(frozen=True, slots=True)
 class Flapping:
     group_key: str
+    group_labels: Mapping[str, str]
     title: str
     receiver: str
     incidents: int
@@ -333,7 +334,7 @@ async def _flapping(conn: AsyncConnection, query: StatsQuery) -> list[Flapping]:
     latest = {
         r.group_key: r
         for r in await conn.execute(
-            sa.select(c.group_key, c.title, c.receiver)
+            sa.select(c.group_key, c.group_labels, c.title, c.receiver)
             .where(
                 c.group_key.in_([r.group_key for r in rows]),
                 c.opened_at >= query.since,
@@ -345,6 +346,7 @@ async def _flapping(conn: AsyncConnection, query: StatsQuery) -> list[Flapping]:
     return [
         Flapping(
             r.group_key,
+            latest[r.group_key].group_labels,
             latest[r.group_key].title,
             latest[r.group_key].receiver,
             int(r.n),
@@ -387,6 +389,7 @@ def document(stats: Stats) -> dict[str, Any]:
         "flapping": [
             {
                 "groupKey": f.group_key,
+                "groupLabels": dict(f.group_labels),
                 "title": f.title,
                 "receiver": f.receiver,
                 "incidents": f.incidents,

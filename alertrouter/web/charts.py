@@ -15,7 +15,10 @@ LEVELS = ("P0", "P1", "P2", "P3")
 # Time axis steps that read well: seconds, minutes, hours, days.
 TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
 TIME_STEPS += (43200, 86400, 172800, 604800)
-MAX_DAY_LABELS = 10
+# The page draws each chart twice, wide and narrow (for phones), and CSS shows one: SVG text
+# scales with the chart, so a wide chart squeezed onto a phone has unreadably small labels.
+WIDE, NARROW = 640, 360
+TICK_SPACING, DAY_LABEL_SPACING = 110, 56  # room for "1h 30m", "11-29" and a gap
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class Text:
     y: float
     text: str
     anchor: str = "middle"  # SVG text-anchor
+    css: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,58 +62,53 @@ class Chart:
         return not self.rects
 
 
-def time_to_acknowledge(by_severity: Sequence[Mapping[str, Any]], width: int = 640) -> Chart:
-    """Horizontal bars per P-level: the mean and the p90 time to acknowledge, and a mark at the
-    level's response target."""
+def time_to_acknowledge(by_severity: Sequence[Mapping[str, Any]], width: int = WIDE) -> Chart:
+    """One panel per P-level, each with its own time axis (small multiples): P0's 5-minute
+    target and P3's 4-hour one on a shared axis left P0 a few pixels wide. A panel holds the
+    mean and p90 bars, the level's response target as a dashed line, and its ticks."""
     rows = [r for r in by_severity if r["timeToAcknowledge"]["meanSeconds"] is not None]
-    row_height, left, right, top, axis = 58, 40, 96, 8, 24
-    height = top + row_height * max(len(rows), 1) + axis
-    chart = Chart(width, height)
-    if not rows:
-        return chart
-    values = [
-        v
-        for r in rows
-        for v in (
-            r["timeToAcknowledge"]["meanSeconds"],
-            r["timeToAcknowledge"]["p90Seconds"],
-            r.get("targetSeconds"),
-        )
-        if v is not None
-    ]
-    step = _step(max(values), TIME_STEPS)
-    scale_max = step * max(1, math.ceil(max(values) / step))
+    left, right, panel_height, bars_height = 72, 104, 80, 52
+    chart = Chart(width, max(panel_height * len(rows), 1))
     plot = width - left - right
-
-    def x(seconds: float) -> float:
-        return left + plot * seconds / scale_max
-
-    bottom = top + row_height * len(rows)
-    for tick in range(0, int(scale_max) + 1, int(step)):
-        chart.lines.append(Line(x(tick), top, x(tick), bottom, "grid"))
-        chart.texts.append(Text(x(tick), bottom + 15, humanize_duration(tick)))
+    ticks = max(2, plot // TICK_SPACING)
     for index, row in enumerate(rows):
-        y = top + index * row_height
+        top = index * panel_height + 4
+        bottom = top + bars_height
+        measured, target = row["timeToAcknowledge"], row.get("targetSeconds")
+        largest = max(
+            v for v in (measured["meanSeconds"], measured["p90Seconds"], target) if v is not None
+        )
+        step = _step(largest, TIME_STEPS, ticks)
+        scale_max = step * max(1, math.ceil(largest / step))
+
+        def x(seconds: float, scale_max: float = scale_max) -> float:
+            return left + plot * seconds / scale_max
+
+        for tick in range(0, int(scale_max) + 1, int(step)):
+            chart.lines.append(Line(x(tick), top, x(tick), bottom, "grid"))
+            chart.texts.append(Text(x(tick), bottom + 15, humanize_duration(tick)))
+        chart.lines.append(Line(left, top, left, bottom, "axis"))
         name = row["severity"]
-        chart.texts.append(Text(left - 8, y + row_height / 2 + 4, name, "end"))
-        measured = row["timeToAcknowledge"]
-        for offset, key, what in ((8, "meanSeconds", "mean"), (30, "p90Seconds", "p90")):
+        chart.texts.append(Text(left - 10, top + 14, name, "end", "level"))
+        if target is not None:
+            chart.texts.append(Text(left - 10, top + 31, "target", "end"))
+            chart.texts.append(Text(left - 10, top + 47, humanize_duration(target), "end"))
+        for offset, key, what in ((6, "meanSeconds", "mean"), (28, "p90Seconds", "p90")):
             value = measured[key]
             if value is None:
                 continue
-            css = f"{name.lower()} {what}"
             shown = f"{what} {humanize_duration(value)}"
+            css = f"{name.lower()} {what}"
             chart.rects.append(
-                Rect(left, y + offset, max(x(value) - left, 1), 18, css, f"{name} {shown}")
+                Rect(left, top + offset, max(x(value) - left, 1), 18, css, f"{name} {shown}")
             )
-            chart.texts.append(Text(x(value) + 4, y + offset + 13, shown, "start"))
-        target = row.get("targetSeconds")
+            chart.texts.append(Text(x(value) + 4, top + offset + 13, shown, "start"))
         if target is not None:
-            chart.lines.append(Line(x(target), y + 2, x(target), y + row_height - 4, "target"))
+            chart.lines.append(Line(x(target), top, x(target), bottom, "target"))
     return chart
 
 
-def incidents_per_day(per_day: Sequence[Mapping[str, Any]], width: int = 640) -> Chart:
+def incidents_per_day(per_day: Sequence[Mapping[str, Any]], width: int = WIDE) -> Chart:
     """Columns per day, stacked by P-level (P0 at the bottom)."""
     left, right, top, bottom_axis, height = 36, 8, 8, 24, 220
     chart = Chart(width, height)
@@ -126,7 +125,7 @@ def incidents_per_day(per_day: Sequence[Mapping[str, Any]], width: int = 640) ->
         y = bottom - plot_height * tick / scale_max
         chart.lines.append(Line(left, y, width - right, y, "grid"))
         chart.texts.append(Text(left - 6, y + 4, str(tick), "end"))
-    every = max(1, math.ceil(len(per_day) / MAX_DAY_LABELS))
+    every = max(1, math.ceil(len(per_day) / max(2, (width - left - right) // DAY_LABEL_SPACING)))
     for index, day in enumerate(per_day):
         x = left + slot * index + (slot - bar) / 2
         y = bottom
@@ -142,10 +141,10 @@ def incidents_per_day(per_day: Sequence[Mapping[str, Any]], width: int = 640) ->
     return chart
 
 
-def _step(maximum: float, bases: Sequence[float]) -> float:
-    """The tick step for about four ticks up to `maximum`: the smallest of `bases` (times a
-    power of ten beyond the last one) that is at least a quarter of it."""
-    wanted = max(maximum, 1e-9) / 4
+def _step(maximum: float, bases: Sequence[float], ticks: int = 4) -> float:
+    """The tick step for at most `ticks` steps up to `maximum`: the smallest of `bases` (times
+    a power of ten beyond the last one) that is at least maximum / ticks."""
+    wanted = max(maximum, 1e-9) / ticks
     scale = 1.0
     while True:
         for base in bases:

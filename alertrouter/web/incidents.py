@@ -3,6 +3,7 @@ its state, alerts, notifications and timeline, with the action buttons)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +17,7 @@ from alertrouter.incidents import history, store
 from alertrouter.incidents.history import STATUSES
 from alertrouter.web import pages
 from alertrouter.web.access import Viewer
-from alertrouter.web.timeline import describe
+from alertrouter.web.timeline import story
 
 MAX_ID = 2**63 - 1  # the id column's range: larger numbers name no incident
 FORM_FIELDS = ("filter", "since", "q", "acknowledged_by")
@@ -98,7 +99,8 @@ async def incident_page(request: web.Request, viewer: Viewer) -> web.StreamRespo
         "incident": incident,
         "firing": sum(1 for a in incident["alerts"] if a["state"] == "firing"),
         "notifications": incident["notifications"],
-        "events": [(e, describe(e["kind"], e["detail"])) for e in incident["timeline"]],
+        "deliveries": Counter(n["status"] for n in incident["notifications"]),
+        "events": story(incident["timeline"]),
         "outcome": OUTCOMES.get(request.query.get("done", "")),
         "refused": request.query.get("done") == "refused",
     }

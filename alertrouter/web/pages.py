@@ -56,11 +56,19 @@ def level(value: int | str) -> str:
 
 
 def http_link(url: str | None) -> str | None:
-    """An untrusted URL (generatorURL, runbook annotations) only when it is http(s): a
-    `javascript:` link is shown as text, never as a link."""
+    """An untrusted value (generatorURL, an annotation such as runbook_url or dashboard) as a
+    link target only when it is one absolute http(s) URL: `javascript:`, `data:` and the like,
+    and sentences that merely contain a URL, are shown as text, never as links."""
     if not url:
         return None
-    return url if urlsplit(url.strip()).scheme.lower() in ("http", "https") else None
+    url = url.strip()
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[oops": an unbalanced IPv6 bracket
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def _environment() -> jinja2.Environment:

@@ -16,6 +16,7 @@ from alertrouter.web import charts, pages
 from alertrouter.web.access import Viewer
 
 FORM_FIELDS = ("since", "until", "service_label")
+WIDTHS = (("wide", charts.WIDE), ("narrow", charts.NARROW))  # classes of the style sheet
 
 
 @pages.page
@@ -36,8 +37,8 @@ async def stats_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
         "form": {name: request.query.get(name, "").strip() for name in FORM_FIELDS},
         "stats": document,
         "by_severity": by_severity,
-        "ack_chart": charts.time_to_acknowledge(by_severity),
-        "day_chart": charts.incidents_per_day(document["perDay"]),
+        "ack_charts": {size: charts.time_to_acknowledge(by_severity, w) for size, w in WIDTHS},
+        "day_charts": {size: charts.incidents_per_day(document["perDay"], w) for size, w in WIDTHS},
         "since_ms": query.since,
         "until_ms": query.until,
         "noisiest": [

@@ -7,10 +7,22 @@ detail as `key=value` pairs, so a new kind is readable before anyone writes its 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 Detail = Mapping[str, Any]
+
+# Each delivery is one row of the incident page's notifications table (with its attempts and
+# status), so the page's timeline leaves out the sent ones; a delivery that failed for good
+# stays on the timeline too, since it means someone was not told.
+LISTED_ELSEWHERE = frozenset({"notification_sent"})
+
+
+def story(events: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
+    """The incident page's timeline: each event with its sentence, deliveries left out."""
+    return [
+        (e, describe(e["kind"], e["detail"])) for e in events if e["kind"] not in LISTED_ELSEWHERE
+    ]
 
 
 def describe(kind: str, detail: Detail | None) -> str:

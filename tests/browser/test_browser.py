@@ -1,5 +1,6 @@
 """The web pages in a real browser: sign in with the API token, filter the incident list, open an
-incident, acknowledge it, look at the statistics. A screenshot of each page is saved under
+incident (its timeline first, each delivery once), acknowledge it, look at the statistics (a time
+axis per P-level, no label over another). A screenshot of each page is saved under
 test-output/browser/ (the paths are printed)."""
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ route:
   routes:
     - receiver: db-team
       matchers: ['service="db"']
+      repeat_interval: 5m  # today's database incident is notified again and again
 receivers:
   - name: ops
     webhook_configs:
@@ -59,6 +61,7 @@ class Server:
     service: Service
     clock: FakeClock
     loop: LoopThread
+    hook: FakeHTTPServer
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         request = urllib.request.Request(
@@ -89,7 +92,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         http = TestServer(service.build_app(), host="127.0.0.1")
         loop.run(http.start_server())
         try:
-            yield Server(str(http.make_url("")).rstrip("/"), service, clock, loop)
+            yield Server(str(http.make_url("")).rstrip("/"), service, clock, loop, hook)
         finally:
             loop.run(http.close())
 
@@ -163,8 +166,9 @@ TODAY = [
 
 
 def seed(server: Server) -> None:
-    """Six days of history (acknowledged after a few minutes, resolved by their alerts), then
-    today's incidents, still open."""
+    """Six days of history (acknowledged after minutes, P3 after hours; resolved by their
+    alerts), then today's incidents, still open: the database's is notified four times, the
+    last time refused for good."""
     for day in range(6):
         alerts = day_of_alerts(day)
         started = server.clock() - MINUTE
@@ -175,11 +179,21 @@ def seed(server: Server) -> None:
         server.clock.advance(60 * (8 + 5 * day))
         server.api("POST", f"/api/v1/incidents/{ids['HighLatency']}/ack", {"by": "carol"})
         server.clock.advance(40 * 60)
+        if "ReplicationLag" in ids:
+            server.api("POST", f"/api/v1/incidents/{ids['ReplicationLag']}/ack", {"by": "dave"})
+        if "CertExpiry" in ids:
+            server.clock.advance(60 * (120 + 30 * day))
+            server.api("POST", f"/api/v1/incidents/{ids['CertExpiry']}/ack", {"by": "erin"})
         fire(server, alerts, started, status="resolved")
         if day < 5:  # the next day, a little later each day
             server.clock.ms += DAY - (server.clock.ms % DAY) + (9 + day) * 3_600_000
     server.clock.ms = int(time.time() * 1000) - 20 * MINUTE
     fire(server, TODAY, server.clock() - 5 * MINUTE)
+    for again in range(3):  # past the db-team route's repeat interval each time
+        server.clock.advance(5 * 60 + 1)
+        if again == 2:
+            server.hook.fail(400)  # a client error: dead-lettered at once
+        server.step()
     server.clock.ms = int(time.time() * 1000)
 
 
@@ -227,6 +241,7 @@ def test_sign_in_filter_open_and_acknowledge(server: Server, browser: Any, scree
     row.find_element(By.CSS_SELECTOR, "td.title a").click()
     assert browser.current_url.endswith(f"/incidents/{incident_id}")
     assert browser.find_element(By.ID, "status").text == "triggered"
+    assert_timeline_first_and_deliveries_once(browser)
     shoot(browser, screenshots, "3-incident")
     shoot(browser, screenshots, "3-incident-phone", width=400)
 
@@ -246,4 +261,63 @@ def test_sign_in_filter_open_and_acknowledge(server: Server, browser: Any, scree
 
     browser.get(server.url + "/stats")
     assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect")
+    assert_every_level_readable(browser, "svg.chart.wide")
     shoot(browser, screenshots, "5-stats")
+    shoot(browser, screenshots, "5-stats-phone", width=400)
+    assert_every_level_readable(browser, "svg.chart.narrow")  # the one a phone shows
+    browser.set_window_size(1280, 900)
+    chart = browser.find_element(By.CSS_SELECTOR, "svg.chart")
+    chart.screenshot(str(screenshots / "5-stats-time-to-acknowledge.png"))
+    print(f"screenshot: {screenshots / '5-stats-time-to-acknowledge.png'}")
+
+
+def assert_timeline_first_and_deliveries_once(browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    timeline = browser.find_element(By.ID, "timeline")
+    alerts = browser.find_element(By.XPATH, "//h2[text()='Alerts']")
+    table = browser.find_element(By.ID, "notifications")
+    assert timeline.location["y"] < alerts.location["y"] < table.location["y"]
+    kinds = [e.get_attribute("data-kind") for e in timeline.find_elements(By.TAG_NAME, "li")]
+    assert "notification_sent" not in kinds and kinds.count("notification_failed") == 1
+    rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert len(rows) == 4 and len(table.find_elements(By.CSS_SELECTOR, "tr.failed")) == 1
+    chips = browser.find_element(By.ID, "group").find_elements(By.CLASS_NAME, "chip")
+    assert [c.text for c in chips] == ['alertname="DiskFull"', 'instance="db-1"']
+    assert browser.find_element(By.ID, "deliveries").text == "3 sent, 1 failed for good"
+
+
+# The boxes of the time-to-acknowledge chart as drawn (CSS pixels): its labels, each level's
+# bars, target line and axis.
+CHART_BOXES = """
+const svg = document.querySelector(arguments[0]);
+const box = e => { const r = e.getBoundingClientRect();
+  return {text: e.textContent, cls: e.getAttribute("class") || "",
+          left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+return ["text", "rect", "line"].map(tag => Array.from(svg.querySelectorAll(tag), box));
+"""
+
+
+def assert_every_level_readable(browser: Any, chart: str) -> None:
+    texts, rects, lines = browser.execute_script(CHART_BOXES, chart)
+    assert texts and all(t["right"] > t["left"] for t in texts)  # drawn, not hidden
+    for index, a in enumerate(texts):
+        for b in texts[index + 1 :]:
+            apart = (
+                a["right"] <= b["left"]
+                or b["right"] <= a["left"]
+                or a["bottom"] <= b["top"]
+                or b["bottom"] <= a["top"]
+            )
+            assert apart, f"{a['text']!r} overlaps {b['text']!r}"
+    axes = [line for line in lines if line["cls"] == "axis"]
+    targets = [line for line in lines if line["cls"] == "target"]
+    levels = {r["cls"].split()[0] for r in rects}
+    assert levels == {"p0", "p1", "p2", "p3"}
+    for level in sorted(levels):
+        bars = [r for r in rects if r["cls"].split()[0] == level]
+        (axis,) = [a for a in axes if a["top"] <= bars[0]["top"] <= a["bottom"]]
+        (target,) = [t for t in targets if t["top"] <= bars[0]["top"] <= t["bottom"]]
+        assert target["left"] - axis["left"] >= 40, level
+        for bar in bars:
+            assert bar["right"] - bar["left"] >= 40, (level, bar["cls"])

@@ -6,15 +6,19 @@ from __future__ import annotations
 import base64
 import html
 import re
+import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import ClientResponse
 
+from alertrouter.web import pages
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import incident, post
 from tests.payloads import alert, payload
 
+SVG = "{http://www.w3.org/2000/svg}"
+FONT_SIZE = 12  # svg.chart text, in the chart's user units
 TOKEN = "t0ken/with=signs+1"
 EVIL = "<script>alert(1)</script>"
 EXTERNAL_URL = "https://alerts.example.com"
@@ -159,12 +163,64 @@ async def test_the_incident_page_shows_alerts_notifications_and_timeline(started
     assert '<span class="chip">instance="a"</span>' in text
     assert "Incident opened at P0" in text and "Alert fired: DiskFull" in text
     assert 'id="notifications"' in text and "webhook" in text and "st-sent" in text
-    assert "Notification sent: team/webhook" in text
     assert 'href="http://prometheus.example/graph"' in text
 
     await page(await client.get("/incidents/999999", headers=basic()), status=404)
     for wrong in ("nope", "²", str(2**64)):
         await page(await client.get(f"/incidents/{wrong}", headers=basic()), status=404)
+
+
+async def test_the_incident_page_shows_the_timeline_first_and_deliveries_once(started, hook):
+    service, client, clock, ids = started
+    for instance, hook_answer in (("b", 200), ("c", 200), ("d", 400)):  # 400: dead at once
+        if hook_answer != 200:
+            hook.fail(hook_answer)
+        clock.advance(61)  # past the group interval: each new alert is notified
+        await post(client, payload(alert(alertname="DiskFull", instance=instance)))
+        await service.pipeline.flush_due(clock())
+        await service.delivery.deliver_due()
+    answer = await (
+        await client.get(f"/api/v1/incidents/{ids['DiskFull']}", headers=basic())
+    ).json()
+    assert [n["status"] for n in answer["notifications"]].count("sent") == 3
+    text = await page(await client.get(f"/incidents/{ids['DiskFull']}", headers=basic()))
+    timeline_at, alerts_at = text.index('id="timeline"'), text.index("<h2>Alerts</h2>")
+    assert timeline_at < alerts_at < text.index('id="notifications"')
+    timeline = text[timeline_at : text.index("</ol>", timeline_at)]
+    assert "Alert fired: DiskFull" in timeline and "Notification sent" not in timeline
+    assert "Notification failed for good: team/webhook" in timeline  # someone was not told
+    rows = re.findall(r"<tr(?: class=\"failed\")?>\s*<td>team</td>", text)
+    assert len(rows) == 4 and text.count('<tr class="failed">') == 1
+    assert "3 sent" in text and "1 failed for good" in text  # the facts, at the top
+    group = text[text.index('<dd id="group">') : text.index("</dd>", text.index('id="group"'))]
+    assert group.endswith('<span class="chip">alertname="DiskFull"</span>')
+    assert html.escape(answer["groupKey"]) not in text and "{}" not in text
+
+
+async def test_alert_urls_become_links_only_when_http(started):
+    service, client, clock, _ = started
+    hostile = alert(
+        alertname="Links",
+        severity="warning",
+        annotations={
+            "runbook_url": "javascript:alert(1)",
+            "dashboard": "data:text/html,<script>alert(2)</script>",
+            "graph": "https://grafana.example/d/abc?var=1&x=2",
+            "docs_url": "http://[broken",
+            "summary": "see https://example.com/ok for details",
+        },
+    )
+    hostile["generatorURL"] = " JaVa\tScRiPt:alert(3)"
+    await post(client, payload(hostile))
+    await service.pipeline.flush_due(clock())
+    listed = await (await client.get("/api/v1/incidents?q=Links", headers=basic())).json()
+    (found,) = listed["incidents"]
+    text = await page(await client.get(f"/incidents/{found['id']}", headers=basic()))
+    external = [h for h in re.findall(r'href="([^"]*)"', text) if not h.startswith(("/", "#"))]
+    assert [html.unescape(h) for h in external] == ["https://grafana.example/d/abc?var=1&x=2"]
+    for shown in ("javascript:alert(1)", "data:text/html,&lt;script&gt;", "http://[broken"):
+        assert shown in text  # as text
+    assert "ScRiPt:alert(3)" in text and "see https://example.com/ok for details" in text
 
 
 async def test_hostile_label_values_stay_escaped(started):
@@ -182,13 +238,100 @@ async def test_the_statistics_page_draws_its_charts(started):
     clock.advance(120)
     await post_form(client, ids["DiskFull"], "ack", headers=basic())
     text = await page(await client.get("/stats", headers=basic()))
-    assert text.count('<svg class="chart"') == 2
+    assert text.count('<svg class="chart wide"') == 2  # and a narrow copy of each, for phones
+    assert text.count('<svg class="chart narrow"') == 2
     assert "Time to acknowledge by P-level" in text and "<rect" in text
     assert "P0 mean 2m" in text  # the bar's tooltip
     assert "DBDown</a>" in text  # the noisiest alerts, linked to their incidents
     week = await page(await client.get("/stats?since=30d&service_label=service", headers=basic()))
     assert "By service" in week and ">db<" in week
     await page(await client.get("/stats?since=nonsense", headers=basic()), status=400)
+
+
+def chart(text: str, label: str, size: str = "wide") -> ET.Element:
+    """The SVG chart of a page with this aria-label, parsed: the wide one, or the narrow one
+    drawn for phones."""
+    svg = rf'<svg class="chart {size}"[^>]*aria-label="{label}".*?</svg>'
+    found = re.search(svg, text, re.S)
+    assert found is not None, label
+    return ET.fromstring(found.group(0))
+
+
+def text_boxes(svg: ET.Element) -> list[tuple[str, float, float, float, float]]:
+    """Each label's box (text, left, top, right, bottom), its width approximated from the
+    number of characters (0.62 em each: generous for digits and lower case)."""
+    boxes = []
+    for element in svg.iter(f"{SVG}text"):
+        x, y, words = float(element.get("x", 0)), float(element.get("y", 0)), element.text or ""
+        width = len(words) * FONT_SIZE * 0.62
+        shift = {"start": 0.0, "middle": width / 2, "end": width}[element.get("text-anchor", "")]
+        # From the ascent above the baseline to the descent below it, as a browser measures.
+        boxes.append((words, x - shift, y - FONT_SIZE * 0.95, x - shift + width, y + 3.6))
+    return boxes
+
+
+def assert_labels_apart(svg: ET.Element) -> None:
+    _, _, view_width, view_height = (float(v) for v in svg.get("viewBox", "").split())
+    boxes = text_boxes(svg)
+    for index, (words, left, top, right, bottom) in enumerate(boxes):
+        assert left >= 0 and right <= view_width and top >= 0 and bottom <= view_height, words
+        for other, *box in boxes[index + 1 :]:
+            apart = right <= box[0] or box[2] <= left or bottom <= box[1] or box[3] <= top
+            assert apart, f"{words!r} overlaps {other!r}"
+
+
+async def test_the_time_to_acknowledge_chart_reads_for_every_level(started):
+    """P0's 5-minute target and P3's 4-hour one: every level keeps a scale of its own."""
+    _, client, clock, ids = started
+    clock.advance(150)
+    await post_form(client, ids["DiskFull"], "ack", headers=basic())  # P0, after 2m 30s
+    clock.advance(3 * 3600)
+    await post_form(client, ids["Latency"], "ack", headers=basic())  # P3, after 3h 2m 30s
+    text = await page(await client.get("/stats", headers=basic()))
+    for size in ("wide", "narrow"):  # the narrow one is drawn for phones
+        svg = chart(text, "Mean and p90 time to acknowledge per P-level", size)
+        assert_levels_readable(svg)
+        words = [t for t, *_ in text_boxes(svg)]
+        assert "5m" in words and "4h" in words  # each level's target, as text too
+        assert_labels_apart(svg)
+        assert_labels_apart(chart(text, "Incidents opened per day, stacked by P-level", size))
+
+
+def assert_levels_readable(svg: ET.Element) -> None:
+    """P0's and P3's bars and targets at least 40 px from their axis."""
+    rects = list(svg.iter(f"{SVG}rect"))
+    targets = [line for line in svg.iter(f"{SVG}line") if line.get("class") == "target"]
+    for level in ("p0", "p3"):
+        bars = [r for r in rects if level in (r.get("class") or "").split()]
+        assert len(bars) == 2, level  # mean and p90
+        axis = float(bars[0].get("x", 0))
+        top = min(float(r.get("y", 0)) for r in bars)
+        bottom = max(float(r.get("y", 0)) + float(r.get("height", 0)) for r in bars)
+        for bar in bars:
+            assert float(bar.get("width", 0)) >= 40, (level, bar.get("class"))
+        (target,) = [t for t in targets if float(t.get("y1", 0)) <= top < float(t.get("y2", 0))]
+        assert float(target.get("x1", 0)) - axis >= 40, level
+        assert float(target.get("y2", 0)) >= bottom
+
+
+async def test_flapping_groups_are_shown_by_their_labels(started):
+    service, client, clock, _ = started
+    begin = clock()
+    episodes = [("firing", begin, None), ("resolved", begin, begin + 60_000)]
+    episodes.append(("firing", begin + 120_000, None))  # firing again a minute after
+    for status, starts, ends in episodes:
+        clock.advance(61)
+        resolved = pages.iso(ends) if ends else None
+        flap = alert(status, alertname="Flap", starts=pages.iso(starts), ends=resolved)
+        await post(client, payload(flap))
+        await service.pipeline.flush_due(clock())
+    clock.advance(1)  # the range ends now, before it: the second incident is in it
+    stats = await (await client.get("/api/v1/stats", headers=basic())).json()
+    (flapping,) = stats["flapping"]
+    assert flapping["groupLabels"] == {"alertname": "Flap"}
+    text = await page(await client.get("/stats", headers=basic()))
+    assert '<span class="chip">alertname="Flap"</span>' in text
+    assert html.escape(flapping["groupKey"]) not in text
 
 
 async def test_the_buttons_act_on_the_incident(started):

@@ -14,20 +14,26 @@ def measure(mean: float | None, p90: float | None) -> dict[str, float | None]:
     return {"meanSeconds": mean, "p90Seconds": p90}
 
 
-def test_time_to_acknowledge_bars_scale_to_the_largest_value():
+def test_time_to_acknowledge_scales_each_level_to_its_own_largest_value():
     chart = charts.time_to_acknowledge(
         [
             {"severity": "P0", "targetSeconds": 300, "timeToAcknowledge": measure(120, 600)},
             {"severity": "P2", "targetSeconds": 3600, "timeToAcknowledge": measure(None, None)},
+            {"severity": "P3", "targetSeconds": 14400, "timeToAcknowledge": measure(7200, 9000)},
         ]
     )
-    mean, p90 = chart.rects
-    assert (mean.css, p90.css) == ("p0 mean", "p0 p90")
+    mean, p90, p3_mean, _ = chart.rects
+    assert (mean.css, p90.css, p3_mean.css) == ("p0 mean", "p0 p90", "p3 mean")
     assert p90.width == pytest.approx(5 * mean.width)
     assert p90.x + p90.width <= chart.width
-    (target,) = [line for line in chart.lines if line.css == "target"]
-    assert target.x1 == pytest.approx(mean.x + mean.width * 300 / 120)
-    assert "10m" in [t.text for t in chart.texts]  # a tick on the time axis
+    p0_target, p3_target = [line for line in chart.lines if line.css == "target"]
+    assert p0_target.x1 == pytest.approx(mean.x + mean.width * 300 / 120)
+    assert p3_target.x1 == pytest.approx(p3_mean.x + p3_mean.width * 14400 / 7200)
+    # P0's p90 (10m) and P3's target (4h) are their panels' largest values: both full width.
+    assert p90.x + p90.width == pytest.approx(p3_target.x1)
+    assert p3_mean.y > p90.y + p90.height  # a panel of its own, below P0's
+    ticks = [t.text for t in chart.texts]
+    assert "10m" in ticks and "4h" in ticks  # each panel's time axis
     assert charts.time_to_acknowledge([]).empty
 
 
@@ -69,10 +75,29 @@ def test_timeline_sentences(kind, detail, text):
     assert describe(kind, detail) == text
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "javascript:alert(1)",
+        " JaVaScRiPt:alert(1)",
+        "java\tscript:alert(1)",
+        "\x01javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "https:no-host",
+        "http://[broken",  # an unbalanced IPv6 bracket: urlsplit raises
+        "see https://runbooks.example/disk for details",
+        "",
+        None,
+    ],
+)
+def test_only_http_urls_become_links(value):
+    assert http_link(value) is None
+
+
 def test_links_and_redirects_stay_safe():
     assert http_link("https://runbooks.example/disk") == "https://runbooks.example/disk"
-    assert http_link("javascript:alert(1)") is None
-    assert http_link(" JaVaScRiPt:alert(1)") is None
+    assert http_link(" HTTP://grafana.example/d/1?a=1&b=2 ") == "HTTP://grafana.example/d/1?a=1&b=2"
     assert local_path("/stats?since=1d") == "/stats?since=1d"
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example", None, ""):
         assert local_path(target) == "/incidents"
