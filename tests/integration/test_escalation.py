@@ -254,6 +254,9 @@ async def test_an_escalation_tells_every_integration_what_escalated(
         assert await at(service, clock, 5 * 60) == 1
         mails = smtp.messages
 
+    detail = await incident(client, opened["id"])
+    (event,) = [e for e in detail["timeline"] if e["kind"] == "escalated"]
+    assert event["detail"]["unacknowledged_for"] == "5m"  # never "5m1ms"
     what = "unacknowledged for 5m (policy default, step 1)"
     webhook = hook.requests_to("/team")[-1].json()
     assert webhook["escalation"] == {
@@ -275,9 +278,6 @@ async def test_an_escalation_tells_every_integration_what_escalated(
     assert mails[-1].message["Subject"].endswith(what)
     trigger = pagerduty.events_with("trigger")[-1]
     assert trigger["payload"]["custom_details"]["escalation"]["unacknowledged_for"] == "5m"
-    detail = await incident(client, opened["id"])
-    (event,) = [e for e in detail["timeline"] if e["kind"] == "escalated"]
-    assert event["detail"]["unacknowledged_for"] == "5m"  # never "5m1ms"
 
 
 async def test_unacknowledged_for_counts_from_the_un_acknowledgement(
@@ -293,5 +293,9 @@ async def test_unacknowledged_for_counts_from_the_un_acknowledgement(
     await at(service, clock, 3600)
     await client.post(f"/api/v1/incidents/{opened['id']}/unack", json={"by": "alice"})
     assert await at(service, clock, 5 * 60 + 12.5) == 1
+    (event,) = [
+        e for e in (await incident(client, opened["id"]))["timeline"] if e["kind"] == "escalated"
+    ]
+    assert event["detail"]["unacknowledged_for"] == "5m12s"  # not 1h6m since it opened
     escalated = hook.requests_to("/team")[-1].json()
-    assert escalated["escalation"]["unacknowledgedFor"] == "5m12s"  # not 1h6m since it opened
+    assert escalated["escalation"]["unacknowledgedFor"] == "5m12s"
