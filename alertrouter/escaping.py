@@ -79,16 +79,16 @@ class Target:
     """Where a rendered template goes, and so how the values in its data are escaped."""
 
     name: str
-    escape: Callable[[str], str] | None = None  # applied to every string of the data
+    escape_value: Callable[[str], str] | None = None  # applied to every string of the data
     autoescape: bool = False  # Jinja2's HTML autoescaping of every interpolated value
 
     def prepare(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         """The template data as the template receives it."""
-        return data if self.escape is None else escape_strings(data, self.escape)
+        return data if self.escape_value is None else escape_strings(data, self.escape_value)
 
 
 TEXT = Target("text")
-SLACK = Target("slack", escape=escape_slack)
+SLACK = Target("slack", escape_value=escape_slack)
 HTML = Target("html", autoescape=True)
 
 
