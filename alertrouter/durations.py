@@ -1,4 +1,5 @@
-"""Durations in Prometheus' syntax (`1d2h30m`, `90s`, `0`), as Alertmanager's config uses them."""
+"""Durations in Prometheus' syntax (`1d2h30m`, `90s`, `0`), as Alertmanager's config uses them,
+and for people (`human_duration`: `1h30m`, `15s`, whole seconds, the two largest units)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,16 @@ def format_duration(value: dt.timedelta) -> str:
             amount, remaining = divmod(remaining, size)
             parts.append(f"{amount}{unit}")
     return sign + "".join(parts)
+
+
+def human_duration(value: float | dt.timedelta) -> str:
+    """Seconds (or a timedelta) for people, in whole seconds and the two largest units, in the
+    syntax of the configuration: `15s`, `5m`, `1h30m`, `3d4h` (never `15s1ms`); `0s` for
+    anything under a second or negative."""
+    seconds = max(0, int(value.total_seconds() if isinstance(value, dt.timedelta) else value))
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        count, seconds = divmod(seconds, _UNITS_MS[unit] // 1000)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts[:2]) or "0s"

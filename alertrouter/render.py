@@ -3,8 +3,9 @@
 Template names are looked up in the configured extra directories first, then in alertrouter's
 default `templates/`, so an operator overrides a default by shipping a file of the same name.
 Alert labels and annotations reach templates only as data: nothing renders a value as a
-template. `.html` templates are autoescaped; Slack text goes through `slack_escape`; JSON
-templates build their strings with `tojson`.
+template. Each render names its target (escaping.Target), which escapes the values of the data
+for it: Slack's markup characters in every string, HTML by autoescaping (an HTML part is
+autoescaped whatever its file is called); JSON templates build their strings with `tojson`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from alertrouter.config.receivers import TemplateRef
+from alertrouter.durations import human_duration as humanize_duration
+from alertrouter.escaping import HTML, TEXT, Target, html_link, is_web_url, slack_escape, slack_link
 from alertrouter.resources import resource_dir
 
 
@@ -27,29 +30,11 @@ class TemplateError(Exception):
     does not produce JSON. The message names the template and, where known, the line."""
 
 
-def humanize_duration(value: float | dt.timedelta) -> str:
-    """Seconds (or a timedelta) as `1h 5m`, `42s`, `3d 4h`: the two largest units."""
-    seconds = int(value.total_seconds() if isinstance(value, dt.timedelta) else value)
-    if seconds < 0:
-        seconds = 0
-    parts = []
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return " ".join(parts[:2]) or "0s"
-
-
 def since(millis: int | None, now_millis: int) -> str:
     """How long ago an epoch-milliseconds instant was, humanized."""
     if millis is None:
         return ""
     return humanize_duration((now_millis - millis) / 1000)
-
-
-def slack_escape(value: object) -> str:
-    """Text safe inside Slack mrkdwn: the three characters Slack gives meaning to."""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def iso_time(millis: int | None) -> str:
@@ -62,26 +47,39 @@ class Renderer:
     def __init__(self, extra_dirs: Sequence[Path] = ()) -> None:
         loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(d)) for d in extra_dirs]
         loaders.append(jinja2.FileSystemLoader(str(resource_dir("templates"))))
-        self._env = ImmutableSandboxedEnvironment(
-            loader=jinja2.ChoiceLoader(loaders),
-            autoescape=jinja2.select_autoescape(
-                enabled_extensions=("html", "html.j2"), default=False, default_for_string=False
-            ),
+        loader = jinja2.ChoiceLoader(loaders)
+        self._env = self._environment(loader, autoescape=False)
+        self._html_env = self._environment(loader, autoescape=True)
+
+    @staticmethod
+    def _environment(loader: jinja2.BaseLoader, *, autoescape: bool) -> jinja2.Environment:
+        env = ImmutableSandboxedEnvironment(
+            loader=loader,
+            autoescape=autoescape,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        self._env.filters.update(
+        env.filters.update(
             humanize_duration=humanize_duration,
             slack_escape=slack_escape,
+            slack_link=slack_link,
+            html_link=html_link,
             iso_time=iso_time,
         )
-        self._env.globals["since"] = since
+        env.tests["web_url"] = is_web_url
+        env.globals["since"] = since
+        return env
 
-    def render(self, name: str, data: Mapping[str, Any]) -> str:
+    def render(self, name: str, data: Mapping[str, Any], target: Target | None = None) -> str:
+        """Renders a template file for `target` (by default HTML for `.html` and `.html.j2`
+        files, else text)."""
+        if target is None:
+            target = HTML if name.endswith((".html", ".html.j2")) else TEXT
+        env = self._html_env if target.autoescape else self._env
         try:
-            return self._env.get_template(name).render(data)
+            return env.get_template(name).render(target.prepare(data))
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"template {exc.name!r} not found") from exc
         except jinja2.TemplateSyntaxError as exc:
@@ -92,21 +90,19 @@ class Renderer:
             raise TemplateError(f"template {name!r}: {type(exc).__name__}: {exc}") from exc
 
     def render_inline(
-        self, source: str, data: Mapping[str, Any], *, label: str, html: bool = False
+        self, source: str, data: Mapping[str, Any], *, label: str, target: Target = TEXT
     ) -> str:
-        """A template given in the configuration itself (`label` names it in errors); `html`
-        autoescapes it like an .html template file."""
-        if html:  # on the first line, so that error line numbers stay the template's own
-            source = "{% autoescape true %}" + source + "{% endautoescape %}"
+        """A template given in the configuration itself (`label` names it in errors)."""
+        env = self._html_env if target.autoescape else self._env
         try:
-            return self._env.from_string(source).render(data)
+            return env.from_string(source).render(target.prepare(data))
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{label}, line {exc.lineno}: {exc.message}") from exc
         except Exception as exc:
             raise TemplateError(f"{label}: {type(exc).__name__}: {exc}") from exc
 
-    def render_json(self, name: str, data: Mapping[str, Any]) -> Any:
-        return parse_json(self.render(name, data), label=f"template {name!r}")
+    def render_json(self, name: str, data: Mapping[str, Any], target: Target | None = None) -> Any:
+        return parse_json(self.render(name, data, target), label=f"template {name!r}")
 
 
 def render_part(
@@ -117,17 +113,18 @@ def render_part(
     data: Mapping[str, Any],
     *,
     label: str,
+    target: Target = TEXT,
 ) -> str:
     """One part of a message (e.g. an email's "subject"): the integration's configured template
-    for it (by name or inline) or the default template name. `label` names the integration in
-    errors, e.g. "receiver team-a, email_configs[0]"."""
+    for it (by name or inline) or the default template name, rendered for `target`. `label`
+    names the integration in errors, e.g. "receiver team-a, email_configs[0]"."""
     ref = templates.get(part)
     if ref is not None and ref.inline is not None:
         return renderer.render_inline(
-            ref.inline, data, label=f"{label}, inline {part} template", html=part == "html"
+            ref.inline, data, label=f"{label}, inline {part} template", target=target
         )
     try:
-        return renderer.render(ref.name if ref is not None and ref.name else default, data)
+        return renderer.render(ref.name if ref is not None and ref.name else default, data, target)
     except TemplateError as exc:
         raise TemplateError(f"{label}, {part} template: {exc}") from exc
 

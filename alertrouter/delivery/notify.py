@@ -161,6 +161,9 @@ class Announcement:
     # Only integrations that announced this incident hear of the change; escalation steps
     # reach the step's receiver whether or not it heard of the incident before.
     announced_only: bool = True
+    # An escalation step: policy, step, repetition, receiver, unacknowledged_for (`5m`),
+    # unacknowledged_ms (see incidents.escalation_store).
+    escalation: Mapping[str, Any] | None = None
 
     def template_action(self) -> dict[str, Any]:
         return {
@@ -169,6 +172,7 @@ class Announcement:
             "source": self.source,
             "comment": self.comment,
             "until": self.until,
+            "escalation": dict(self.escalation) if self.escalation is not None else None,
         }
 
 

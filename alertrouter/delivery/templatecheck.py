@@ -16,8 +16,8 @@ from alertrouter.state.notification_log import NotifyReason
 def sample_notifications(
     receiver: str, index: int, *, external_url: str, interactive: bool, now: int
 ) -> list[Notification]:
-    """A first notification of a firing incident, an acknowledgement and a later "all
-    resolved": between them every template part of every integration renders."""
+    """A first notification of a firing incident, an acknowledgement, an escalation step and a
+    later "all resolved": between them every template part of every integration renders."""
     firing = sample_data(now, external_url=external_url)
     firing.update(receiver=receiver, interactive=interactive)
     resolved = {
@@ -58,12 +58,35 @@ def sample_notifications(
             "source": "slack",
             "comment": "looking",
             "until": None,
+            "escalation": None,
+        },
+    }
+    escalated = {
+        **firing,
+        "reason": str(NotifyReason.ESCALATED),
+        "action": {
+            "kind": "escalated",
+            "actor": "alertrouter",
+            "source": "escalation",
+            "comment": "",
+            "until": None,
+            "escalation": {
+                "policy": "default",
+                "step": 1,
+                "repetition": 0,
+                "receiver": receiver,
+                "unacknowledged_for": "5m",
+                "unacknowledged_ms": 300_000,
+            },
         },
     }
     return [
         first,
         dataclasses.replace(
             first, reason=NotifyReason.ACKNOWLEDGED, data=acknowledged, opens_incident=False
+        ),
+        dataclasses.replace(
+            first, reason=NotifyReason.ESCALATED, data=escalated, opens_incident=False
         ),
         dataclasses.replace(
             first, reason=NotifyReason.ALL_RESOLVED, data=resolved, opens_incident=False

@@ -9,7 +9,6 @@ all in one transaction: a step is never lost or fired twice, across restarts and
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from alertrouter.delivery.notify import (
     announce,
     load_entries,
 )
-from alertrouter.durations import format_duration
+from alertrouter.durations import human_duration
 from alertrouter.incidents.escalation import Due, Policies, first, following
 from alertrouter.incidents.members import incident_members, muted_members
 from alertrouter.incidents.store import SYSTEM_ACTOR, event_row, group_of
@@ -102,7 +101,8 @@ def fire_due(
             continue
         incident = dict(incident_row._mapping)
         due = Due(row.policy, row.step, row.iteration, row.receiver, row.due_at)
-        queued = _announce(db, conn, incident, due, settings_of(row.receiver), now)
+        step = escalation_step(due, unacknowledged_ms=now - _chain_start(conn, row, incident))
+        queued = _announce(db, conn, incident, due, step, settings_of(row.receiver), now)
         timeline.append(
             db,
             conn,
@@ -112,11 +112,12 @@ def fire_due(
                     now,
                     "escalated",
                     {
-                        "policy": row.policy or "default",
-                        "step": row.step + 1,
+                        "policy": step["policy"],
+                        "step": step["step"],
                         "iteration": row.iteration,
                         "receiver": row.receiver,
-                        "unacknowledged_for": _since(incident, now),
+                        "unacknowledged_for": step["unacknowledged_for"],
+                        "unacknowledged_ms": step["unacknowledged_ms"],
                     },
                     actor=SYSTEM_ACTOR,
                     source=SOURCE,
@@ -140,24 +141,51 @@ def next_due(conn: sa.Connection) -> int | None:
     ).scalar()
 
 
+def escalation_step(due: Due, *, unacknowledged_ms: int) -> dict[str, Any]:
+    """What messages and the timeline say about a step: the template data's
+    `action.escalation`."""
+    return {
+        "policy": due.policy or "default",
+        "step": due.step + 1,
+        "repetition": due.iteration,
+        "receiver": due.receiver,
+        "unacknowledged_for": human_duration(unacknowledged_ms / 1000),
+        "unacknowledged_ms": unacknowledged_ms,
+    }
+
+
+def _chain_start(conn: sa.Connection, row: Any, incident: Mapping[str, Any]) -> int:
+    """When the incident last became unacknowledged: the start of its current escalation (the
+    first step's row, written when it opened, was re-triggered or un-acknowledged)."""
+    started = conn.execute(
+        sa.select(sa.func.max(escalations.c.created_at)).where(
+            escalations.c.incident_id == row.incident_id,
+            escalations.c.step == 0,
+            escalations.c.iteration == 0,
+            escalations.c.created_at <= row.created_at,
+        )
+    ).scalar()
+    return int(started if started is not None else incident["opened_at"])
+
+
 def _announce(
     db: Database,
     conn: sa.Connection,
     incident: Mapping[str, Any],
     due: Due,
+    step: Mapping[str, Any],
     settings: NotifySettings,
     now: int,
 ) -> int:
     group = group_of(incident)
     incident_id = int(incident["id"])
     members = incident_members(conn, incident_id)
-    waited = _since(incident, now)
     change = Announcement(
         reason=NotifyReason.ESCALATED,
         actor=SYSTEM_ACTOR,
         source=SOURCE,
-        comment=f"unacknowledged for {waited} (step {due.step + 1})",
         announced_only=False,
+        escalation=step,
     )
     entries = load_entries(conn, [(group.key, due.receiver)])
     outgoing = Outgoing()
@@ -174,10 +202,6 @@ def _announce(
     )
     outgoing.write(db, conn, now)
     return queued
-
-
-def _since(incident: Mapping[str, Any], now: int) -> str:
-    return format_duration(dt.timedelta(milliseconds=now - int(incident["opened_at"])))
 
 
 def _set_status(conn: sa.Connection, row_id: int, status: str, now: int) -> None:

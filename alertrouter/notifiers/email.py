@@ -59,6 +59,7 @@ from pydantic import SecretStr
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import EmailConfig, TLSConfig, canonical_header
+from alertrouter.escaping import HTML, TEXT
 from alertrouter.notifiers.base import (
     DeliveryError,
     ErrorKind,
@@ -103,7 +104,10 @@ def compose(
         return []
 
     def part(name: str, default: str) -> str:
-        return render_part(renderer, config.templates, name, default, n.data, label=label)
+        target = HTML if name == "html" else TEXT
+        return render_part(
+            renderer, config.templates, name, default, n.data, label=label, target=target
+        )
 
     root = thread_root_id(n)
     first = n.opens_incident

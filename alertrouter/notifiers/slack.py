@@ -32,6 +32,7 @@ from slack_sdk.webhook.webhook_response import WebhookResponse
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import SlackConfig
+from alertrouter.escaping import SLACK
 from alertrouter.notifiers.base import (
     DeliveryError,
     ErrorKind,
@@ -124,7 +125,7 @@ def _compose_bot(
     messages = [Message("message", body, rate_key)]
     if _wants_reply(n):
         text = render_part(
-            renderer, config.templates, "reply", REPLY_TEMPLATE, n.data, label=label
+            renderer, config.templates, "reply", REPLY_TEMPLATE, n.data, label=label, target=SLACK
         ).strip()
         messages.append(Message("reply", {"channel": channel, "text": text}, rate_key))
     return messages
@@ -149,7 +150,9 @@ def _compose_webhook(
 def _render_message(
     config: SlackConfig, renderer: Renderer, data: Mapping[str, Any], *, label: str
 ) -> dict[str, Any]:
-    text = render_part(renderer, config.templates, "message", MESSAGE_TEMPLATE, data, label=label)
+    text = render_part(
+        renderer, config.templates, "message", MESSAGE_TEMPLATE, data, label=label, target=SLACK
+    )
     body = parse_json(text, label=f"{label}, message template")
     if not isinstance(body, dict):
         raise TemplateError(f"{label}, message template must produce a JSON object")

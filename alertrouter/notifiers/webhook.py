@@ -2,8 +2,10 @@
 
 The body is Alertmanager's webhook payload (version "4": receiver, status, alerts, groupLabels,
 commonLabels, commonAnnotations, externalURL, groupKey, truncatedAlerts, with the same field
-names and time formats), plus an `incident` object; or, with a `body` template part, whatever
-JSON object that template renders.
+names and time formats), plus an `incident` object and, when an escalation step sends it, an
+`escalation` object (policy, step, repetition, receiver, unacknowledgedFor as `5m`,
+unacknowledgedSeconds); or, with a `body` template part, whatever JSON object that template
+renders.
 
 Signed requests
 ---------------
@@ -107,12 +109,13 @@ def _templated_body(
 
 
 def webhook_payload(data: Mapping[str, Any], *, max_alerts: int = 0) -> dict[str, Any]:
-    """Alertmanager's webhook payload (version 4) from template data, plus `incident`. At most
-    `max_alerts` alerts (0: all), firing ones first; `truncatedAlerts` counts the rest."""
+    """Alertmanager's webhook payload (version 4) from template data, plus `incident` (and
+    `escalation` for an escalation step). At most `max_alerts` alerts (0: all), firing ones
+    first; `truncatedAlerts` counts the rest."""
     alerts = [_alert(a, "firing") for a in data["alerts"]["firing"]]
     alerts += [_alert(a, "resolved") for a in data["alerts"]["resolved"]]
     kept = alerts[:max_alerts] if max_alerts else alerts
-    return {
+    payload: dict[str, Any] = {
         "receiver": data["receiver"],
         "status": data["status"],
         "alerts": kept,
@@ -125,6 +128,10 @@ def webhook_payload(data: Mapping[str, Any], *, max_alerts: int = 0) -> dict[str
         "truncatedAlerts": len(alerts) - len(kept),
         "incident": _incident(data["incident"]),
     }
+    escalation = (data.get("action") or {}).get("escalation")
+    if escalation is not None:
+        payload["escalation"] = _escalation(escalation)
+    return payload
 
 
 def _alert(alert: Mapping[str, Any], status: str) -> dict[str, Any]:
@@ -153,6 +160,17 @@ def _incident(incident: Mapping[str, Any]) -> dict[str, Any]:
         "acknowledgedBy": incident.get("acknowledged_by"),
         "resolvedAt": optional_time("resolved_at"),
         "url": incident["url"],
+    }
+
+
+def _escalation(step: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "policy": step["policy"],
+        "step": step["step"],
+        "repetition": step["repetition"],
+        "receiver": step["receiver"],
+        "unacknowledgedFor": step["unacknowledged_for"],
+        "unacknowledgedSeconds": step["unacknowledged_ms"] // 1000,
     }
 
 

@@ -10,6 +10,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from alertrouter.durations import human_duration, parse_duration
+
 Detail = Mapping[str, Any]
 
 # Each delivery is one row of the incident page's notifications table (with its attempts and
@@ -63,6 +65,14 @@ def _until(detail: Detail) -> str:
     return f" until {moment.strftime('%Y-%m-%d %H:%M:%SZ')}"
 
 
+def _human(duration: object) -> str:
+    """A duration as people read it; events written before durations were (`15s1ms`) too."""
+    try:
+        return human_duration(parse_duration(str(duration)))
+    except ValueError:
+        return str(duration)
+
+
 def _generic(kind: str, detail: Detail) -> str:
     shown = ", ".join(f"{k}={v}" for k, v in sorted(detail.items()) if k != "comment")
     name = kind.replace("_", " ").capitalize()
@@ -90,7 +100,7 @@ _SENTENCES: dict[str, Callable[[Detail], str]] = {
     ),
     "escalated": lambda d: (
         f"Escalated to {d.get('receiver')} (policy {d.get('policy')}, step {d.get('step')}), "
-        f"unacknowledged for {d.get('unacknowledged_for')}"
+        f"unacknowledged for {_human(d.get('unacknowledged_for'))}"
     ),
     "notification_sent": lambda d: f"Notification sent: {_delivery(d)}{_attempts(d)}",
     "notification_failed": lambda d: (

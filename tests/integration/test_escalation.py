@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from tests.fakes.http import FakeHTTPServer, Reply
-from tests.integration.conftest import FakeClock
+from tests.fakes.smtp import FakeSMTPServer
+from tests.integration.conftest import PAGERDUTY_ROUTING_KEY, SLACK_TOKEN, FakeClock
 from tests.integration.helpers import incident, incidents_list, kinds, post
 from tests.payloads import alert, payload
 
@@ -204,3 +205,97 @@ async def test_two_replicas_fire_each_step_once(pg_database, start_server, hook)
     assert sum(fired) == 10
     for incident_id in ids:
         assert kinds(await incident(client, incident_id)).count("escalated") == 1
+
+
+EVERY_INTEGRATION = """
+route:
+  receiver: everyone
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 10m
+  repeat_interval: 4h
+receivers:
+  - name: everyone
+    slack_configs:
+      - app_token: {slack_token}
+        app_url: {slack}
+        channel: '#alerts'
+    pagerduty_configs:
+      - routing_key: {routing_key}
+        url: {pagerduty}
+    email_configs:
+      - to: oncall@example.org
+        from: alertrouter@example.org
+        smarthost: {smarthost}
+        require_tls: false
+    webhook_configs:
+      - url: {hook}/team
+notifications:
+  slack_channel_interval: 0s
+"""
+
+
+async def test_an_escalation_tells_every_integration_what_escalated(
+    database_url, start_server, slack, pagerduty, hook
+):
+    clock = FakeClock()
+    with FakeSMTPServer() as smtp:
+        config = EVERY_INTEGRATION.format(
+            slack_token=SLACK_TOKEN,
+            slack=slack.url,
+            routing_key=PAGERDUTY_ROUTING_KEY,
+            pagerduty=pagerduty.url,
+            smarthost=smtp.smarthost,
+            hook=hook.url,
+        )
+        service, client = await start_server(database_url, config, clock=clock, run_scheduler=False)
+        opened = await open_incident(service, client, clock, severity="critical")
+        clock.ms += 1  # the step fires a millisecond after it is due, as in life
+        assert await at(service, clock, 5 * 60) == 1
+        mails = smtp.messages
+
+    detail = await incident(client, opened["id"])
+    (event,) = [e for e in detail["timeline"] if e["kind"] == "escalated"]
+    assert event["detail"]["unacknowledged_for"] == "5m"  # never "5m1ms"
+    what = "unacknowledged for 5m (policy default, step 1)"
+    webhook = hook.requests_to("/team")[-1].json()
+    assert webhook["escalation"] == {
+        "policy": "default",
+        "step": 1,
+        "repetition": 0,
+        "receiver": "everyone",
+        "unacknowledgedFor": "5m",
+        "unacknowledgedSeconds": 300,
+    }
+    assert "escalation" not in hook.requests_to("/team")[0].json()
+    (update,) = slack.updates()
+    assert update.body["text"].startswith("Escalated: [P0] ")
+    assert update.body["text"].endswith(what)
+    (reply,) = slack.replies()
+    assert reply.body["text"] == f"<!here> *Escalated*: {what}"
+    assert len(mails) == 2
+    assert mails[-1].message["Subject"].startswith("[P0] Escalated: Incident #")
+    assert mails[-1].message["Subject"].endswith(what)
+    trigger = pagerduty.events_with("trigger")[-1]
+    assert trigger["payload"]["custom_details"]["escalation"]["unacknowledged_for"] == "5m"
+
+
+async def test_unacknowledged_for_counts_from_the_un_acknowledgement(
+    database_url, start_server, hook
+):
+    clock = FakeClock()
+    service, client = await start_server(
+        database_url, CONFIG.format(hook=hook.url), clock=clock, run_scheduler=False
+    )
+    opened = await open_incident(service, client, clock, severity="critical")
+    await at(service, clock, 60)
+    await client.post(f"/api/v1/incidents/{opened['id']}/ack", json={"by": "alice"})
+    await at(service, clock, 3600)
+    await client.post(f"/api/v1/incidents/{opened['id']}/unack", json={"by": "alice"})
+    assert await at(service, clock, 5 * 60 + 12.5) == 1
+    (event,) = [
+        e for e in (await incident(client, opened["id"]))["timeline"] if e["kind"] == "escalated"
+    ]
+    assert event["detail"]["unacknowledged_for"] == "5m12s"  # not 1h6m since it opened
+    escalated = hook.requests_to("/team")[-1].json()
+    assert escalated["escalation"]["unacknowledgedFor"] == "5m12s"

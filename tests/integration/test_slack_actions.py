@@ -17,6 +17,7 @@ from alertrouter.api.serialize import iso
 from tests.integration.conftest import PAGERDUTY_ROUTING_KEY as ROUTING_KEY
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import incident, kinds, post
+from tests.notifications import foreign_slack_markup
 from tests.payloads import alert, payload
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -513,3 +514,29 @@ async def test_without_a_signing_secret_there_is_no_endpoint(
     body = form(interaction("acknowledge", str(first["id"]), slack.response_url()))
     await send(client, body, signed(body, clock), 404)
     assert await traces(service, client, slack, first["id"]) == before
+
+
+async def test_alert_values_and_peoples_names_make_no_mention_or_link_in_slack(started, slack):
+    service, client, clock = started
+    hostile = "<!channel> <@U0BOSS> <https://evil.example|https://sso.example.com> &"
+    slack.add_user("U0MALLORY", display_name=hostile)
+    mallory = {"id": "U0MALLORY", "username": "m", "name": "m", "team_id": "T0TEAM"}
+    annotations = {"summary": hostile, "runbook_url": "javascript:alert(1)"}
+    await post(client, payload(alert(annotations=annotations, note=hostile)))
+    await service.pipeline.flush_due(clock())
+    await service.delivery.deliver_due()
+    (first,) = (await (await client.get("/api/v1/incidents")).json())["incidents"]
+    await click(client, clock, "acknowledge", first["id"], slack.response_url(), user=mallory)
+    await service.delivery.deliver_due()
+    resolved = await client.post(
+        f"/api/v1/incidents/{first['id']}/resolve", json={"by": hostile, "comment": hostile}
+    )
+    assert resolved.status == 200
+    await service.delivery.deliver_due()
+
+    bodies = [r.json() for r in slack.requests if r.path.startswith("/api/chat.")]
+    assert [len(slack.posts()), len(slack.updates()), len(slack.replies())] == [1, 2, 2]
+    assert all("&lt;!channel&gt;" in json.dumps(body) for body in bodies)
+    for body in bodies:
+        assert foreign_slack_markup(body) == [], body
+        assert "<!channel>" not in body["text"] and "<@" not in body["text"]

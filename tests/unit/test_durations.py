@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from alertrouter.durations import format_duration, parse_duration
+from alertrouter.durations import format_duration, human_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,20 @@ def test_parse_rejects(text):
 def test_format(value, text):
     assert format_duration(value) == text
     assert parse_duration(text) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (dt.timedelta(seconds=15, milliseconds=1), "15s"),  # never "15s1ms"
+        (dt.timedelta(minutes=5, milliseconds=999), "5m"),
+        (dt.timedelta(hours=1, minutes=30, seconds=15), "1h30m"),  # the two largest units
+        (dt.timedelta(days=3, hours=4, minutes=5), "3d4h"),
+        (dt.timedelta(milliseconds=999), "0s"),
+        (dt.timedelta(seconds=-5), "0s"),
+        (42, "42s"),
+        (3900.5, "1h5m"),
+    ],
+)
+def test_human_duration(value, text):
+    assert human_duration(value) == text

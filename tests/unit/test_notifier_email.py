@@ -26,6 +26,7 @@ from alertrouter.notifiers.email import (
 )
 from alertrouter.render import Renderer, TemplateError, sample_data
 from alertrouter.state.notification_log import NotifyReason
+from tests.notifications import escalated
 from tests.notifications import notification as shared_notification
 
 NOW = 1_795_000_000_000
@@ -110,6 +111,36 @@ def test_label_values_are_escaped_in_html_and_verbatim_in_text():
     assert "<script>" not in body["html"]
     assert "note=&lt;script&gt;alert(1)&lt;/script&gt;" in body["html"]
     assert "note=<script>alert(1)</script>" in body["text"]
+
+
+def test_an_escalation_says_so_in_the_subject_and_the_bodies():
+    n = escalated(sample_data(NOW, external_url=EXTERNAL_URL))
+    (message,) = compose(email_config(), GlobalConfig(), Renderer(), n, label=LABEL)
+    what = "unacknowledged for 15m (policy database, step 2)"
+    assert message.body["subject"] == (
+        f"[P0] Escalated: Incident #1: HighErrorRate checkout, {what}"
+    )
+    assert f"Escalated: {what}" in message.body["text"]
+    assert f"<b>Escalated</b>: {what}" in message.body["html"]
+    assert mail_body()["subject"] == "[P0] Incident #1: HighErrorRate checkout"
+
+
+def test_alert_urls_are_links_only_when_they_are_http_or_https():
+    data = sample_data(NOW, external_url=EXTERNAL_URL)
+    firing, resolved = data["alerts"]["firing"][0], data["alerts"]["resolved"][0]
+    firing["generator_url"] = 'javascript:alert("x")'
+    firing["annotations"] |= {"runbook_url": "data:text/html,<script>", "dashboard": "slack://x"}
+    resolved["generator_url"] = 'https://prom.example/graph?a=1&b="2'
+    html = mail_body(data=data)["html"]
+    assert "javascript:" not in html.split("source (")[0]
+    assert "source (javascript:alert(&#34;x&#34;))" in html
+    assert "runbook (data:text/html,&lt;script&gt;)" in html
+    assert "dashboard (slack://x)" in html
+    assert re.findall(r'href="([^"]*)"', html) == [
+        f"{EXTERNAL_URL}/incidents/1",
+        "https://prom.example/graph?a=1&amp;b=&#34;2",
+        "https://runbook",
+    ]
 
 
 def test_templates_by_name_and_inline_override_the_defaults(tmp_path: Path):

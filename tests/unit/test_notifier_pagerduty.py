@@ -23,6 +23,7 @@ from alertrouter.notifiers.pagerduty import (
 from alertrouter.render import Renderer, TemplateError, sample_data
 from alertrouter.state.notification_log import NotifyReason
 from tests.fakes.pagerduty import validate_event
+from tests.notifications import escalated
 from tests.notifications import notification as shared_notification
 
 NOW = 1_795_000_000_000  # 2026-11-18T11:06:40Z
@@ -85,6 +86,20 @@ def test_trigger_event_with_defaults():
         "links": [{"href": "https://alerts.example.com/incidents/1", "text": "Incident #1"}],
         "images": [],
     }
+
+
+def test_an_escalation_is_in_the_custom_details():
+    escalation_event = event(n=escalated(data()))
+    assert escalation_event["event_action"] == "trigger"
+    assert escalation_event["payload"]["custom_details"]["escalation"] == {
+        "policy": "database",
+        "step": 2,
+        "repetition": 0,
+        "receiver": "db-manager",
+        "unacknowledged_for": "15m",
+        "unacknowledged_ms": 900_000,
+    }
+    assert "escalation" not in event()["payload"]["custom_details"]
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from alertrouter.notifiers.base import ErrorKind, Message, Notification
 from alertrouter.notifiers.slack import api_base_url, classify, compose, is_bot_mode
 from alertrouter.render import Renderer, TemplateError, sample_data
 from alertrouter.state.notification_log import NotifyReason
+from tests.notifications import escalated
 from tests.notifications import notification as shared_notification
 
 NOW = 1_795_000_000_000
@@ -212,6 +213,22 @@ def test_reply_names_the_change_and_the_incident_status():
     )
     assert lines[1] == "*Firing*" and lines[2].startswith(":red_circle: HighErrorRate on")
     assert lines[3] == "*Resolved*" and lines[4].startswith(":white_check_mark: HighLatency")
+
+
+ESCALATION = "unacknowledged for 15m (policy database, step 2)"
+
+
+def test_an_escalation_says_so_in_the_text_the_blocks_and_the_reply():
+    message, reply = run(BOT, escalated())
+    assert message.body["text"] == f"Escalated: [P0] HighErrorRate checkout, {ESCALATION}"
+    contexts = [b["elements"][0]["text"] for b in blocks(message.body) if b["type"] == "context"]
+    assert f":rotating_light: *Escalated*: {ESCALATION}" in contexts
+    assert reply.body["text"] == f"<!here> *Escalated*: {ESCALATION}"
+    (hook,) = run(WEBHOOK, escalated())
+    assert hook.body["text"].startswith("Escalated: [P0] HighErrorRate checkout")
+    # a later update of the message is no escalation
+    (update, _) = run(BOT, notification(R.NEW_ALERTS))
+    assert not update.body["text"].startswith("Escalated") and "Escalated" not in str(update.body)
 
 
 # ---------------------------------------------------------------------------------- templates

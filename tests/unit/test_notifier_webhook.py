@@ -29,6 +29,7 @@ from alertrouter.notifiers.webhook import (
 from alertrouter.render import Renderer, TemplateError, sample_data
 from alertrouter.state.notification_log import NotifyReason
 from tests.conftest import load_text
+from tests.notifications import escalated
 from tests.notifications import notification as shared_notification
 
 NOW = 1_795_000_000_000  # 2026-11-18T11:06:40Z
@@ -142,6 +143,19 @@ def test_default_body_is_alertmanagers_webhook_payload_plus_the_incident():
             "url": "https://alerts.example.com/incidents/1",
         },
     }
+
+
+def test_an_escalation_adds_what_escalated_to_the_payload():
+    payload = body(n=escalated(data()))
+    assert payload["escalation"] == {
+        "policy": "database",
+        "step": 2,
+        "repetition": 0,
+        "receiver": "db-manager",
+        "unacknowledgedFor": "15m",
+        "unacknowledgedSeconds": 900,
+    }
+    assert "escalation" not in body()
 
 
 def test_field_names_are_alertmanagers():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alertrouter.config.receivers import TemplateRef
+from alertrouter.escaping import HTML, SLACK, html_link, is_web_url, slack_link
 from alertrouter.render import (
     Renderer,
     TemplateError,
@@ -57,7 +58,7 @@ def test_label_values_are_data_never_templates_and_are_escaped(renderer):
     assert "{{ 7 * 7 }}" in text and "49" not in text
     html = renderer.render("email.html.j2", data)
     assert "<script>" not in html and "&lt;script&gt;" in html
-    slack = renderer.render_json("slack.json.j2", data)
+    slack = renderer.render_json("slack.json.j2", data, SLACK)
     alert_block = slack["attachments"][0]["blocks"][1]["text"]["text"]
     assert "<!channel>" not in alert_block and "&lt;!channel&gt;" in alert_block
 
@@ -96,14 +97,14 @@ def test_a_json_template_that_is_not_json_is_an_error(tmp_path):
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0s"), (42, "42s"), (3900, "1h 5m"), (90061, "1d 1h"), (-5, "0s")],
+    [(0, "0s"), (42, "42s"), (15.001, "15s"), (3900, "1h5m"), (90061, "1d1h"), (-5, "0s")],
 )
 def test_humanize_duration(seconds, text):
     assert humanize_duration(seconds) == text
 
 
 def test_since_and_slack_escape():
-    assert since(NOW - 125_000, NOW) == "2m 5s"
+    assert since(NOW - 125_000, NOW) == "2m5s"
     assert since(None, NOW) == ""
     assert slack_escape("a<b>&c") == "a&lt;b&gt;&amp;c"
 
@@ -112,14 +113,14 @@ def test_inline_templates_are_escaped_only_for_html_parts(renderer):
     data = {"x": "<a href='y'>&"}
     assert renderer.render_inline("{{ x }}", data, label="subject") == "<a href='y'>&"
     assert (
-        renderer.render_inline("{{ x }}", data, label="html", html=True)
+        renderer.render_inline("{{ x }}", data, label="html", target=HTML)
         == "&lt;a href=&#39;y&#39;&gt;&amp;"
     )
     templates = {
         "html": TemplateRef(inline="<b>{{ x }}</b>"),
         "text": TemplateRef(inline="{{ x }}"),
     }
-    assert render_part(renderer, templates, "html", "unused", data, label="r") == (
+    assert render_part(renderer, templates, "html", "unused", data, label="r", target=HTML) == (
         "<b>&lt;a href=&#39;y&#39;&gt;&amp;</b>"
     )
     assert render_part(renderer, templates, "text", "unused", data, label="r") == "<a href='y'>&"
@@ -127,4 +128,80 @@ def test_inline_templates_are_escaped_only_for_html_parts(renderer):
 
 def test_inline_html_errors_keep_their_line_numbers(renderer):
     with pytest.raises(TemplateError, match=r"line 2"):
-        renderer.render_inline("ok\n{{ broken(", {}, label="html", html=True)
+        renderer.render_inline("ok\n{{ broken(", {}, label="html", target=HTML)
+
+
+def test_the_slack_target_escapes_every_value_never_the_templates_own_text(renderer):
+    data = {
+        "url": "https://prom.example/graph?a=1&b=2",
+        "labels": {"<!here>": "<@U1> & <!channel>"},
+        "items": ["<#C1>", 3],
+    }
+    source = (
+        "<!subteam^S1> <{{ url }}|graph> {{ labels | dictsort | first | join('=') }} {{ items }}"
+    )
+    assert renderer.render_inline(source, data, label="reply", target=SLACK) == (
+        "<!subteam^S1> <https://prom.example/graph?a=1&amp;b=2|graph> "
+        "&lt;!here&gt;=&lt;@U1&gt; &amp; &lt;!channel&gt; ['&lt;#C1&gt;', 3]"
+    )
+    assert data["labels"] == {"<!here>": "<@U1> & <!channel>"}  # the caller's data is left alone
+
+
+def test_slack_escape_is_idempotent(renderer):
+    for text in ("a<b>&c", "&lt;!channel&gt;", "&amp;lt;", "plain"):
+        once = slack_escape(text)
+        assert slack_escape(once) == once
+    assert slack_escape("&lt;!channel&gt;") == "&lt;!channel&gt;"
+    data = {"x": "<!channel> & co"}
+    rendered = renderer.render_inline("{{ x | slack_escape }}", data, label="r", target=SLACK)
+    assert rendered == "&lt;!channel&gt; &amp; co"
+
+
+@pytest.mark.parametrize(
+    ("url", "web"),
+    [
+        ("https://example.com/a?b=1&c=2", True),
+        ("http://10.0.0.1:9090/graph", True),
+        ("HTTPS://EXAMPLE.COM", True),
+        ("https://example.com/a?b=1&amp;c=2", True),  # as a Slack template receives it
+        ("javascript:alert(1)", False),
+        ("JAVASCRIPT:alert(1)", False),
+        ("data:text/html;base64,PHNjcmlwdD4=", False),
+        ("slack://open", False),
+        ("vbscript:msgbox", False),
+        ("java\tscript:alert(1)", False),
+        ("\x01javascript:alert(1)", False),
+        (" https://example.com", False),
+        ("https://example.com/a b", False),
+        ("https:///path-without-host", False),
+        ("https:example.com", False),
+        ("//example.com", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_only_http_and_https_urls_are_web_urls(url, web):
+    assert is_web_url(url) is web
+
+
+def test_links_only_for_web_urls():
+    assert slack_link("https://a.example/x|y", "Source") == "<https://a.example/x%7Cy|Source>"
+    assert slack_link("https://a.example/<x>") == "<https://a.example/&lt;x&gt;>"
+    assert slack_link("javascript:alert(1)", "Source") == "Source (javascript:alert(1))"
+    assert slack_link("data:<!channel>") == "data:&lt;!channel&gt;"
+    assert slack_link("", "Source") == ""
+    assert html_link('https://a.example/?q="x"', "<src>") == (
+        '<a href="https://a.example/?q=&#34;x&#34;">&lt;src&gt;</a>'
+    )
+    assert html_link("javascript:alert(1)", "source") == "source (javascript:alert(1))"
+    assert html_link("data:text/html,<b>") == "data:text/html,&lt;b&gt;"
+    assert html_link(None, "source") == ""
+
+
+def test_the_web_url_test_in_templates(renderer):
+    source = "{% if url is web_url %}<a href='{{ url }}'>x</a>{% else %}{{ url }}{% endif %}"
+    assert renderer.render_inline(source, {"url": "javascript:x"}, label="r") == "javascript:x"
+    assert (
+        renderer.render_inline(source, {"url": "https://a"}, label="r")
+        == "<a href='https://a'>x</a>"
+    )

@@ -67,6 +67,16 @@ def test_incidents_per_day_stack_by_level():
             "Un-acknowledged (was acknowledged by bob)",
         ),
         ("severity_changed", {"from": "P2", "to": "P0"}, "Severity changed from P2 to P0"),
+        (
+            "escalated",
+            {"receiver": "db", "policy": "default", "step": 1, "unacknowledged_for": "5m"},
+            "Escalated to db (policy default, step 1), unacknowledged for 5m",
+        ),
+        (  # written before durations were human
+            "escalated",
+            {"receiver": "db", "policy": "default", "step": 1, "unacknowledged_for": "15s1ms"},
+            "Escalated to db (policy default, step 1), unacknowledged for 15s",
+        ),
         ("something_new", {"x": 1}, "Something new (x=1)"),
         ("something_new", None, "Something new"),
     ],
