@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
@@ -48,8 +49,17 @@ def slack_escape(value: object) -> str:
 
 
 def is_web_url(value: object) -> bool:
-    """Whether a value is an http or https URL (once any Slack escaping is undone)."""
-    return isinstance(value, str) and _WEB_URL.fullmatch(unescape_slack(value)) is not None
+    """Whether a value is one absolute http or https URL with a host (once any Slack escaping
+    is undone): the one rule for every target, the web pages included."""
+    if not isinstance(value, str):
+        return False
+    url = unescape_slack(value)
+    if _WEB_URL.fullmatch(url) is None:
+        return False
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # e.g. "http://[oops": an unbalanced IPv6 bracket
+        return False
 
 
 def slack_link(url: object, text: object = "") -> str:

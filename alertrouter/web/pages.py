@@ -9,12 +9,12 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from aiohttp import web
 
 from alertrouter.core import InputError, Severity
+from alertrouter.escaping import is_web_url
 from alertrouter.http.keys import CLOCK_MS
 from alertrouter.render import humanize_duration
 from alertrouter.web import access
@@ -62,13 +62,7 @@ def http_link(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if any(c.isspace() or not c.isprintable() for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. "http://[oops": an unbalanced IPv6 bracket
-        return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+    return url if is_web_url(url) else None
 
 
 def _environment() -> jinja2.Environment:
