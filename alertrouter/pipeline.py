@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ from alertrouter.state.alerts import (
 from alertrouter.state.committer import GroupCommitter
 from alertrouter.state.groups import GroupRow, MemberAlert
 from alertrouter.state.inhibition import Inhibitor
+from alertrouter.state.muting import FlushContext, muted_by
 from alertrouter.storage import Database, from_millis
 
 log = logging.getLogger(__name__)
@@ -172,15 +173,6 @@ def _held(
         f"incident #{resolution.incident_id} resolved by {resolution.resolved_by}; "
         f"held until {until:%Y-%m-%d %H:%M:%S} UTC"
     )
-
-
-@dataclass(frozen=True)
-class FlushContext:
-    """What every flush of one scheduler pass shares: the instant and the mute sources."""
-
-    now: int
-    silences: tuple[silence_state.Silence, ...]
-    inhibitor: Inhibitor | None
 
 
 class Pipeline:
@@ -325,9 +317,17 @@ class Pipeline:
 
     async def escalate_due(self, now: int, limit: int = 50) -> int:
         """Fires the escalation steps due at `now`; returns how many it fired."""
+        async with self.db.read() as conn:
+            context = await self._context(conn, now)
         fired = await self.db.run_write(
             lambda conn: escalation_store.fire_due(
-                self.db, conn, self.policies(), self.runtime.notify_settings, now, limit=limit
+                self.db,
+                conn,
+                self.policies(),
+                self.runtime.notify_settings,
+                now,
+                limit=limit,
+                is_muted=lambda labels: muted_by(labels, context) is not None,
             )
         )
         queued = sum(f.queued for f in fired)
@@ -477,21 +477,3 @@ class Pipeline:
             FlushOutcome(f.group, f.plan, row, queued.get(f.group.key, 0))
             for f, row in zip(flushes, rows, strict=True)
         ]
-
-
-def muted_by(labels: Mapping[str, str], context: FlushContext) -> str | None:
-    """Why an alert is muted now (the first silence or inhibition), or None."""
-    silence = silence_state.first_muting(context.silences, labels, context.now)
-    if silence is not None:
-        return f"silence {silence.id} by {silence.created_by}: {silence.comment}"
-    if context.inhibitor is not None:
-        inhibition = context.inhibitor.check(labels)
-        if inhibition is not None:
-            source = inhibition.by[0]
-            name = source.labels.get("alertname", "")
-            return (
-                f"inhibited by rule #{inhibition.rule.index}: {name} {source.fingerprint}".replace(
-                    "  ", " "
-                )
-            )
-    return None

@@ -32,6 +32,7 @@ from alertrouter.state.notification_log import NotifyReason
 from alertrouter.storage import Database, escalations, incidents
 
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
+MUTED_RECHECK_MS = 30_000
 SOURCE = "escalation"
 
 
@@ -80,8 +81,12 @@ def fire_due(
     now: int,
     *,
     limit: int = 50,
+    is_muted: Callable[[Mapping[str, str]], bool] = lambda labels: False,
 ) -> list[Fired]:
-    """Fires the steps due at `now` (up to `limit`); returns what it fired."""
+    """Fires the steps due at `now` (up to `limit`); returns what it fired. A step of an
+    incident whose firing alerts are all muted now (`is_muted`: silenced or inhibited) is held,
+    checked again every MUTED_RECHECK_MS, and fires once an alert is no longer muted: a silence
+    taken out during maintenance escalates to nobody."""
     due_rows = conn.execute(
         db.for_update(
             sa.select(escalations)
@@ -98,6 +103,13 @@ def fire_due(
         ).first()
         if incident_row is None or incident_row.status != "triggered":
             _set_status(conn, row.id, CANCELLED, now)
+            continue
+        if _every_firing_alert_muted(conn, row.incident_id, is_muted):
+            conn.execute(
+                sa.update(escalations)
+                .where(escalations.c.id == row.id)
+                .values(due_at=now + MUTED_RECHECK_MS)
+            )
             continue
         incident = dict(incident_row._mapping)
         due = Due(row.policy, row.step, row.iteration, row.receiver, row.due_at)
@@ -166,6 +178,13 @@ def _chain_start(conn: sa.Connection, row: Any, incident: Mapping[str, Any]) -> 
         )
     ).scalar()
     return int(started if started is not None else incident["opened_at"])
+
+
+def _every_firing_alert_muted(
+    conn: sa.Connection, incident_id: int, is_muted: Callable[[Mapping[str, str]], bool]
+) -> bool:
+    firing = [m.labels for m in incident_members(conn, incident_id) if m.firing]
+    return bool(firing) and all(is_muted(labels) for labels in firing)
 
 
 def _announce(
