@@ -98,17 +98,26 @@ def test_group_by_all_and_group_labels():
     assert db.group_key({"alertname": "A", "team": "db"}) == '{}/{team="db"}:{alertname="A"}'
 
 
-def test_empty_group_by_inherits_like_alertmanager():
+@pytest.mark.parametrize("parent", ["[a]", "['...']"])
+def test_empty_group_by_resets_the_inherited_grouping(parent):
+    """Alertmanager's TestGroupByEmptyOverride: `group_by: []` is an empty list, not unset; only
+    an absent group_by inherits."""
     tree = routing_tree(
-        """
+        f"""
         route:
           receiver: r
-          group_by: [a]
-          routes: [{receiver: r, matchers: [x="1"], group_by: []}]
-        receivers: [{name: r}]
+          group_by: {parent}
+          routes:
+            - {{receiver: r, matchers: [x="1"], group_by: []}}
+            - {{receiver: r, matchers: [x="2"]}}
+        receivers: [{{name: r}}]
         """
     )
-    assert tree.match({"x": "1"})[0].opts.group_by == ("a",)
+    (reset,) = tree.match({"x": "1"})
+    assert reset.opts.group_by == () and not reset.opts.group_by_all
+    assert reset.group_labels({"a": "1", "x": "1"}) == {}
+    (inherited,) = tree.match({"x": "2"})
+    assert inherited.opts == tree.root.opts
 
 
 def test_child_group_by_overrides_wildcard():
