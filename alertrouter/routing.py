@@ -4,7 +4,8 @@ Depth-first, left to right: a route matches when its matchers do; its children a
 and the first matching child ends the search among its siblings unless that child has
 `continue: true`; a route none of whose children match is itself the match. Unset options are
 inherited from the parent (the root's defaults are group_wait 30s, group_interval 5m,
-repeat_interval 4h, no grouping); `mute_time_intervals` and `active_time_intervals` are not.
+repeat_interval 4h, no grouping); `group_by: []` is set (to no grouping), not unset;
+`mute_time_intervals` and `active_time_intervals` are not inherited.
 """
 
 from __future__ import annotations
@@ -155,12 +156,10 @@ def _build(config: RouteConfig, path: str, parent: RouteOpts, *, is_root: bool =
     opts = parent
     if config.receiver:
         opts = replace(opts, receiver=config.receiver)
-    if config.group_by:  # Alertmanager treats `group_by: []` as unset
+    if config.group_by is not None:  # `group_by: []` is no grouping; only an absent one inherits
         labels = [name for name in config.group_by if name != GROUP_BY_ALL]
-        if labels:
-            opts = replace(opts, group_by=tuple(sorted(set(labels))), group_by_all=False)
-        else:
-            opts = replace(opts, group_by_all=True)
+        everything = bool(config.group_by) and not labels
+        opts = replace(opts, group_by=tuple(sorted(set(labels))), group_by_all=everything)
     for name in ("group_wait", "group_interval", "repeat_interval"):
         value = getattr(config, name)
         if value is not None:
