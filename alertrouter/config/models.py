@@ -399,7 +399,7 @@ def _severities(value: Any) -> Any:
 
 class RouteConfig(Model):
     receiver: str | None = None
-    group_by: list[str] | None = None
+    group_by: list[LabelValue] | None = None
     continue_: bool = Field(default=False, alias="continue")
     match: dict[str, LabelValue] | None = None
     match_re: dict[str, Regex] | None = None
@@ -435,7 +435,7 @@ class InhibitRuleConfig(Model):
     source_match_re: dict[str, Regex] | None = None
     target_match: dict[str, LabelValue] | None = None
     target_match_re: dict[str, Regex] | None = None
-    equal: list[str] = []
+    equal: list[LabelValue] = []
 
     @property
     def source(self) -> tuple[Matcher, ...]:

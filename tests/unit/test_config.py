@@ -680,3 +680,50 @@ def test_repeat_interval_warning_only_where_set():
     )
     warnings = [str(w) for w in loaded.warnings if "repeat_interval" in str(w)]
     assert len(warnings) == 1 and "route.repeat_interval" in warnings[0]
+
+
+LABEL_NAMES = """
+route:
+  receiver: x
+  group_by: [alertname, '', ~]
+  routes:
+    - {receiver: x, match: {"-m-": a}}
+    - {receiver: x, match_re: {"a.b": a}}
+    - {receiver: x, group_by: ['service.name', '-x-', '...']}
+receivers: [{name: x}]
+inhibit_rules:
+  - source_match: {"-s-": a}
+    target_match_re: {"t t": a}
+    equal: [cluster, '']
+"""
+
+
+def test_invalid_label_names_are_errors_with_path_and_line():
+    """Alertmanager's rules: label names in group_by and equal are checked in its default
+    (UTF-8) mode, like the matchers', so only an empty name is invalid there; the deprecated
+    match-style maps take only classic names, in every mode."""
+    assert [e.removeprefix("test.yml: ") for e in errors_of(LABEL_NAMES)] == [
+        'route.group_by[1] (line 4): invalid label name "" in group_by list',
+        'route.group_by[2] (line 4): invalid label name "" in group_by list',
+        "route.routes[0].match['-m-'] (line 6): invalid label name \"-m-\"",
+        "route.routes[1].match_re['a.b'] (line 7): invalid label name \"a.b\"",
+        "route.routes[2].group_by (line 8): cannot have wildcard group_by (`...`) and other "
+        "labels at the same time",
+        "inhibit_rules[0].source_match['-s-'] (line 11): invalid label name \"-s-\"",
+        "inhibit_rules[0].target_match_re['t t'] (line 12): invalid label name \"t t\"",
+        'inhibit_rules[0].equal[1] (line 13): invalid label name "" in equal list',
+    ]
+
+
+def test_utf8_label_names_are_valid_in_group_by_and_equal():
+    config = load_text(
+        """
+        route:
+          receiver: x
+          group_by: ['service.name', '-invalid-']
+        receivers: [{name: x}]
+        inhibit_rules: [{source_matchers: [a="1"], target_matchers: [b="1"], equal: ['k8s.pod']}]
+        """
+    ).config
+    assert config.route.group_by == ["service.name", "-invalid-"]
+    assert config.inhibit_rules[0].equal == ["k8s.pod"]
