@@ -254,6 +254,30 @@ def test_inhibit_test(run, tmp_path):
     assert text.output.startswith("inhibited by rule #0")
 
 
+@pytest.mark.parametrize(
+    ("source", "inhibited"),
+    [
+        ({"status": "firing", "endsAt": "0001-01-01T00:00:00Z"}, True),  # webhook: no end
+        ({"status": "firing", "endsAt": "0001-01-01T00:00:00.000Z"}, True),  # the same instant
+        ({"endsAt": "2026-11-22T12:00:00.001Z"}, True),  # ends after --now: still firing
+        ({"endsAt": "2026-11-22T12:00:00Z"}, False),  # ended at --now: resolved
+        ({"endsAt": "2026-11-22T13:00:00+02:00"}, False),  # 11:00 UTC, in the past
+        ({"status": "resolved"}, False),  # resolved as the engine reads it, without an endsAt
+        ({"status": "resolved", "endsAt": "0001-01-01T00:00:00Z"}, False),
+    ],
+)
+def test_inhibit_test_reads_source_alerts_as_the_engine_does(run, tmp_path, source, inhibited):
+    """A source alert whose end is not after --now is resolved and inhibits nothing."""
+    config = write(tmp_path, INHIBIT_CONFIG)
+    alerts = tmp_path / "alerts.json"
+    alert = {"labels": {"alertname": "ServiceDown", "service": "api"}, **source}
+    alerts.write_text(json.dumps({"alerts": [{"startsAt": "2026-11-22T10:00:00Z", **alert}]}))
+    args = ["--alerts", str(alerts), "--now", "2026-11-22T12:00:00Z", "--format", "json"]
+    result = run("inhibit", "test", "--config", str(config), *args, "service=api")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["inhibited"] is inhibited
+
+
 def test_inhibit_test_bad_alerts_file(run, tmp_path):
     config = write(tmp_path, INHIBIT_CONFIG)
     alerts = tmp_path / "alerts.json"
