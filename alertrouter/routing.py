@@ -5,7 +5,8 @@ and the first matching child ends the search among its siblings unless that chil
 `continue: true`; a route none of whose children match is itself the match. Unset options are
 inherited from the parent (the root's defaults are group_wait 30s, group_interval 5m,
 repeat_interval 4h, no grouping); `group_by: []` is set (to no grouping), not unset;
-`mute_time_intervals` and `active_time_intervals` are not inherited.
+`mute_time_intervals` and `active_time_intervals` are not inherited. Route `labels` are merged
+into the parent's (a child redefines single labels) and never change grouping.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class RouteOpts:
     mute_time_intervals: tuple[str, ...] = ()
     active_time_intervals: tuple[str, ...] = ()
     escalation: str | None = None
+    # Route labels, merged from the root down (a child redefines single labels), sorted.
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 ROOT_DEFAULTS = RouteOpts(
@@ -102,6 +105,10 @@ class RoutingTree:
         self._names = tuple(sorted({m.name for _, route in self.walk() for m in route.matchers}))
         self._matches: dict[tuple[object, ...], tuple[Route, ...]] = {}
         self._by_key = {route.key: route for _, route in self.walk()}
+        # Route labels by route key, for notification templates (`route_labels`).
+        self.labels_by_key: Mapping[str, Mapping[str, str]] = {
+            key: dict(route.opts.labels) for key, route in self._by_key.items()
+        }
 
     def match(self, labels: Labels, level: Severity | None = None) -> tuple[Route, ...]:
         """The routes an alert with these labels reaches, in order (never empty). `level` is
@@ -164,6 +171,8 @@ def _build(config: RouteConfig, path: str, parent: RouteOpts, *, is_root: bool =
         value = getattr(config, name)
         if value is not None:
             opts = replace(opts, **{name: value})
+    if config.labels:
+        opts = replace(opts, labels=tuple(sorted({**dict(opts.labels), **config.labels}.items())))
     opts = replace(
         opts,
         mute_time_intervals=tuple(config.mute_time_intervals or ()),

@@ -149,6 +149,11 @@ def _check_route(
     _check_group_by(route.get("group_by"), (*path, "group_by"), error)
     for key in ("match", "match_re"):
         _check_map_keys(route.get(key), (*path, key), error)
+    labels = route.get("labels")
+    for name in labels if isinstance(labels, dict) else ():
+        if not isinstance(name, str) or not is_valid_label_name(name):
+            message = f"invalid label name {go_quote(str(name))} in route labels"
+            error((*path, "labels", name), message)
     _matcher_warnings(route.get("matchers"), (*path, "matchers"), warn)
 
 

@@ -410,6 +410,8 @@ class RouteConfig(Model):
     mute_time_intervals: list[str] | None = None
     active_time_intervals: list[str] | None = None
     routes: list[RouteConfig] | None = None
+    # Merged from parent to child; given to notification templates, no effect on grouping.
+    labels: dict[str, LabelValue] | None = None
     # Extensions of alertrouter:
     severity: Annotated[list[SeverityLevel], BeforeValidator(_severities)] | None = None
     escalation: str | None = None

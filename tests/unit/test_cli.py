@@ -122,6 +122,25 @@ def test_routes_test_group_by_all_is_dots(run, tmp_path):
     assert json.loads(result.output)[0]["group_by"] == "..."
 
 
+def test_routes_test_prints_the_merged_route_labels(run, tmp_path):
+    path = write(
+        tmp_path,
+        """
+        route:
+          receiver: r
+          labels: {team: a, tier: '1'}
+          routes: [{receiver: r, matchers: [x="1"], labels: {team: b}}]
+        receivers: [{name: r}]
+    """,
+    )
+    result = run("routes", "test", "--config", str(path), "--format", "json", "x=1")
+    assert json.loads(result.output)[0]["labels"] == {"team": "b", "tier": "1"}
+    result = run("routes", "test", "--config", str(path), "--format", "json", "x=2")
+    assert json.loads(result.output)[0]["labels"] == {"team": "a", "tier": "1"}
+    tree = run("routes", "show", "--config", str(path)).output
+    assert "labels team=a,tier=1" in tree and "labels team=b,tier=1" in tree
+
+
 def test_routes_test_verify_receivers(run, example_config_path):
     ok = run(
         "routes",

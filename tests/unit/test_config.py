@@ -727,3 +727,23 @@ def test_utf8_label_names_are_valid_in_group_by_and_equal():
     ).config
     assert config.route.group_by == ["service.name", "-invalid-"]
     assert config.inhibit_rules[0].equal == ["k8s.pod"]
+
+
+def test_route_labels_load_and_their_names_are_checked():
+    config = load_text(
+        """
+        route:
+          receiver: x
+          labels: {team: team-X, tier: 1}
+          routes: [{receiver: x, labels: {'service.name': api}}]
+        receivers: [{name: x}]
+        """
+    ).config
+    assert config.route.labels == {"team": "team-X", "tier": "1"}
+    assert config.route.routes is not None and config.route.routes[0].labels == {
+        "service.name": "api"
+    }
+    errors = errors_of("route: {receiver: x, labels: {'': v}}\nreceivers: [{name: x}]\n")
+    assert errors == [
+        "test.yml: route.labels[''] (line 1): invalid label name \"\" in route labels"
+    ]
