@@ -354,6 +354,9 @@ class NotificationsConfig(Model):
     # The least time between two messages to one Slack channel (Slack allows about one per
     # second); held across replicas. 0s turns the limit off.
     slack_channel_interval: Duration = dt.timedelta(seconds=1)
+    # Alertmanager settings alertrouter cannot honour (an integration it does not deliver to, Go
+    # templates, oauth2 ...) are errors; true loads them as warnings, unused (config.unsupported).
+    allow_unsupported: bool = False
 
     @field_validator("concurrency")
     @classmethod
@@ -549,9 +552,8 @@ class Config(Model):
     pagerduty: PagerDutyInboundConfig = PagerDutyInboundConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     history: HistoryConfig = HistoryConfig()
-    templates: Any = ignored(
-        "Alertmanager's Go templates are not used; alertrouter renders Jinja2 templates"
-    )
+    # Alertmanager's Go template files (globs): never used; config.unsupported checks them.
+    templates: list[str] = []
     tracing: Any = ignored()
 
     def receiver(self, name: str) -> Receiver:

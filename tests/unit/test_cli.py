@@ -64,6 +64,29 @@ def test_check_config_several_files_and_json(run, tmp_path, example_config_path)
     assert any("undefined receiver 'nobody'" in e for e in reports[1]["errors"])
 
 
+def test_check_config_refuses_what_alertrouter_cannot_deliver(run, tmp_path):
+    text = """
+        route: {receiver: ops}
+        receivers:
+          - name: ops
+            opsgenie_configs: [{api_key: k}]
+            slack_configs: [{api_url: 'https://hooks.slack.com/x', title: '{{ .Status }}'}]
+    """
+    result = run("check-config", str(write(tmp_path, text)))
+    assert result.exit_code == 1, result.output
+    assert "Found 2 error(s)" in result.output
+    assert "receivers[0].opsgenie_configs (line 5): receiver 'ops': opsgenie_configs:" in (
+        result.output
+    )
+    assert "receivers[0].slack_configs[0].title (line 6): receiver 'ops': title:" in result.output
+
+    allow = "notifications: {allow_unsupported: true}\n"
+    allowed = write(tmp_path, textwrap.dedent(text) + allow, "ok.yml")
+    result = run("check-config", str(allowed))
+    assert result.exit_code == 0 and "SUCCESS" in result.output
+    assert "ignored (notifications.allow_unsupported): receiver 'ops'" in result.output
+
+
 def test_config_defaults_to_env_then_cwd(run, tmp_path, example_config_path, monkeypatch):
     result = run("check-config", env={"ALERTROUTER_CONFIG": str(example_config_path)})
     assert result.exit_code == 0 and "SUCCESS" in result.output

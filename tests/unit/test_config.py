@@ -9,7 +9,7 @@ import pytest
 
 from alertrouter.config import load_config_file, load_config_text
 from alertrouter.core import ConfigError, Severity
-from tests.conftest import load_text
+from tests.conftest import load_alertmanager_yml, load_text
 
 MINIMAL = """
 route:
@@ -57,8 +57,21 @@ def test_example_config_takes_secrets_from_environment(example_config_path):
     assert "R0UT1NG" not in repr(config)  # secrets never show in reprs or logs
 
 
-def test_plain_alertmanager_yml_loads_with_warnings(alertmanager_yml_path):
-    loaded = load_config_file(alertmanager_yml_path, environ={})
+def test_plain_alertmanager_yml_refuses_what_would_be_lost():
+    with pytest.raises(ConfigError) as caught:
+        load_alertmanager_yml(allow_unsupported=False)
+    errors = "\n".join(str(issue) for issue in caught.value.issues)
+    assert "receivers[7].opsgenie_configs (line 125): receiver 'ops-opsgenie': " in errors
+    assert "alertrouter cannot deliver to this integration" in errors
+    assert "deliver through webhook_configs" in errors
+    assert "receivers[5].slack_configs[0].title (line 114): receiver 'frontend-slack'" in errors
+    assert "receivers[1].pagerduty_configs[0].description (line 100)" in errors
+    assert "notifications.allow_unsupported: true" in errors
+    assert len(caught.value.issues) == 4  # the 4th: slack text; the templates glob matches nothing
+
+
+def test_plain_alertmanager_yml_loads_with_warnings_when_allowed():
+    loaded = load_alertmanager_yml()
     warnings = "\n".join(str(w) for w in loaded.warnings)
     assert "templates" in warnings and "Go templates" in warnings
     assert "global.resolve_timeout" in warnings
