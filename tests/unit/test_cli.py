@@ -164,6 +164,42 @@ def test_routes_test_prints_the_merged_route_labels(run, tmp_path):
     assert "labels team=a,tier=1" in tree and "labels team=b,tier=1" in tree
 
 
+def test_template_render_gives_templates_the_route_labels(run, tmp_path):
+    config = write(
+        tmp_path,
+        """
+        route:
+          receiver: hook
+          labels: {team: platform}
+          routes: [{receiver: hook, matchers: [service="db"], labels: {team: databases}}]
+        receivers:
+          - name: hook
+            webhook_configs:
+              - url: http://127.0.0.1:1/hook
+                templates: {body: {inline: '{"team": "{{ route_labels.team }}"}'}}
+    """,
+    )
+    alerts = tmp_path / "alerts.json"
+    for service, team in (("db", "databases"), ("web", "platform")):
+        alerts.write_text(
+            json.dumps(
+                [
+                    {
+                        "status": "firing",
+                        "labels": {"alertname": "A", "service": service},
+                        "startsAt": "2026-11-22T10:00:00Z",
+                    }
+                ]
+            )
+        )
+        result = run(
+            "template", "render", "--config", str(config), "--receiver", "hook",
+            "--alerts", str(alerts),
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert f'"team": "{team}"' in result.output
+
+
 def test_routes_test_verify_receivers(run, example_config_path):
     ok = run(
         "routes",
