@@ -114,7 +114,7 @@ def _http_configs(config: Config) -> Iterator[Finding]:
             for name in sorted(_unused_http_fields(kind, http)):
                 if own is not None:
                     yield Finding(
-                        (*where, "http_config", name),
+                        (*where, "http_config", *name.split(".")),
                         f"{_subject(receiver.name)}http_config.{name}: alertrouter's {kind} "
                         "notifier does not use it",
                         _honoured_hint(kind),
@@ -138,10 +138,15 @@ def _unused_http_fields(kind: str, http: HTTPConfig) -> set[str]:
     }
     if http.follow_redirects:  # what every notifier does anyway
         unused.discard("follow_redirects")
+    if kind == "webhook" and http.tls_config is not None:  # its TLS is Python's default's
+        limits = http.tls_config.model_fields_set & {"min_version", "max_version"}
+        unused |= {f"tls_config.{name}" for name in limits}
     return unused
 
 
 def _honoured_hint(kind: str) -> str:
+    if kind == "webhook":
+        return "remove it: the webhook notifier uses TLS 1.2 or newer"
     honoured = sorted(_HONOURED_HTTP[kind] - {"enable_http2"})
     if not honoured:
         return f"remove it: the {kind} notifier uses no http_config setting"

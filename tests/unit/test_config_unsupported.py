@@ -128,6 +128,7 @@ def test_cosmetic_fields_only_warn(field):
 
 PD_HTTP = "pagerduty_configs: [{routing_key: k, http_config: HTTP}]"
 SLACK_HTTP = "slack_configs: [{api_url: 'https://h', http_config: HTTP}]"
+WEBHOOK_HTTP = "webhook_configs: [{url: 'http://127.0.0.1:1/h', http_config: HTTP}]"
 EMAIL_HTTP = "email_configs: [{to: a@b, from: c@d, smarthost: 'm:25', http_config: HTTP}]"
 
 
@@ -139,6 +140,7 @@ EMAIL_HTTP = "email_configs: [{to: a@b, from: c@d, smarthost: 'm:25', http_confi
         (SLACK_HTTP, "{basic_auth: {username: u}}", "basic_auth"),
         (SLACK_HTTP, "{follow_redirects: false}", "follow_redirects"),
         (EMAIL_HTTP, "{proxy_url: 'http://p'}", "proxy_url"),
+        (WEBHOOK_HTTP, "{tls_config: {min_version: TLS13}}", "tls_config.min_version"),
     ],
 )
 def test_http_config_a_notifier_does_not_use_is_an_error(integration, http_config, field):
