@@ -107,7 +107,8 @@ def _http_configs(config: Config) -> Iterator[Finding]:
     for r_index, receiver in enumerate(config.receivers):
         for kind, index, integration in receiver.integrations:
             own = integration.http_config
-            http = own or config.global_.http_config
+            # Email has no http_config in Alertmanager: the global one is never its.
+            http = own or (config.global_.http_config if kind != "email" else None)
             if http is None:
                 continue
             where: Path = ("receivers", r_index, f"{kind}_configs", index)

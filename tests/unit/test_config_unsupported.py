@@ -163,7 +163,10 @@ def test_what_the_notifiers_use_of_http_config_loads_quietly():
 
 def test_an_inherited_global_http_config_a_notifier_ignores_is_an_error():
     text = receiver_config(
-        "pagerduty_configs: [{routing_key: k}]",
+        """
+        pagerduty_configs: [{routing_key: k}]
+        email_configs: [{to: a@b, from: c@d, smarthost: 'm:25'}]
+        """,
         "global: {http_config: {proxy_url: 'http://proxy:3128'}}\n",
     )
     (error,) = errors_of(text)
