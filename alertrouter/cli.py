@@ -33,7 +33,7 @@ from alertrouter.cli_output import (
 from alertrouter.config import LoadedConfig, default_config_path, load_config_file
 from alertrouter.core import Alert, ConfigError, InputError, parse_rfc3339
 from alertrouter.durations import parse_duration
-from alertrouter.ingest import WireAlert, normalize_alert
+from alertrouter.ingest import GO_ZERO_TIME, WireAlert, normalize_alert
 from alertrouter.matchers import (
     MatcherParseError,
     MatchType,
@@ -339,9 +339,6 @@ def read_alerts(path: Path) -> list[Alert]:
     return [_alert_from_json(item, f"{path}[{index}]") for index, item in enumerate(data)]
 
 
-_GO_ZERO_TIME = "0001-01-01T00:00:00Z"
-
-
 def _alert_from_json(item: Any, where: str) -> Alert:
     if not isinstance(item, dict) or not isinstance(item.get("labels"), dict):
         raise InputError(f"{where}: an alert needs a 'labels' object")
@@ -354,9 +351,13 @@ def _alert_from_json(item: Any, where: str) -> Alert:
             raise InputError(f"{where}.{key}: expected an RFC 3339 timestamp string or null")
     try:
         starts_at = parse_rfc3339(starts) if starts else dt.datetime.min.replace(tzinfo=dt.UTC)
-        ends_at = parse_rfc3339(ends) if ends and ends != _GO_ZERO_TIME else None
+        ends_at = parse_rfc3339(ends) if ends else None
     except ValueError as exc:
         raise InputError(f"{where}: {exc}") from None
+    if ends_at is not None and ends_at <= GO_ZERO_TIME:  # Go's zero time, in any spelling
+        ends_at = None
+    if item.get("status") == "resolved":  # a webhook alert: resolved as the engine reads it
+        ends_at = max(ends_at or starts_at, starts_at)
     return Alert(labels=labels, starts_at=starts_at, ends_at=ends_at)
 
 

@@ -45,6 +45,7 @@ def route_object(route: Route, severity: Severity) -> dict[str, Any]:
         "mute_time_intervals": list(opts.mute_time_intervals),
         "active_time_intervals": list(opts.active_time_intervals),
         "escalation": opts.escalation,
+        "labels": dict(opts.labels),
     }
 
 
@@ -54,6 +55,8 @@ def route_tree_lines(routing: RoutingTree, marked: set[int]) -> list[str]:
         opts = route.opts
         group = "..." if opts.group_by_all else ",".join(opts.group_by) or "-"
         flags = " continue" if route.continue_ else ""
+        if opts.labels:
+            flags += "; labels " + ",".join(f"{name}={value}" for name, value in opts.labels)
         mark = "* " if id(route) in marked else "  "
         lines.append(
             f"{mark}{'    ' * depth}{route.describe()} -> {opts.receiver}  "

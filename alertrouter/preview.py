@@ -13,6 +13,8 @@ from alertrouter.ingest import IncomingAlert
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import Message, Notification
 from alertrouter.render import Renderer
+from alertrouter.routing import Route, RoutingTree
+from alertrouter.severity import SeverityMapper
 from alertrouter.state.groups import GroupRow, MemberAlert
 from alertrouter.state.notification_log import NotifyReason
 
@@ -71,9 +73,16 @@ def preview(
     common = {
         k: v for k, v in members[0].labels.items() if all(m.labels.get(k) == v for m in members)
     }
-    group = GroupRow("{}:preview", "{}", receiver.name, common, 0, 0)
+    route = _route_to(config, receiver.name, lead[0])
+    group = GroupRow("{}:preview", route.key, receiver.name, common, 0, 0)
     settings = NotifySettings(
-        receiver, config.global_, renderer, external_url, config.slack.interactive, 0
+        receiver,
+        config.global_,
+        renderer,
+        external_url,
+        config.slack.interactive,
+        0,
+        route_labels={route.key: dict(route.opts.labels)},
     )
     data = template_data(
         incident=incident,
@@ -100,3 +109,11 @@ def preview(
         messages = registry.compose(kind, integration, config.global_, renderer, notification)
         previews.append(Preview(registry.integration_id(kind, index), messages))
     return previews
+
+
+def _route_to(config: Config, receiver: str, alert: MemberAlert) -> Route:
+    """The route by which this alert reaches the receiver (for its route labels); the root
+    when none does (e.g. a receiver only escalation steps use)."""
+    routing = RoutingTree(config, SeverityMapper(config.severity))
+    matched = [r for r in routing.match(alert.labels, alert.severity) if r.receiver == receiver]
+    return matched[0] if matched else routing.root

@@ -136,9 +136,15 @@ def parse_json(text: str, *, label: str) -> Any:
         raise TemplateError(f"{label} did not produce JSON: {exc.msg} (line {exc.lineno})") from exc
 
 
-def sample_data(now_millis: int, *, external_url: str = "http://localhost:9095") -> dict[str, Any]:
+def sample_data(
+    now_millis: int,
+    *,
+    external_url: str = "http://localhost:9095",
+    route_labels: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Template data for one firing and one resolved sample alert: what `check-config` renders
-    every template with, and the shape every template receives."""
+    every template with (with the route labels of each route to the receiver), and the shape
+    every template receives."""
     hour = 3_600_000
 
     def alert(name: str, ends_at: int | None) -> dict[str, Any]:
@@ -172,6 +178,8 @@ def sample_data(now_millis: int, *, external_url: str = "http://localhost:9095")
         "status": "firing",
         "group_key": '{}:{alertname="HighErrorRate"}',
         "group_labels": {"alertname": "HighErrorRate"},
+        # The route's `labels`, merged from the root down (Alertmanager's routeLabels).
+        "route_labels": dict(route_labels or {}),
         "common_labels": {"service": "checkout"},
         "common_annotations": {},
         "receiver": "team-checkout",

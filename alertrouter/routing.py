@@ -4,7 +4,9 @@ Depth-first, left to right: a route matches when its matchers do; its children a
 and the first matching child ends the search among its siblings unless that child has
 `continue: true`; a route none of whose children match is itself the match. Unset options are
 inherited from the parent (the root's defaults are group_wait 30s, group_interval 5m,
-repeat_interval 4h, no grouping); `mute_time_intervals` and `active_time_intervals` are not.
+repeat_interval 4h, no grouping); `group_by: []` is set (to no grouping), not unset;
+`mute_time_intervals` and `active_time_intervals` are not inherited. Route `labels` are merged
+into the parent's (a child redefines single labels) and never change grouping.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class RouteOpts:
     mute_time_intervals: tuple[str, ...] = ()
     active_time_intervals: tuple[str, ...] = ()
     escalation: str | None = None
+    # Route labels, merged from the root down (a child redefines single labels), sorted.
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 ROOT_DEFAULTS = RouteOpts(
@@ -101,6 +105,10 @@ class RoutingTree:
         self._names = tuple(sorted({m.name for _, route in self.walk() for m in route.matchers}))
         self._matches: dict[tuple[object, ...], tuple[Route, ...]] = {}
         self._by_key = {route.key: route for _, route in self.walk()}
+        # Route labels by route key, for notification templates (`route_labels`).
+        self.labels_by_key: Mapping[str, Mapping[str, str]] = {
+            key: dict(route.opts.labels) for key, route in self._by_key.items()
+        }
 
     def match(self, labels: Labels, level: Severity | None = None) -> tuple[Route, ...]:
         """The routes an alert with these labels reaches, in order (never empty). `level` is
@@ -155,16 +163,16 @@ def _build(config: RouteConfig, path: str, parent: RouteOpts, *, is_root: bool =
     opts = parent
     if config.receiver:
         opts = replace(opts, receiver=config.receiver)
-    if config.group_by:  # Alertmanager treats `group_by: []` as unset
+    if config.group_by is not None:  # `group_by: []` is no grouping; only an absent one inherits
         labels = [name for name in config.group_by if name != GROUP_BY_ALL]
-        if labels:
-            opts = replace(opts, group_by=tuple(sorted(set(labels))), group_by_all=False)
-        else:
-            opts = replace(opts, group_by_all=True)
+        everything = bool(config.group_by) and not labels
+        opts = replace(opts, group_by=tuple(sorted(set(labels))), group_by_all=everything)
     for name in ("group_wait", "group_interval", "repeat_interval"):
         value = getattr(config, name)
         if value is not None:
             opts = replace(opts, **{name: value})
+    if config.labels:
+        opts = replace(opts, labels=tuple(sorted({**dict(opts.labels), **config.labels}.items())))
     opts = replace(
         opts,
         mute_time_intervals=tuple(config.mute_time_intervals or ()),

@@ -31,17 +31,12 @@ class Runtime:
         directory, a template that does not render."""
         config = loaded.config
         renderer = Renderer(_template_dirs(loaded))
-        issues = check_templates(config, renderer, now=int(time.time() * 1000))
+        severity = SeverityMapper(config.severity)
+        routing = RoutingTree(config, severity)
+        issues = check_templates(config, renderer, routing, now=int(time.time() * 1000))
         if issues:
             raise ConfigError([_located(i, loaded.source) for i in issues])
-        severity = SeverityMapper(config.severity)
-        return cls(
-            loaded,
-            severity,
-            RoutingTree(config, severity),
-            rules_from_config(config),
-            renderer,
-        )
+        return cls(loaded, severity, routing, rules_from_config(config), renderer)
 
     def notify_settings(self, receiver: str) -> NotifySettings:
         config = self.loaded.config
@@ -56,6 +51,7 @@ class Runtime:
             external_url=config.server.external_url,
             interactive=config.slack.interactive,
             max_retry_ms=int(config.notifications.retry.max_retry_time.total_seconds() * 1000),
+            route_labels=self.routing.labels_by_key,
         )
 
 

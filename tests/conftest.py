@@ -27,6 +27,18 @@ def load_text(text: str, environ: dict[str, str] | None = None) -> LoadedConfig:
     return load_config_text(textwrap.dedent(text), "test.yml", environ or {})
 
 
+ALLOW_UNSUPPORTED = "\nnotifications: {allow_unsupported: true}\n"
+
+
+def load_alertmanager_yml(*, allow_unsupported: bool = True) -> LoadedConfig:
+    """tests/data/alertmanager.yml, a plain Alertmanager file (amtool reads it too, so it holds
+    no alertrouter key) with an opsgenie receiver and Go templates: loadable only with
+    notifications.allow_unsupported, appended here (lines stay those of the file)."""
+    path = DATA / "alertmanager.yml"
+    text = path.read_text() + (ALLOW_UNSUPPORTED if allow_unsupported else "")
+    return load_config_text(text, str(path), {})
+
+
 def routing_tree(text: str) -> RoutingTree:
     config = load_text(text).config
     return RoutingTree(config, SeverityMapper(config.severity))
@@ -35,8 +47,3 @@ def routing_tree(text: str) -> RoutingTree:
 @pytest.fixture
 def example_config_path() -> Path:
     return REPO / "config.example.yaml"
-
-
-@pytest.fixture
-def alertmanager_yml_path() -> Path:
-    return DATA / "alertmanager.yml"

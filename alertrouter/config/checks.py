@@ -12,7 +12,13 @@ from typing import Any
 from alertrouter.config.yamlsource import Path, YamlSource
 from alertrouter.core import ConfigIssue
 from alertrouter.durations import parse_duration
-from alertrouter.matchers import MatcherParseError, parse_matchers
+from alertrouter.matchers import (
+    MatcherParseError,
+    is_classic_label_name,
+    is_valid_label_name,
+    parse_matchers,
+)
+from alertrouter.matchers.gostrings import go_quote
 
 Report = Callable[[Path, str], None]
 
@@ -64,6 +70,9 @@ def check_references(source: YamlSource) -> tuple[list[ConfigIssue], list[Config
     for path, rule in _items(data, "inhibit_rules"):
         for key in ("source_matchers", "target_matchers"):
             _matcher_warnings(rule.get(key), (*path, key), warn)
+        for key in ("source_match", "source_match_re", "target_match", "target_match_re"):
+            _check_map_keys(rule.get(key), (*path, key), error)
+        _check_label_list(rule.get("equal"), (*path, "equal"), "equal list", error)
 
     _check_integrations(data, error)
     _check_server(data, warn)
@@ -139,21 +148,45 @@ def _check_route(
         error((*path, "escalation"), f"undefined escalation policy {policy!r} used in route")
     _check_group_by(route.get("group_by"), (*path, "group_by"), error)
     for key in ("match", "match_re"):
-        labels = route.get(key)
-        for name in labels if isinstance(labels, dict) else ():
-            if not isinstance(name, str) or not name:
-                error((*path, key), f"invalid label name {name!r}")
+        _check_map_keys(route.get(key), (*path, key), error)
+    labels = route.get("labels")
+    for name in labels if isinstance(labels, dict) else ():
+        if not isinstance(name, str) or not is_valid_label_name(name):
+            message = f"invalid label name {go_quote(str(name))} in route labels"
+            error((*path, "labels", name), message)
     _matcher_warnings(route.get("matchers"), (*path, "matchers"), warn)
 
 
+def _check_map_keys(labels: Any, path: Path, error: Report) -> None:
+    """The deprecated `match`-style maps: Alertmanager accepts only classic label names there,
+    whatever its mode."""
+    for name in labels if isinstance(labels, dict) else ():
+        if not isinstance(name, str) or not is_classic_label_name(name):
+            error((*path, name), f"invalid label name {go_quote(str(name))}")
+
+
+def _check_label_list(names: Any, path: Path, where: str, error: Report) -> bool:
+    """Label names in a list (`group_by`, `equal`); null reads as "", as in Go. True when all
+    are valid; other types are left to the model validation."""
+    valid = True
+    for index, name in enumerate(names if isinstance(names, list) else ()):
+        text = "" if name is None else name
+        if isinstance(text, str) and not is_valid_label_name(text):
+            error((*path, index), f"invalid label name {go_quote(text)} in {where}")
+            valid = False
+    return valid
+
+
 def _check_group_by(group_by: Any, path: Path, error: Report) -> None:
-    if not isinstance(group_by, list):
+    if not isinstance(group_by, list) or not _check_label_list(
+        group_by, path, "group_by list", error
+    ):
         return
     seen: set[str] = set()
     for index, name in enumerate(group_by):
-        if not isinstance(name, str) or not name:
-            error((*path, index), f"invalid label name {name!r} in group_by list")
-        elif name in seen and name != "...":
+        if not isinstance(name, str):
+            continue
+        if name in seen and name != "...":
             error((*path, index), f"duplicated label {name!r} in group_by")
         else:
             seen.add(name)

@@ -25,6 +25,8 @@ from alertrouter.matchers import (
 )
 
 IGNORED_MARK = "alertrouter_ignored"
+# What to do instead, on a key alertrouter cannot honour (see config.unsupported).
+UNSUPPORTED_MARK = "alertrouter_unsupported"
 
 
 class Model(BaseModel):
@@ -52,8 +54,16 @@ _NOT_USED = "accepted for Alertmanager compatibility, not used by alertrouter"
 
 
 def ignored(reason: str = _NOT_USED) -> Any:
-    """A key Alertmanager knows and alertrouter accepts with a warning instead of using it."""
+    """A key Alertmanager knows and alertrouter accepts with a warning instead of using it:
+    ignoring it changes nothing that matters (a colour, an icon, a setting of its own)."""
     return Field(default=None, json_schema_extra={IGNORED_MARK: reason})
+
+
+def unsupported(reason: str, instead: str) -> Any:
+    """A key Alertmanager knows whose loss would change what a message says, where it goes or
+    how it authenticates: an error (saying what to do `instead`) unless the operator sets
+    notifications.allow_unsupported, which makes it a warning."""
+    return Field(default=None, json_schema_extra={IGNORED_MARK: reason, UNSUPPORTED_MARK: instead})
 
 
 def _duration(value: Any) -> dt.timedelta:

@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from alertrouter.config.checks import check_references
-from alertrouter.config.fields import IGNORED_MARK
 from alertrouter.config.models import Config
+from alertrouter.config.unsupported import audit
 from alertrouter.config.yamlsource import Path, YamlSource, format_path, load_yaml
 from alertrouter.core import ConfigError, ConfigIssue
 
@@ -72,7 +72,15 @@ def load_config_text(
     if errors:
         raise ConfigError(_dedupe_sorted(errors))
     assert config is not None
-    warnings.extend(source.issue(path, reason) for path, reason in _ignored_fields(config, ()))
+    base_dir = FsPath(name).parent if name else FsPath.cwd()
+    allow = config.notifications.allow_unsupported
+    for finding in audit(config, source.data, base_dir):
+        if finding.unsupported and not allow:
+            errors.append(source.issue(finding.path, finding.error_text()))
+        else:
+            warnings.append(source.issue(finding.path, finding.warning_text()))
+    if errors:
+        raise ConfigError(_dedupe_sorted(errors))
     return LoadedConfig(config, tuple(_dedupe_sorted(warnings)), name)
 
 
@@ -139,26 +147,6 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
         yield from _models_in(arg)
     if hasattr(annotation, "__metadata__"):  # Annotated[X, ...]
         yield from _models_in(annotation.__origin__)
-
-
-def _ignored_fields(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    if isinstance(value, BaseModel):
-        fields = type(value).model_fields
-        for name in value.model_fields_set:
-            info = fields[name]
-            key = info.alias or name
-            extra = info.json_schema_extra
-            if isinstance(extra, dict) and IGNORED_MARK in extra:
-                yield (*path, key), f"ignored: {extra[IGNORED_MARK]}"
-            else:
-                yield from _ignored_fields(getattr(value, name), (*path, key))
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _ignored_fields(item, (*path, index))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str):
-                yield from _ignored_fields(item, (*path, key))
 
 
 def _dedupe_sorted(issues: list[ConfigIssue]) -> list[ConfigIssue]:

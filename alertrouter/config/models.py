@@ -25,6 +25,7 @@ from alertrouter.config.fields import (
     config_error,
     ignored,
 )
+from alertrouter.config.intervals import TimeIntervalConfig
 from alertrouter.config.receivers import (
     BasicAuth,
     HTTPConfig,
@@ -38,17 +39,7 @@ from alertrouter.config.receivers import (
 from alertrouter.core import Severity
 from alertrouter.durations import format_duration
 from alertrouter.matchers import Matcher
-from alertrouter.timeintervals import (
-    InclusiveRange,
-    TimeInterval,
-    TimeRange,
-    parse_day_of_month_range,
-    parse_location,
-    parse_month_range,
-    parse_time_range,
-    parse_weekday_range,
-    parse_year_range,
-)
+from alertrouter.timeintervals import TimeInterval
 
 _AM_GLOBAL = "an Alertmanager global setting alertrouter does not use"
 
@@ -354,6 +345,9 @@ class NotificationsConfig(Model):
     # The least time between two messages to one Slack channel (Slack allows about one per
     # second); held across replicas. 0s turns the limit off.
     slack_channel_interval: Duration = dt.timedelta(seconds=1)
+    # Alertmanager settings alertrouter cannot honour (an integration it does not deliver to, Go
+    # templates, oauth2 ...) are errors; true loads them as warnings, unused (config.unsupported).
+    allow_unsupported: bool = False
 
     @field_validator("concurrency")
     @classmethod
@@ -399,7 +393,7 @@ def _severities(value: Any) -> Any:
 
 class RouteConfig(Model):
     receiver: str | None = None
-    group_by: list[str] | None = None
+    group_by: list[LabelValue] | None = None
     continue_: bool = Field(default=False, alias="continue")
     match: dict[str, LabelValue] | None = None
     match_re: dict[str, Regex] | None = None
@@ -410,6 +404,8 @@ class RouteConfig(Model):
     mute_time_intervals: list[str] | None = None
     active_time_intervals: list[str] | None = None
     routes: list[RouteConfig] | None = None
+    # Merged from parent to child; given to notification templates, no effect on grouping.
+    labels: dict[str, LabelValue] | None = None
     # Extensions of alertrouter:
     severity: Annotated[list[SeverityLevel], BeforeValidator(_severities)] | None = None
     escalation: str | None = None
@@ -435,7 +431,7 @@ class InhibitRuleConfig(Model):
     source_match_re: dict[str, Regex] | None = None
     target_match: dict[str, LabelValue] | None = None
     target_match_re: dict[str, Regex] | None = None
-    equal: list[str] = []
+    equal: list[LabelValue] = []
 
     @property
     def source(self) -> tuple[Matcher, ...]:
@@ -452,80 +448,6 @@ class InhibitRuleConfig(Model):
             (self.target_match, self.target_match_re, self.target_matchers),
         )
         return self
-
-
-# --------------------------------------------------------------------------------- time intervals
-
-
-def _ranges(parse: Any) -> Any:
-    def validate(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise config_error("expected a string such as 'monday:friday', '1:7' or '2026'")
-        try:
-            return parse(value)
-        except ValueError as exc:
-            raise config_error(str(exc)) from None
-
-    return BeforeValidator(validate)
-
-
-class TimeRangeConfig(Model):
-    start_time: str
-    end_time: str
-
-    def to_range(self) -> TimeRange:
-        return parse_time_range(self.start_time, self.end_time)
-
-    @model_validator(mode="after")
-    def _valid(self) -> TimeRangeConfig:
-        try:
-            self.to_range()
-        except ValueError as exc:
-            raise config_error(str(exc)) from None
-        return self
-
-
-class TimeIntervalSpec(Model):
-    times: list[TimeRangeConfig] = []
-    weekdays: list[Annotated[InclusiveRange, _ranges(parse_weekday_range)]] = []
-    days_of_month: list[Annotated[InclusiveRange, _ranges(parse_day_of_month_range)]] = []
-    months: list[Annotated[InclusiveRange, _ranges(parse_month_range)]] = []
-    years: list[Annotated[InclusiveRange, _ranges(parse_year_range)]] = []
-    location: str | None = None
-
-    @field_validator("location")
-    @classmethod
-    def _location(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_location(value)
-            except ValueError as exc:
-                raise config_error(str(exc)) from None
-        return value
-
-    @property
-    def never_matches(self) -> bool:
-        """Alertmanager: a field given as an explicitly empty list matches no instant."""
-        return any(
-            getattr(self, name) == []
-            for name in ("times", "weekdays", "days_of_month", "months", "years")
-            if name in self.model_fields_set
-        )
-
-    def to_interval(self) -> TimeInterval:
-        return TimeInterval(
-            times=tuple(t.to_range() for t in self.times),
-            weekdays=tuple(self.weekdays),
-            days_of_month=tuple(self.days_of_month),
-            months=tuple(self.months),
-            years=tuple(self.years),
-            location=parse_location(self.location) if self.location else None,
-        )
-
-
-class TimeIntervalConfig(Model):
-    name: str
-    time_intervals: list[TimeIntervalSpec] = []
 
 
 # ----------------------------------------------------------------------------------------- root
@@ -547,9 +469,8 @@ class Config(Model):
     pagerduty: PagerDutyInboundConfig = PagerDutyInboundConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     history: HistoryConfig = HistoryConfig()
-    templates: Any = ignored(
-        "Alertmanager's Go templates are not used; alertrouter renders Jinja2 templates"
-    )
+    # Alertmanager's Go template files (globs): never used; config.unsupported checks them.
+    templates: list[str] = []
     tracing: Any = ignored()
 
     def receiver(self, name: str) -> Receiver:

@@ -1,9 +1,10 @@
 """Receivers and their integrations, with Alertmanager's field names.
 
-Fields alertrouter delivers with are typed; fields Alertmanager has that only make sense for its Go
-templates (title, text, color ...) are accepted with a warning, because alertrouter renders its own
-Jinja2 templates. Integrations alertrouter does not deliver to (opsgenie, msteams ...) are accepted
-with a warning too, so that a whole alertmanager.yml loads.
+Fields alertrouter delivers with are typed. Fields of Alertmanager's that alertrouter does not
+honour are `unsupported` when losing them changes what a message says, where it goes or how it
+authenticates (Go-template title and text, username, oauth2, proxy settings, integrations it does
+not deliver to ...): errors unless notifications.allow_unsupported is set. Purely cosmetic ones
+(icons, colours) and settings alertrouter has its own way for are `ignored`, with a warning.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
-from alertrouter.config.fields import Duration, Model, config_error, ignored
+from alertrouter.config.fields import Duration, Model, config_error, ignored, unsupported
 
 
 def _empty_is_unset(value: Any) -> Any:
@@ -38,6 +39,11 @@ def _http_url(value: Any) -> Any:
 Secret = Annotated[SecretStr | None, BeforeValidator(_empty_is_unset)]
 SecretUrl = Annotated[SecretStr | None, BeforeValidator(_http_url)]
 Url = Annotated[str | None, BeforeValidator(_http_url)]
+
+
+_GO_TEMPLATE = "a Go template: alertrouter does not render Go templates"
+_SLACK_TEMPLATE = "write the message as a Jinja2 template in templates.message"
+_PD_V1 = "PagerDuty Events API v1 is not supported"
 
 
 class BasicAuth(Model):
@@ -76,11 +82,23 @@ class HTTPConfig(Model):
     proxy_url: str | None = None
     follow_redirects: bool = True
     enable_http2: bool = True
-    oauth2: Any = ignored("OAuth2 client credentials are not supported by alertrouter")
-    no_proxy: Any = ignored()
-    proxy_from_environment: Any = ignored()
-    proxy_connect_header: Any = ignored()
-    http_headers: Any = ignored()
+    oauth2: Any = unsupported(
+        "OAuth2 client credentials are not supported: requests would go without them",
+        "authenticate with basic_auth, authorization or bearer_token",
+    )
+    no_proxy: Any = unsupported(
+        "proxy exceptions are not supported", "remove it; proxy_url applies to every request"
+    )
+    proxy_from_environment: Any = unsupported(
+        "the environment's proxy settings are not read: requests would go direct",
+        "set proxy_url",
+    )
+    proxy_connect_header: Any = unsupported(
+        "headers for the proxy are not sent", "use a proxy that needs none"
+    )
+    http_headers: Any = unsupported(
+        "extra HTTP headers are not sent", "for webhooks, set them in webhook_configs.headers"
+    )
 
 
 class TemplateRef(Model):
@@ -169,25 +187,33 @@ class SlackConfig(Integration):
     app_url: Url = None
     channel: str | None = None
     # Alertmanager renders these with Go templates; alertrouter uses its Jinja2 templates.
-    username: Any = ignored("alertrouter renders Slack messages from its own templates")
+    username: Any = unsupported(
+        "the sender's name is not set: Slack shows the app's or the webhook's name",
+        "name the app or the incoming webhook in Slack",
+    )
+    title: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
+    title_link: Any = unsupported(
+        "the title links to the incident page instead", "add other links in templates.message"
+    )
+    pretext: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
+    text: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
+    message_text: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
+    fields: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
+    footer: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
+    fallback: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
+    actions: Any = unsupported(
+        "its buttons are not added (alertrouter adds Acknowledge / Resolve / Silence)",
+        "add links in templates.message",
+    )
     color: Any = ignored("alertrouter colours Slack messages by severity")
-    title: Any = ignored("alertrouter renders Slack messages from its own templates")
-    title_link: Any = ignored("alertrouter links Slack messages to the incident page")
-    pretext: Any = ignored("alertrouter renders Slack messages from its own templates")
-    text: Any = ignored("alertrouter renders Slack messages from its own templates")
-    fields: Any = ignored("alertrouter renders Slack messages from its own templates")
     short_fields: Any = ignored("alertrouter renders Slack messages from its own templates")
-    footer: Any = ignored("alertrouter renders Slack messages from its own templates")
-    fallback: Any = ignored("alertrouter renders Slack messages from its own templates")
     callback_id: Any = ignored("alertrouter sets its own callback ids")
     icon_emoji: Any = ignored()
     icon_url: Any = ignored()
     image_url: Any = ignored()
     thumb_url: Any = ignored()
-    link_names: Any = ignored()
+    link_names: Any = ignored("mention people with <@U...> in templates, which always notifies")
     mrkdwn_in: Any = ignored()
-    actions: Any = ignored("alertrouter adds its own Acknowledge / Resolve / Silence buttons")
-    message_text: Any = ignored()
     update_message: Any = ignored("alertrouter always updates one message per incident")
     edit_messages: Any = ignored("alertrouter always updates one message per incident")
     thread_replies: Any = ignored("alertrouter posts state changes as thread replies")
@@ -235,11 +261,19 @@ class PagerdutyConfig(Integration):
     class_: str | None = Field(default=None, alias="class")
     links: list[PagerdutyLink] = []
     images: list[PagerdutyImage] = []
-    service_key: Any = ignored("PagerDuty Events API v1 is not supported; use routing_key (v2)")
-    service_key_file: Any = ignored("PagerDuty Events API v1 is not supported; use routing_key")
-    description: Any = ignored("alertrouter renders the PagerDuty summary from its templates")
-    details: Any = ignored("alertrouter renders PagerDuty custom details from its templates")
-    severity: Any = ignored("alertrouter maps P0..P3 to PagerDuty severities")
+    service_key: Any = unsupported(_PD_V1, "remove it: events go to routing_key")
+    service_key_file: Any = unsupported(_PD_V1, "remove it: events go to routing_key")
+    description: Any = unsupported(
+        _GO_TEMPLATE, "write the summary as a Jinja2 template in templates.summary"
+    )
+    details: Any = unsupported(
+        _GO_TEMPLATE, "write the custom details as a Jinja2 template in templates.details"
+    )
+    severity: Any = unsupported(
+        "PagerDuty's severity comes from the incident's P-level (P0 critical, P1 error, "
+        "P2 warning, P3 info)",
+        "map label values to P-levels in severity.map",
+    )
     timeout: Duration = dt.timedelta(0)  # 0: the delivery worker's default
 
     @model_validator(mode="after")
@@ -288,8 +322,8 @@ class EmailConfig(Integration):
     force_implicit_tls: bool | None = None
     tls_config: TLSConfig | None = None
     headers: dict[str, str] = {}
-    html: Any = ignored("alertrouter renders the HTML body from its templates")
-    text: Any = ignored("alertrouter renders the text body from its templates")
+    html: Any = unsupported(_GO_TEMPLATE, "write the body as a Jinja2 template in templates.html")
+    text: Any = unsupported(_GO_TEMPLATE, "write the body as a Jinja2 template in templates.text")
     threading: Any = ignored("alertrouter threads mail per incident")
 
     def resolved_default(self) -> bool:
@@ -394,7 +428,13 @@ class WebhookConfig(Integration):
         return self
 
 
-_OTHER_INTEGRATION = "alertrouter does not deliver to this integration"
+def _other_integration() -> Any:
+    return unsupported(
+        "alertrouter cannot deliver to this integration (it delivers to Slack, PagerDuty, "
+        "email and webhooks): this receiver's notifications to it would be lost",
+        "deliver through webhook_configs (e.g. to a bridge for that service), "
+        "or leave this receiver to Alertmanager",
+    )
 
 
 class Receiver(Model):
@@ -403,20 +443,20 @@ class Receiver(Model):
     pagerduty_configs: list[PagerdutyConfig] = []
     email_configs: list[EmailConfig] = []
     webhook_configs: list[WebhookConfig] = []
-    opsgenie_configs: Any = ignored(_OTHER_INTEGRATION)
-    wechat_configs: Any = ignored(_OTHER_INTEGRATION)
-    pushover_configs: Any = ignored(_OTHER_INTEGRATION)
-    victorops_configs: Any = ignored(_OTHER_INTEGRATION)
-    sns_configs: Any = ignored(_OTHER_INTEGRATION)
-    telegram_configs: Any = ignored(_OTHER_INTEGRATION)
-    webex_configs: Any = ignored(_OTHER_INTEGRATION)
-    discord_configs: Any = ignored(_OTHER_INTEGRATION)
-    msteams_configs: Any = ignored(_OTHER_INTEGRATION)
-    msteamsv2_configs: Any = ignored(_OTHER_INTEGRATION)
-    jira_configs: Any = ignored(_OTHER_INTEGRATION)
-    rocketchat_configs: Any = ignored(_OTHER_INTEGRATION)
-    incidentio_configs: Any = ignored(_OTHER_INTEGRATION)
-    mattermost_configs: Any = ignored(_OTHER_INTEGRATION)
+    opsgenie_configs: Any = _other_integration()
+    wechat_configs: Any = _other_integration()
+    pushover_configs: Any = _other_integration()
+    victorops_configs: Any = _other_integration()
+    sns_configs: Any = _other_integration()
+    telegram_configs: Any = _other_integration()
+    webex_configs: Any = _other_integration()
+    discord_configs: Any = _other_integration()
+    msteams_configs: Any = _other_integration()
+    msteamsv2_configs: Any = _other_integration()
+    jira_configs: Any = _other_integration()
+    rocketchat_configs: Any = _other_integration()
+    incidentio_configs: Any = _other_integration()
+    mattermost_configs: Any = _other_integration()
 
     @property
     def integrations(self) -> list[tuple[str, int, Integration]]:

@@ -43,6 +43,8 @@ class NotifySettings:
     external_url: str
     interactive: bool
     max_retry_ms: int
+    # Route labels by route key (routing.RoutingTree.labels_by_key).
+    route_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 LogEntries = dict[str, tuple[LogEntry, int | None]]  # integration -> (entry, its incident id)
@@ -325,6 +327,7 @@ def template_data(
         "status": "firing" if firing else "resolved",
         "group_key": group.key,
         "group_labels": dict(group.labels),
+        "route_labels": dict(settings.route_labels.get(group.route_key, {})),
         "common_labels": common([m.labels for m in alerts]),
         "common_annotations": common([m.annotations for m in alerts]),
         "receiver": group.receiver,

@@ -4,21 +4,29 @@ configuration error (at start, on reload and in `check-config`), not a failed pa
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from alertrouter.config.models import Config
 from alertrouter.core import ConfigIssue
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import Notification
 from alertrouter.render import Renderer, TemplateError, sample_data
+from alertrouter.routing import RoutingTree
 from alertrouter.state.notification_log import NotifyReason
 
 
 def sample_notifications(
-    receiver: str, index: int, *, external_url: str, interactive: bool, now: int
+    receiver: str,
+    index: int,
+    *,
+    external_url: str,
+    interactive: bool,
+    now: int,
+    route_labels: Mapping[str, str] | None = None,
 ) -> list[Notification]:
     """A first notification of a firing incident, an acknowledgement, an escalation step and a
     later "all resolved": between them every template part of every integration renders."""
-    firing = sample_data(now, external_url=external_url)
+    firing = sample_data(now, external_url=external_url, route_labels=route_labels)
     firing.update(receiver=receiver, interactive=interactive)
     resolved = {
         **firing,
@@ -94,18 +102,31 @@ def sample_notifications(
     ]
 
 
-def check_templates(config: Config, renderer: Renderer, *, now: int) -> list[ConfigIssue]:
+def check_templates(
+    config: Config, renderer: Renderer, routing: RoutingTree, *, now: int
+) -> list[ConfigIssue]:
+    """Every integration's templates, rendered once with the route labels of each distinct
+    route that leads to its receiver (a template may rely on a label some route lacks)."""
     issues: list[ConfigIssue] = []
+    label_sets: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+    for _, route in routing.walk():
+        label_sets.setdefault(route.receiver, set()).add(route.opts.labels)
     for r_index, receiver in enumerate(config.receivers):
         for kind, index, integration in receiver.integrations:
             path = f"receivers[{r_index}].{kind}_configs[{index}]"
-            for sample in sample_notifications(
-                receiver.name,
-                index,
-                external_url=config.server.external_url,
-                interactive=config.slack.interactive,
-                now=now,
-            ):
+            samples = [
+                sample
+                for labels in sorted(label_sets.get(receiver.name, {()}))
+                for sample in sample_notifications(
+                    receiver.name,
+                    index,
+                    external_url=config.server.external_url,
+                    interactive=config.slack.interactive,
+                    now=now,
+                    route_labels=dict(labels),
+                )
+            ]
+            for sample in samples:
                 try:
                     registry.compose(kind, integration, config.global_, renderer, sample)
                 except TemplateError as exc:

@@ -27,7 +27,14 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from alertrouter.matchers.classic import parse_classic_matcher, parse_matchers_classic
-from alertrouter.matchers.model import Matcher, format_matchers, matches_all, sort_matchers
+from alertrouter.matchers.model import (
+    Matcher,
+    format_matchers,
+    is_classic_label_name,
+    is_valid_label_name,
+    matches_all,
+    sort_matchers,
+)
 from alertrouter.matchers.types import MatcherParseError, MatchType
 from alertrouter.matchers.utf8 import parse_matcher_utf8, parse_matchers_utf8
 
@@ -37,6 +44,8 @@ __all__ = [
     "MatcherParseError",
     "WarningCallback",
     "format_matchers",
+    "is_classic_label_name",
+    "is_valid_label_name",
     "matches_all",
     "parse_matcher",
     "parse_matchers",

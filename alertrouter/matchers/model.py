@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -114,7 +115,7 @@ class Matcher:
     def create(cls, name: str, type: MatchType | str, value: str) -> Matcher:
         """A validated matcher: the name must be a valid label name in Alertmanager's default
         mode (non-empty UTF-8) and a regex must compile. Raises MatcherParseError."""
-        if not name or not is_valid_utf8(name):
+        if not is_valid_label_name(name):
             raise MatcherParseError(f"invalid label name {go_quote(name)}")
         if not is_valid_utf8(value):
             raise MatcherParseError(f"invalid label value {go_quote(value)}")
@@ -144,6 +145,23 @@ class Matcher:
 
     def __reduce__(self) -> tuple[type[Matcher], tuple[str, MatchType, str]]:
         return (Matcher, (self.name, self.type, self.value))
+
+
+def is_valid_label_name(name: str) -> bool:
+    """Alertmanager's `compat.IsValidLabelName` in its default mode (0.27+), which matchers,
+    `group_by`, `equal` and route `labels` use: any non-empty UTF-8 text, so `service.name` and
+    `-x-` are valid (Alertmanager's classic mode and versions before 0.27 allow only
+    `[a-zA-Z_][a-zA-Z0-9_]*`)."""
+    return bool(name) and is_valid_utf8(name)
+
+
+_CLASSIC_LABEL_NAME: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def is_classic_label_name(name: str) -> bool:
+    """Prometheus' `model.LabelNameRE`, which Alertmanager applies in every mode to the keys of
+    the deprecated `match`, `match_re`, `source_match(_re)` and `target_match(_re)` maps."""
+    return _CLASSIC_LABEL_NAME.fullmatch(name) is not None
 
 
 def sort_matchers(ms: Iterable[Matcher]) -> list[Matcher]:

@@ -11,10 +11,9 @@ import subprocess
 
 import pytest
 
-from alertrouter.config import load_config_file
 from alertrouter.routing import RoutingTree
 from alertrouter.severity import SeverityMapper
-from tests.conftest import DATA
+from tests.conftest import DATA, load_alertmanager_yml
 
 AMTOOL = shutil.which("amtool")
 pytestmark = pytest.mark.skipif(
@@ -66,7 +65,7 @@ def test_amtool_loads_our_fixture():
 )
 def test_same_receivers_as_alertmanager(labels):
     path = DATA / "alertmanager.yml"
-    config = load_config_file(path, environ={}).config
+    config = load_alertmanager_yml().config
     tree = RoutingTree(config, SeverityMapper(config.severity))
     ours = [route.receiver for route in tree.match(labels)]
     assert ours == amtool_receivers(str(path), labels)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tests.integration.conftest import FakeClock
 from tests.integration.helpers import incident, kinds
 from tests.integration.test_escalation import CONFIG, at, hook, open_incident
-from tests.integration.conftest import FakeClock
 
 __all__ = ["hook"]  # the fixture, used by name
 

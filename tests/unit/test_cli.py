@@ -64,6 +64,29 @@ def test_check_config_several_files_and_json(run, tmp_path, example_config_path)
     assert any("undefined receiver 'nobody'" in e for e in reports[1]["errors"])
 
 
+def test_check_config_refuses_what_alertrouter_cannot_deliver(run, tmp_path):
+    text = """
+        route: {receiver: ops}
+        receivers:
+          - name: ops
+            opsgenie_configs: [{api_key: k}]
+            slack_configs: [{api_url: 'https://hooks.slack.com/x', title: '{{ .Status }}'}]
+    """
+    result = run("check-config", str(write(tmp_path, text)))
+    assert result.exit_code == 1, result.output
+    assert "Found 2 error(s)" in result.output
+    assert "receivers[0].opsgenie_configs (line 5): receiver 'ops': opsgenie_configs:" in (
+        result.output
+    )
+    assert "receivers[0].slack_configs[0].title (line 6): receiver 'ops': title:" in result.output
+
+    allow = "notifications: {allow_unsupported: true}\n"
+    allowed = write(tmp_path, textwrap.dedent(text) + allow, "ok.yml")
+    result = run("check-config", str(allowed))
+    assert result.exit_code == 0 and "SUCCESS" in result.output
+    assert "ignored (notifications.allow_unsupported): receiver 'ops'" in result.output
+
+
 def test_config_defaults_to_env_then_cwd(run, tmp_path, example_config_path, monkeypatch):
     result = run("check-config", env={"ALERTROUTER_CONFIG": str(example_config_path)})
     assert result.exit_code == 0 and "SUCCESS" in result.output
@@ -120,6 +143,61 @@ def test_routes_test_group_by_all_is_dots(run, tmp_path):
     )
     result = run("routes", "test", "--config", str(path), "--format", "json", "a=b")
     assert json.loads(result.output)[0]["group_by"] == "..."
+
+
+def test_routes_test_prints_the_merged_route_labels(run, tmp_path):
+    path = write(
+        tmp_path,
+        """
+        route:
+          receiver: r
+          labels: {team: a, tier: '1'}
+          routes: [{receiver: r, matchers: [x="1"], labels: {team: b}}]
+        receivers: [{name: r}]
+    """,
+    )
+    result = run("routes", "test", "--config", str(path), "--format", "json", "x=1")
+    assert json.loads(result.output)[0]["labels"] == {"team": "b", "tier": "1"}
+    result = run("routes", "test", "--config", str(path), "--format", "json", "x=2")
+    assert json.loads(result.output)[0]["labels"] == {"team": "a", "tier": "1"}
+    tree = run("routes", "show", "--config", str(path)).output
+    assert "labels team=a,tier=1" in tree and "labels team=b,tier=1" in tree
+
+
+def test_template_render_gives_templates_the_route_labels(run, tmp_path):
+    config = write(
+        tmp_path,
+        """
+        route:
+          receiver: hook
+          labels: {team: platform}
+          routes: [{receiver: hook, matchers: [service="db"], labels: {team: databases}}]
+        receivers:
+          - name: hook
+            webhook_configs:
+              - url: http://127.0.0.1:1/hook
+                templates: {body: {inline: '{"team": "{{ route_labels.team }}"}'}}
+    """,
+    )
+    alerts = tmp_path / "alerts.json"
+    for service, team in (("db", "databases"), ("web", "platform")):
+        alerts.write_text(
+            json.dumps(
+                [
+                    {
+                        "status": "firing",
+                        "labels": {"alertname": "A", "service": service},
+                        "startsAt": "2026-11-22T10:00:00Z",
+                    }
+                ]
+            )
+        )
+        result = run(
+            "template", "render", "--config", str(config), "--receiver", "hook",
+            "--alerts", str(alerts),
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert f'"team": "{team}"' in result.output
 
 
 def test_routes_test_verify_receivers(run, example_config_path):
@@ -252,6 +330,30 @@ def test_inhibit_test(run, tmp_path):
         "service=api",
     )
     assert text.output.startswith("inhibited by rule #0")
+
+
+@pytest.mark.parametrize(
+    ("source", "inhibited"),
+    [
+        ({"status": "firing", "endsAt": "0001-01-01T00:00:00Z"}, True),  # webhook: no end
+        ({"status": "firing", "endsAt": "0001-01-01T00:00:00.000Z"}, True),  # the same instant
+        ({"endsAt": "2026-11-22T12:00:00.001Z"}, True),  # ends after --now: still firing
+        ({"endsAt": "2026-11-22T12:00:00Z"}, False),  # ended at --now: resolved
+        ({"endsAt": "2026-11-22T13:00:00+02:00"}, False),  # 11:00 UTC, in the past
+        ({"status": "resolved"}, False),  # resolved as the engine reads it, without an endsAt
+        ({"status": "resolved", "endsAt": "0001-01-01T00:00:00Z"}, False),
+    ],
+)
+def test_inhibit_test_reads_source_alerts_as_the_engine_does(run, tmp_path, source, inhibited):
+    """A source alert whose end is not after --now is resolved and inhibits nothing."""
+    config = write(tmp_path, INHIBIT_CONFIG)
+    alerts = tmp_path / "alerts.json"
+    alert = {"labels": {"alertname": "ServiceDown", "service": "api"}, **source}
+    alerts.write_text(json.dumps({"alerts": [{"startsAt": "2026-11-22T10:00:00Z", **alert}]}))
+    args = ["--alerts", str(alerts), "--now", "2026-11-22T12:00:00Z", "--format", "json"]
+    result = run("inhibit", "test", "--config", str(config), *args, "service=api")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["inhibited"] is inhibited
 
 
 def test_inhibit_test_bad_alerts_file(run, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from alertrouter.config import load_config_file, load_config_text
 from alertrouter.core import ConfigError, Severity
-from tests.conftest import load_text
+from tests.conftest import load_alertmanager_yml, load_text
 
 MINIMAL = """
 route:
@@ -57,8 +57,21 @@ def test_example_config_takes_secrets_from_environment(example_config_path):
     assert "R0UT1NG" not in repr(config)  # secrets never show in reprs or logs
 
 
-def test_plain_alertmanager_yml_loads_with_warnings(alertmanager_yml_path):
-    loaded = load_config_file(alertmanager_yml_path, environ={})
+def test_plain_alertmanager_yml_refuses_what_would_be_lost():
+    with pytest.raises(ConfigError) as caught:
+        load_alertmanager_yml(allow_unsupported=False)
+    errors = "\n".join(str(issue) for issue in caught.value.issues)
+    assert "receivers[7].opsgenie_configs (line 125): receiver 'ops-opsgenie': " in errors
+    assert "alertrouter cannot deliver to this integration" in errors
+    assert "deliver through webhook_configs" in errors
+    assert "receivers[5].slack_configs[0].title (line 114): receiver 'frontend-slack'" in errors
+    assert "receivers[1].pagerduty_configs[0].description (line 100)" in errors
+    assert "notifications.allow_unsupported: true" in errors
+    assert len(caught.value.issues) == 4  # the 4th: slack text; the templates glob matches nothing
+
+
+def test_plain_alertmanager_yml_loads_with_warnings_when_allowed():
+    loaded = load_alertmanager_yml()
     warnings = "\n".join(str(w) for w in loaded.warnings)
     assert "templates" in warnings and "Go templates" in warnings
     assert "global.resolve_timeout" in warnings
@@ -680,3 +693,70 @@ def test_repeat_interval_warning_only_where_set():
     )
     warnings = [str(w) for w in loaded.warnings if "repeat_interval" in str(w)]
     assert len(warnings) == 1 and "route.repeat_interval" in warnings[0]
+
+
+LABEL_NAMES = """
+route:
+  receiver: x
+  group_by: [alertname, '', ~]
+  routes:
+    - {receiver: x, match: {"-m-": a}}
+    - {receiver: x, match_re: {"a.b": a}}
+    - {receiver: x, group_by: ['service.name', '-x-', '...']}
+receivers: [{name: x}]
+inhibit_rules:
+  - source_match: {"-s-": a}
+    target_match_re: {"t t": a}
+    equal: [cluster, '']
+"""
+
+
+def test_invalid_label_names_are_errors_with_path_and_line():
+    """Alertmanager's rules: label names in group_by and equal are checked in its default
+    (UTF-8) mode, like the matchers', so only an empty name is invalid there; the deprecated
+    match-style maps take only classic names, in every mode."""
+    assert [e.removeprefix("test.yml: ") for e in errors_of(LABEL_NAMES)] == [
+        'route.group_by[1] (line 4): invalid label name "" in group_by list',
+        'route.group_by[2] (line 4): invalid label name "" in group_by list',
+        "route.routes[0].match['-m-'] (line 6): invalid label name \"-m-\"",
+        "route.routes[1].match_re['a.b'] (line 7): invalid label name \"a.b\"",
+        "route.routes[2].group_by (line 8): cannot have wildcard group_by (`...`) and other "
+        "labels at the same time",
+        "inhibit_rules[0].source_match['-s-'] (line 11): invalid label name \"-s-\"",
+        "inhibit_rules[0].target_match_re['t t'] (line 12): invalid label name \"t t\"",
+        'inhibit_rules[0].equal[1] (line 13): invalid label name "" in equal list',
+    ]
+
+
+def test_utf8_label_names_are_valid_in_group_by_and_equal():
+    config = load_text(
+        """
+        route:
+          receiver: x
+          group_by: ['service.name', '-invalid-']
+        receivers: [{name: x}]
+        inhibit_rules: [{source_matchers: [a="1"], target_matchers: [b="1"], equal: ['k8s.pod']}]
+        """
+    ).config
+    assert config.route.group_by == ["service.name", "-invalid-"]
+    assert config.inhibit_rules[0].equal == ["k8s.pod"]
+
+
+def test_route_labels_load_and_their_names_are_checked():
+    config = load_text(
+        """
+        route:
+          receiver: x
+          labels: {team: team-X, tier: 1}
+          routes: [{receiver: x, labels: {'service.name': api}}]
+        receivers: [{name: x}]
+        """
+    ).config
+    assert config.route.labels == {"team": "team-X", "tier": "1"}
+    assert config.route.routes is not None and config.route.routes[0].labels == {
+        "service.name": "api"
+    }
+    errors = errors_of("route: {receiver: x, labels: {'': v}}\nreceivers: [{name: x}]\n")
+    assert errors == [
+        "test.yml: route.labels[''] (line 1): invalid label name \"\" in route labels"
+    ]

@@ -70,6 +70,12 @@ def test_resolved_sources_do_not_inhibit():
     assert check([resolved], alertname="X", severity="warning", service="api") is None
 
 
+def test_source_ending_now_is_resolved():
+    """Alertmanager's Alert.Resolved(): an end that is not after `now` has been reached."""
+    ending = firing(ends_at=NOW, alertname="ServiceDown", severity="critical", service="api")
+    assert check([ending], alertname="X", severity="warning", service="api") is None
+
+
 def test_source_with_future_end_is_firing():
     future = firing(
         ends_at=NOW + dt.timedelta(minutes=5),

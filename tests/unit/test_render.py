@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alertrouter.config.receivers import TemplateRef
+from alertrouter.core import ConfigError
 from alertrouter.escaping import HTML, SLACK, html_link, is_web_url, slack_link
 from alertrouter.render import (
     Renderer,
@@ -15,6 +16,8 @@ from alertrouter.render import (
     since,
     slack_escape,
 )
+from alertrouter.runtime import Runtime
+from tests.conftest import load_text
 
 NOW = 1_795_000_000_000
 
@@ -205,3 +208,30 @@ def test_the_web_url_test_in_templates(renderer):
         renderer.render_inline(source, {"url": "https://a"}, label="r")
         == "<a href='https://a'>x</a>"
     )
+
+
+ROUTE_LABEL_TEMPLATE = """
+route:
+  receiver: hook
+  labels: ROOT
+  routes:
+    - {receiver: hook, matchers: [x="1"], labels: {tier: '1'}}
+    - {receiver: hook, matchers: [x="2"]}
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://127.0.0.1:1/hook
+        templates: {body: {inline: '{"tier": "{{ route_labels.tier }}"}'}}
+"""
+
+
+def test_template_checks_render_with_the_labels_of_every_route_to_the_receiver():
+    """A template that needs a route label renders at check time only when every route to its
+    receiver has it: otherwise those routes' notifications would fail to render."""
+    Runtime.build(load_text(ROUTE_LABEL_TEMPLATE.replace("ROOT", "{tier: '0'}")))
+    with pytest.raises(ConfigError) as caught:
+        Runtime.build(load_text(ROUTE_LABEL_TEMPLATE.replace("ROOT", "{team: platform}")))
+    (issue,) = caught.value.issues
+    assert issue.path == "receivers[0].webhook_configs[0]"
+    assert "template does not render" in issue.message
+    assert "has no attribute 'tier'" in issue.message

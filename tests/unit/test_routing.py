@@ -98,17 +98,26 @@ def test_group_by_all_and_group_labels():
     assert db.group_key({"alertname": "A", "team": "db"}) == '{}/{team="db"}:{alertname="A"}'
 
 
-def test_empty_group_by_inherits_like_alertmanager():
+@pytest.mark.parametrize("parent", ["[a]", "['...']"])
+def test_empty_group_by_resets_the_inherited_grouping(parent):
+    """Alertmanager's TestGroupByEmptyOverride: `group_by: []` is an empty list, not unset; only
+    an absent group_by inherits."""
     tree = routing_tree(
-        """
+        f"""
         route:
           receiver: r
-          group_by: [a]
-          routes: [{receiver: r, matchers: [x="1"], group_by: []}]
-        receivers: [{name: r}]
+          group_by: {parent}
+          routes:
+            - {{receiver: r, matchers: [x="1"], group_by: []}}
+            - {{receiver: r, matchers: [x="2"]}}
+        receivers: [{{name: r}}]
         """
     )
-    assert tree.match({"x": "1"})[0].opts.group_by == ("a",)
+    (reset,) = tree.match({"x": "1"})
+    assert reset.opts.group_by == () and not reset.opts.group_by_all
+    assert reset.group_labels({"a": "1", "x": "1"}) == {}
+    (inherited,) = tree.match({"x": "2"})
+    assert inherited.opts == tree.root.opts
 
 
 def test_child_group_by_overrides_wildcard():
@@ -309,3 +318,54 @@ def test_remembered_matches_tell_levels_apart():
     assert [r.receiver for r in tree.match(labels, Severity.P0)] == ["pager"]
     assert [r.receiver for r in tree.match(labels, Severity.P3)] == ["default"]
     assert [r.receiver for r in tree.match(labels, Severity.P0)] == ["pager"]
+
+
+# Alertmanager's dispatch/route_test.go, TestRouteLabelsLoading (the same tree and cases).
+ROUTE_LABELS_TREE = """
+route:
+  receiver: notify-def
+  routes:
+    - matchers: ['{owner="team-A"}', '{level!="critical"}']
+      labels:
+        team: "team-A"
+      receiver: "notify-A"
+      routes:
+        - matchers: ['{env="testing"}', '{baz!~".*quux"}']
+          labels:
+            team: "team-A-testing"
+        - matchers: ['{env="production"}']
+          labels:
+            severity: "production"
+    - matchers: ['{owner="team-B"}']
+      receiver: "notify-B"
+receivers: [{name: notify-def}, {name: notify-A}, {name: notify-B}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("labels", "route_labels"),
+    [
+        ({"owner": "team-A"}, {"team": "team-A"}),
+        ({"owner": "team-A", "env": "testing"}, {"team": "team-A-testing"}),
+        ({"owner": "team-A", "env": "production"}, {"team": "team-A", "severity": "production"}),
+        ({"owner": "team-B", "env": "production"}, {}),
+    ],
+)
+def test_route_labels_merge_from_parent_to_child(labels, route_labels):
+    tree = routing_tree(ROUTE_LABELS_TREE)
+    (route,) = tree.match(labels)
+    assert dict(route.opts.labels) == route_labels
+    assert tree.labels_by_key[route.key] == route_labels
+
+
+def test_route_labels_do_not_change_grouping():
+    lines = ROUTE_LABELS_TREE.splitlines()
+    without = [line for i, line in enumerate(lines) if "labels:" not in lines[i - 1] + line]
+    plain = routing_tree("\n".join(without))
+    assert all(not route.opts.labels for _, route in plain.walk())
+    labelled = routing_tree(ROUTE_LABELS_TREE)
+    alert = {"owner": "team-A", "env": "production", "alertname": "A"}
+    (before,), (after,) = plain.match(alert), labelled.match(alert)
+    assert after.group_key(alert) == before.group_key(alert)
+    assert after.group_labels(alert) == before.group_labels(alert)
+    assert [r.key for _, r in labelled.walk()] == [r.key for _, r in plain.walk()]
