@@ -146,7 +146,7 @@ def _check_route(
     policy = route.get("escalation")
     if isinstance(policy, str) and policy not in policies:
         error((*path, "escalation"), f"undefined escalation policy {policy!r} used in route")
-    _check_group_by(route.get("group_by"), (*path, "group_by"), error)
+    _check_group_by(route.get("group_by"), (*path, "group_by"), error, warn)
     for key in ("match", "match_re"):
         _check_map_keys(route.get(key), (*path, key), error)
     labels = route.get("labels")
@@ -177,7 +177,7 @@ def _check_label_list(names: Any, path: Path, where: str, error: Report) -> bool
     return valid
 
 
-def _check_group_by(group_by: Any, path: Path, error: Report) -> None:
+def _check_group_by(group_by: Any, path: Path, error: Report, warn: Report) -> None:
     if not isinstance(group_by, list) or not _check_label_list(
         group_by, path, "group_by list", error
     ):
@@ -186,6 +186,15 @@ def _check_group_by(group_by: Any, path: Path, error: Report) -> None:
     for index, name in enumerate(group_by):
         if not isinstance(name, str):
             continue
+        if name != "..." and not is_classic_label_name(name):
+            # Valid in Alertmanager's default mode since 0.27 (UTF-8 names such as
+            # service.name); often a typo, and an error in classic mode and older releases.
+            warn(
+                (*path, index),
+                f"label name {go_quote(name)} in group_by is not a classic label name "
+                "([a-zA-Z_][a-zA-Z0-9_]*): Alertmanager before 0.27, or in classic mode, "
+                "rejects it",
+            )
         if name in seen and name != "...":
             error((*path, index), f"duplicated label {name!r} in group_by")
         else:

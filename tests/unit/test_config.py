@@ -742,6 +742,22 @@ def test_utf8_label_names_are_valid_in_group_by_and_equal():
     assert config.inhibit_rules[0].equal == ["k8s.pod"]
 
 
+def test_group_by_names_that_are_not_classic_are_warned_about_with_path_and_line():
+    """Valid in Alertmanager's default (UTF-8) mode, an error in classic mode and before 0.27:
+    `check-config` says so rather than load it silently."""
+    loaded = load_text(
+        """
+        route:
+          receiver: x
+          group_by: [alertname, '-invalid-']
+        receivers: [{name: x}]
+        """
+    )
+    (warning,) = [str(w) for w in loaded.warnings if "group_by" in str(w)]
+    assert "route.group_by[1] (line 4)" in warning
+    assert '"-invalid-" in group_by is not a classic label name' in warning
+
+
 def test_route_labels_load_and_their_names_are_checked():
     config = load_text(
         """
