@@ -13,13 +13,15 @@ commands runs, and a command imports what it needs when it runs
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from alertrouter import __version__
-from alertrouter.cli_common import OneLineErrors, config_option, load
+from alertrouter.cli_common import OneLineErrors, config_option, fail, load
 
 # Command name: (module, attribute). A module is imported only when one of its commands runs,
 # or when help lists them all.
@@ -71,7 +73,8 @@ def serve(config_path: Path | None, no_upgrade: bool) -> None:
 
     path = config_path if config_path is not None else Path(default_config_path())
     loaded = load(path)
-    run(loaded, config_path=path, upgrade=not no_upgrade)
+    with _one_line_errors("alertrouter serve stopped", loaded.config.storage.url):
+        run(loaded, config_path=path, upgrade=not no_upgrade)
 
 
 @main.group("db")
@@ -87,5 +90,23 @@ def db_upgrade(config_path: Path | None) -> None:
 
     loaded = load(config_path)
     url = loaded.config.storage.url
-    migrate.upgrade(url)
+    with _one_line_errors("cannot upgrade the database", url):
+        migrate.upgrade(url)
     click.echo(f"database at revision {migrate.head_revision(url)}")
+
+
+@contextlib.contextmanager
+def _one_line_errors(what: str, url: str) -> Iterator[None]:
+    """A database that cannot be opened (a wrong path or address, refused, bad credentials) or
+    an address that cannot be served on is one error line, not a traceback."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (OSError, sqlite3.Error, SQLAlchemyError) as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        cause = getattr(exc, "orig", None) or exc  # SQLAlchemy's wrapper: the driver's error
+        fail(f"{what}: {cause or type(cause).__name__} (storage.url {shown})")

@@ -185,3 +185,29 @@ async def test_the_installed_command_never_prints_a_traceback(server, answer):
         assert process.returncode == 1, stderr
         assert stdout == b"" and b"Traceback" not in stderr
         assert len(stderr.decode().splitlines()) == 1, stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("sqlite:////nonexistent-dir/alertrouter.db", "unable to open database file"),
+        ("postgresql://alertrouter:s3cret@127.0.0.1:{port}/alertrouter", "Connect call failed"),
+    ],
+    ids=["sqlite in a missing directory", "postgresql refusing"],
+)
+async def test_db_upgrade_and_serve_on_a_bad_database_print_one_line(tmp_path, url, says):
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "route: {receiver: x}\nreceivers: [{name: x}]\n"
+        f"storage: {{url: '{url.format(port=free_port())}'}}\n"
+    )
+    for command in (["db", "upgrade"], ["serve"]):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "alertrouter", *command, "--config", str(config),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 1
+        errors = [line for line in stderr.decode().splitlines() if " WARNING " not in line]
+        assert len(errors) == 1 and errors[0].startswith("error: ") and says in errors[0], errors
+        assert "s3cret" not in errors[0]
