@@ -400,3 +400,15 @@ def test_template_render_rejects_what_is_not_alerts(run, tmp_path, example_confi
 def test_a_group_without_a_command_prints_its_help(run):
     result = run("incidents")
     assert "Usage: main incidents [OPTIONS] COMMAND" in result.output and "unack" in result.output
+
+
+def test_template_render_reads_standard_input(tmp_path, example_config_path):
+    _, api = _webhook_and_api_alerts()
+    result = CliRunner().invoke(
+        main,
+        ["template", "render", "--config", str(example_config_path), "--receiver",
+         "critical-page", "--alerts", "-", "--format", "text"],
+        input=json.dumps(api),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "\n== email:0 (mail) ==\n" in result.stdout
