@@ -64,6 +64,10 @@ def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     sys.exit(code)
 
 
+# A group run without a command prints its help (click 8.2+ raises this for it).
+_HELP_INSTEAD: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class OneLineErrors(click.Group):
     """A group whose usage errors (an unknown option, an id that is not a number, a value a
     check refused) are one line, like every other error, instead of click's usage block."""
@@ -89,10 +93,6 @@ class OneLineErrors(click.Group):
             raise
         except click.UsageError as exc:
             fail(_usage_text(exc), exc.exit_code)
-
-
-# A group run without a command prints its help (click 8.2+ raises this for it).
-_HELP_INSTEAD: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 def _usage_text(exc: click.UsageError) -> str:
