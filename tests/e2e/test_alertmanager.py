@@ -9,13 +9,17 @@ alertrouter (group_wait 0s, group_interval 1s).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import subprocess
+import sys
 from collections import Counter
 from typing import Any
 
 import pytest
 
 from alertrouter.ingest import fingerprint
+from tests.conftest import REPO
 from tests.e2e.conftest import ALERTMANAGER, Server, http, wait_for
 
 pytestmark = [
@@ -274,3 +278,32 @@ def test_inhibition_mutes_the_target_at_flush_time(servers):
     down.resolve()
     outage = wait_incident(servers, {"alertname": "ServiceDown"}, "resolved", is_resolved)
     assert_lifecycle(outage, fired={source_fp})
+
+
+def test_template_render_reads_alertmanagers_alert_list(servers, tmp_path):
+    """`alertrouter template render` fed with what the real Alertmanager's GET /api/v2/alerts
+    returns (gettableAlerts, whose status is an object) prints one JSON document."""
+    _, am = servers
+    labels = [
+        {"alertname": "E2ETemplate", "instance": f"node-{n}", "severity": "critical"}
+        for n in ("a", "b")
+    ]
+    alerts = Alerts(am, *labels).fire()
+    fingerprints = alerts.fingerprints()
+    status, listed = http("GET", f"{am.url}/api/v2/alerts?filter=alertname%3D%22E2ETemplate%22")
+    assert status == 200 and len(listed) == 2 and isinstance(listed[0]["status"], dict)
+    path = tmp_path / "alerts.json"
+    path.write_text(json.dumps(listed))
+    done = subprocess.run(
+        [sys.executable, "-m", "alertrouter", "template", "render", "--receiver", "critical-page",
+         "--config", str(REPO / "config.example.yaml"), "--alerts", str(path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    (event,) = [m["body"] for m in document["messages"] if m["integration"] == "pagerduty:0"]
+    assert "2 firing" in event["payload"]["summary"]
+    shown = {tuple(sorted(a.items())) for a in event["payload"]["custom_details"]["firing"]}
+    assert shown == {tuple(sorted(item.items())) for item in labels}
+    assert set(fingerprints.values()) == {a["fingerprint"] for a in listed}
+    alerts.resolve()

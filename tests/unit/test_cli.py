@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from alertrouter.cli import main
+from tests.payloads import alert, payload
 
 
 @pytest.fixture
@@ -413,3 +414,103 @@ def test_inhibit_test_rejects_mistyped_timestamps(run, tmp_path):
     alerts.write_text('[{"labels": {"severity": "critical"}, "startsAt": 5}]')
     result = run("inhibit", "test", "--config", str(config), "--alerts", str(alerts), "a=b")
     assert result.exit_code == 1 and "startsAt: expected an RFC 3339 timestamp" in result.output
+
+
+def _webhook_and_api_alerts() -> tuple[dict, list]:
+    """The same two firing alerts as an Alertmanager webhook payload and as its
+    `GET /api/v2/alerts` answer (gettableAlerts: `status` is an object, plus receivers and
+    updatedAt; a firing alert's endsAt is in the future)."""
+    hook = payload(
+        alert(instance="db-1", severity="critical", fingerprint="0123456789abcdef"),
+        alert(instance="db-2", severity="critical", fingerprint="fedcba9876543210"),
+    )
+    api = [
+        {
+            "labels": a["labels"],
+            "annotations": a["annotations"],
+            "startsAt": a["startsAt"],
+            "endsAt": "2999-01-01T00:00:00Z",
+            "generatorURL": a["generatorURL"],
+            "fingerprint": a["fingerprint"],
+            "status": {"state": "active", "silencedBy": [], "inhibitedBy": []},
+            "receivers": [{"name": "alertrouter"}],
+            "updatedAt": "2026-11-22T10:00:05Z",
+        }
+        for a in hook["alerts"]
+    ]
+    return hook, api
+
+
+def test_template_render_prints_one_json_document_for_both_alert_shapes(
+    run, tmp_path, example_config_path
+):
+    hook, api = _webhook_and_api_alerts()
+    documents = []
+    for name, content in (("hook.json", hook), ("api.json", api)):
+        path = tmp_path / name
+        path.write_text(json.dumps(content))
+        result = run(
+            "template", "render", "--config", str(example_config_path),
+            "--receiver", "critical-page", "--alerts", str(path),
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        documents.append(json.loads(result.stdout))
+    from_hook, from_api = documents
+    assert from_hook["receiver"] == "critical-page"
+    messages = {m["integration"]: m for m in from_hook["messages"]}
+    assert sorted(messages) == ["email:0", "pagerduty:0", "slack:0"]
+    assert "2 firing" in messages["pagerduty:0"]["body"]["payload"]["summary"]
+    for index, message in enumerate(from_api["messages"]):
+        if message["integration"] != "email:0":  # the email carries the time it was rendered
+            assert message == from_hook["messages"][index]
+
+
+def test_template_render_reads_resolved_api_alerts_and_prints_text(
+    run, tmp_path, example_config_path
+):
+    _, api = _webhook_and_api_alerts()
+    api[1]["endsAt"] = "2026-11-22T10:30:00Z"  # in the past: resolved
+    path = tmp_path / "api.json"
+    path.write_text(json.dumps(api))
+    args = ["template", "render", "--config", str(example_config_path), "--receiver",
+            "critical-page", "--alerts", str(path)]  # fmt: skip
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    (pagerduty,) = [m for m in json.loads(result.stdout)["messages"] if m["op"] == "event"]
+    assert "1 firing" in pagerduty["body"]["payload"]["summary"]
+    text = run(*args, "--format", "text")
+    assert text.exit_code == 0, text.output
+    assert text.stdout.startswith("== slack:0 (message) ==\n")
+    assert "\n== pagerduty:0 (event) ==\n" in text.stdout
+    assert "\nsubject: [P0] Incident #1: DiskFull" in text.stdout
+    assert text.stdout.splitlines()[1].startswith("text: [P0] DiskFull: ")
+    assert "\n    *<http://localhost:9095/incidents/1|[P0] DiskFull" in text.stdout
+
+
+def test_template_render_rejects_what_is_not_alerts(run, tmp_path, example_config_path):
+    path = tmp_path / "odd.json"
+    for content in ('{"ok": true}', "[1]", '[{"labels": {}, "status": {"state": 7}}]', "<html>"):
+        path.write_text(content)
+        result = run(
+            "template", "render", "--config", str(example_config_path),
+            "--receiver", "critical-page", "--alerts", str(path),
+        )  # fmt: skip
+        assert result.exit_code == 1, (content, result.output)
+        assert result.stdout == "" and len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_a_group_without_a_command_prints_its_help(run):
+    result = run("incidents")
+    assert "Usage: main incidents [OPTIONS] COMMAND" in result.output and "unack" in result.output
+
+
+def test_template_render_reads_standard_input(tmp_path, example_config_path):
+    _, api = _webhook_and_api_alerts()
+    result = CliRunner().invoke(
+        main,
+        ["template", "render", "--config", str(example_config_path), "--receiver",
+         "critical-page", "--alerts", "-", "--format", "text"],
+        input=json.dumps(api),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "\n== email:0 (mail) ==\n" in result.stdout

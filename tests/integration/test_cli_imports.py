@@ -1,0 +1,111 @@
+"""`alertrouter --help` and the client commands import only what they use: not the server (aiohttp,
+SQLAlchemy, the notifiers' SDKs, Jinja2, pydantic...), which took 1-2 s to import. A structural
+check on the modules a real process loaded; bench/cli_startup.py measures the time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from alertrouter import cli_remote
+from tests.conftest import free_port
+
+# Runs the CLI in a fresh interpreter, then writes every module it imported to the file named
+# by its first argument.
+PROBE = """
+import json, sys
+from alertrouter.cli import main
+report = sys.argv.pop(1)
+try:
+    main(sys.argv[1:], prog_name="alertrouter")
+except SystemExit:
+    pass
+with open(report, "w") as out:
+    json.dump(sorted(sys.modules), out)
+"""
+
+SERVER_SIDE = {
+    "aiohttp", "sqlalchemy", "alembic", "asyncpg", "aiosqlite", "uvloop", "prometheus_client",
+    "slack_sdk", "pdpyras", "aiosmtplib", "jinja2", "alertrouter.app", "alertrouter.api",
+    "alertrouter.storage", "alertrouter.delivery", "alertrouter.notifiers", "alertrouter.render",
+}  # fmt: skip
+# What only reading a config needs; a command that talks to a server has no use for it.
+CONFIG_SIDE = {"pydantic", "yaml", "alertrouter.config", "alertrouter.routing"}
+
+
+def imported(*args: str, tmp_path: Path) -> set[str]:
+    report = tmp_path / "modules.json"
+    subprocess.run(
+        [sys.executable, "-c", PROBE, str(report), *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return set(json.loads(report.read_text()))
+
+
+def loaded(names: set[str], wanted: set[str]) -> set[str]:
+    return {w for w in wanted if any(n == w or n.startswith(w + ".") for n in names)}
+
+
+def client_commands() -> list[list[str]]:
+    """Every command that talks to a server, with sample values for what it requires."""
+    samples = {"incident_id": "1", "matchers": "alertname=DiskFull", "silence_ids": "some-id"}
+    found = []
+    for top in (cli_remote.silences, cli_remote.incidents, cli_remote.stats):
+        subcommands = top.commands if isinstance(top, click.Group) else {"": top}
+        for name, command in subcommands.items():
+            args = [top.name or "", *([name] if name else [])]
+            for param in command.params:
+                if isinstance(param, click.Argument):
+                    args.append(samples[param.name or ""])
+                elif param.required:
+                    args += [param.opts[-1], "x"]
+            found.append(args)
+    return found
+
+
+CLIENT_COMMANDS = client_commands()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["--version"]]
+    + [[*c[:2], "--help"] for c in CLIENT_COMMANDS]
+    + [[g, "--help"] for g in ("check-config", "routes", "matchers", "inhibit", "template")]
+    + [["routes", "test", "--help"], ["template", "render", "--help"], ["serve", "--help"]],
+    ids=" ".join,
+)
+def test_help_imports_neither_server_nor_config(args, tmp_path):
+    names = imported(*args, tmp_path=tmp_path)
+    assert "click" in names  # the probe ran
+    assert loaded(names, SERVER_SIDE | CONFIG_SIDE) == set()
+
+
+@pytest.mark.parametrize("args", CLIENT_COMMANDS, ids=" ".join)
+def test_client_commands_import_neither_server_nor_config(args, tmp_path):
+    names = imported(*args, "--url", f"http://127.0.0.1:{free_port()}", tmp_path=tmp_path)
+    assert "alertrouter.cli_client" in names  # it did try the (closed) port
+    assert loaded(names, SERVER_SIDE | CONFIG_SIDE) == set()
+    assert {"alertrouter.cli_offline", "alertrouter.cli_template"}.isdisjoint(names)
+
+
+def test_offline_commands_import_no_server_module(tmp_path, example_config_path):
+    config = ["--config", str(example_config_path)]
+    alerts = tmp_path / "alerts.json"
+    alerts.write_text("[]")
+    for args in (
+        ["routes", "test", *config, "severity=high", "team=payments"],
+        ["routes", "show", *config],
+        ["matchers", "parse", '{env="prod"}'],
+        ["inhibit", "test", *config, "--alerts", str(alerts), "a=b"],
+    ):
+        names = imported(*args, tmp_path=tmp_path)
+        assert "alertrouter.config" in names or args[0] == "matchers"
+        assert loaded(names, SERVER_SIDE) == set(), args
