@@ -71,8 +71,10 @@ class Service:
         incident = result.incident
         severity = Severity(incident["severity"])
         if action.kind is ActionKind.ACKNOWLEDGE:
-            seconds = (incident["acknowledged_at"] - incident["opened_at"]) / 1000
-            self.metrics.incident_acknowledged(action.source, severity, seconds)
+            self.metrics.acknowledgements.labels(action.source).inc()
+            if result.first_acknowledgement:
+                seconds = (incident["first_acknowledged_at"] - incident["opened_at"]) / 1000
+                self.metrics.first_acknowledged(severity, seconds)
         elif action.kind is ActionKind.RESOLVE:
             self._observe_resolved(incident)
 

@@ -82,6 +82,7 @@ class ActionResult:
     changed: bool  # False: it was already so
     queued: int  # messages put in the outbox
     silence_id: str | None = None
+    first_acknowledgement: bool = False  # time to acknowledge is measured to this one
 
 
 def perform(
@@ -172,7 +173,13 @@ def perform(
         escalation_store.start(db, conn, [incident], policies, now)
     settings = settings_of(incident["receiver"])
     queued = _tell(db, conn, incident, action, reason, settings, now, silence_id=silence_id)
-    return ActionResult(incident, changed=True, queued=queued, silence_id=silence_id)
+    return ActionResult(
+        incident,
+        changed=True,
+        queued=queued,
+        silence_id=silence_id,
+        first_acknowledgement="first_acknowledged_at" in values,
+    )
 
 
 def _tell(

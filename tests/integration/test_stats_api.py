@@ -215,7 +215,8 @@ async def test_bad_stats_parameters(history, query, message):
 async def test_time_to_acknowledge_runs_to_the_first_acknowledgement(database_url, start_server):
     """One incident is acknowledged after 1m, un-acknowledged and acknowledged again 10m later;
     another is acknowledged after 1m, re-triggered by a new alert and acknowledged again. Both
-    took 1m to acknowledge (within P0's 5m), and each says when it was first acknowledged."""
+    took 1m to acknowledge (within P0's 5m), in the statistics and in the metrics, and each
+    says when it was first acknowledged."""
     h = await new_history(database_url, start_server)
     client, start = h.client, h.clock()
     down = dict(alertname="DBDown", service="db", team="db", severity="critical")
@@ -250,3 +251,8 @@ async def test_time_to_acknowledge_runs_to_the_first_acknowledgement(database_ur
         opened = dt.datetime.fromisoformat(detail["openedAt"])
         assert (first - opened).total_seconds() == 60
         assert detail["acknowledgedBy"] == "bob"
+    # The histogram measures the same: one observation per incident, to its first acknowledgement.
+    metrics = await (await client.get("/metrics")).text()
+    assert 'alertrouter_time_to_acknowledge_seconds_count{severity="P0"} 2.0' in metrics
+    assert 'alertrouter_time_to_acknowledge_seconds_sum{severity="P0"} 120.0' in metrics
+    assert 'alertrouter_incident_acknowledgements_total{source="api"} 4.0' in metrics
