@@ -71,10 +71,10 @@ class Service:
         incident = result.incident
         severity = Severity(incident["severity"])
         if action.kind is ActionKind.ACKNOWLEDGE:
-            self.metrics.acknowledgements.labels(action.source).inc()
+            first = None
             if result.first_acknowledgement:
-                seconds = (incident["first_acknowledged_at"] - incident["opened_at"]) / 1000
-                self.metrics.first_acknowledged(severity, seconds)
+                first = (incident["first_acknowledged_at"] - incident["opened_at"]) / 1000
+            self.metrics.incident_acknowledged(action.source, severity, first)
         elif action.kind is ActionKind.RESOLVE:
             self._observe_resolved(incident)
 

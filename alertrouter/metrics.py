@@ -167,8 +167,13 @@ class Metrics:
         for kind, rows in deleted.items():
             self.history_pruned.labels(kind).inc(rows)
 
-    def first_acknowledged(self, severity: Severity, seconds: float) -> None:
-        self.time_to_acknowledge.labels(severity.name).observe(max(0.0, seconds))
+    def incident_acknowledged(
+        self, source: str, severity: Severity, first_seconds: float | None
+    ) -> None:
+        """`first_seconds`: from opening to this acknowledgement, when it is the first."""
+        self.acknowledgements.labels(source).inc()
+        if first_seconds is not None:
+            self.time_to_acknowledge.labels(severity.name).observe(max(0.0, first_seconds))
 
     def incident_resolved(self, severity: Severity, seconds: float) -> None:
         self.time_to_resolve.labels(severity.name).observe(max(0.0, seconds))
