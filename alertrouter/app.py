@@ -71,8 +71,10 @@ class Service:
         incident = result.incident
         severity = Severity(incident["severity"])
         if action.kind is ActionKind.ACKNOWLEDGE:
-            seconds = (incident["acknowledged_at"] - incident["opened_at"]) / 1000
-            self.metrics.incident_acknowledged(action.source, severity, seconds)
+            first = None
+            if result.first_acknowledgement:
+                first = (incident["first_acknowledged_at"] - incident["opened_at"]) / 1000
+            self.metrics.incident_acknowledged(action.source, severity, first)
         elif action.kind is ActionKind.RESOLVE:
             self._observe_resolved(incident)
 

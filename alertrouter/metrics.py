@@ -99,13 +99,14 @@ class Metrics:
         response_buckets = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
         self.acknowledgements = Counter(
             "alertrouter_incident_acknowledgements",
-            "Incidents acknowledged, by where (slack, api, cli, pagerduty, web).",
+            "Acknowledgements (also of incidents acknowledged before), by where (slack, api,"
+            " cli, pagerduty, web).",
             ["source"],
             registry=r,
         )
         self.time_to_acknowledge = Histogram(
             "alertrouter_time_to_acknowledge_seconds",
-            "From an incident opening to its acknowledgement, by P-level.",
+            "From an incident opening to its first acknowledgement, by P-level.",
             ["severity"],
             registry=r,
             buckets=response_buckets,
@@ -166,9 +167,13 @@ class Metrics:
         for kind, rows in deleted.items():
             self.history_pruned.labels(kind).inc(rows)
 
-    def incident_acknowledged(self, source: str, severity: Severity, seconds: float) -> None:
+    def incident_acknowledged(
+        self, source: str, severity: Severity, first_seconds: float | None
+    ) -> None:
+        """`first_seconds`: from opening to this acknowledgement, when it is the first."""
         self.acknowledgements.labels(source).inc()
-        self.time_to_acknowledge.labels(severity.name).observe(max(0.0, seconds))
+        if first_seconds is not None:
+            self.time_to_acknowledge.labels(severity.name).observe(max(0.0, first_seconds))
 
     def incident_resolved(self, severity: Severity, seconds: float) -> None:
         self.time_to_resolve.labels(severity.name).observe(max(0.0, seconds))

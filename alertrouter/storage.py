@@ -150,6 +150,9 @@ incidents = sa.Table(
     # by the alerts themselves say "alertmanager".
     sa.Column("acknowledged_via", sa.String(32), nullable=True),
     sa.Column("resolved_via", sa.String(32), nullable=True),
+    # The first acknowledgement, kept through un-acknowledge and re-trigger (acknowledged_at is
+    # the current one): time to acknowledge runs to it.
+    sa.Column("first_acknowledged_at", Millis, nullable=True),
     # Lower-cased title and annotation values of the incident's alerts: the free-text search.
     sa.Column("search_text", sa.Text, nullable=False, server_default=""),
 )

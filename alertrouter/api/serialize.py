@@ -30,6 +30,7 @@ def incident_summary(row: dict[str, Any]) -> dict[str, Any]:
         "receiver": row["receiver"],
         "openedAt": iso(row["opened_at"]),
         "acknowledgedAt": iso(row["acknowledged_at"]),
+        "firstAcknowledgedAt": iso(row["first_acknowledged_at"]),
         "acknowledgedBy": row["acknowledged_by"],
         "resolvedAt": iso(row["resolved_at"]),
         "resolvedBy": row["resolved_by"],

@@ -8,7 +8,8 @@ The same action twice (a double click, a retried request) changes nothing the se
 Rules:
 - acknowledge: triggered -> acknowledged. Escalation stops, and repeat notifications pause
   until it is un-acknowledged or (for the P-levels in `incidents.retrigger_on_new_alerts`) a
-  new alert joins.
+  new alert joins. The first acknowledgement's time is kept (`first_acknowledged_at`): time to
+  acknowledge runs to it, however often the incident is un-acknowledged and acknowledged again.
 - un-acknowledge: acknowledged -> triggered; escalation starts over from its first step.
 - resolve: triggered or acknowledged -> resolved, even with alerts still firing. Those alerts
   open no new incident until the group's repeat_interval has passed since the resolution (see
@@ -81,6 +82,7 @@ class ActionResult:
     changed: bool  # False: it was already so
     queued: int  # messages put in the outbox
     silence_id: str | None = None
+    first_acknowledgement: bool = False  # time to acknowledge is measured to this one
 
 
 def perform(
@@ -113,6 +115,8 @@ def perform(
             "acknowledged_by": action.actor,
             "acknowledged_via": action.source,
         }
+        if incident["first_acknowledged_at"] is None:
+            values["first_acknowledged_at"] = now
         event = ("incident_acknowledged", {})
         reason = NotifyReason.ACKNOWLEDGED
         escalation_store.cancel(db, conn, [action.incident_id], now)
@@ -169,7 +173,13 @@ def perform(
         escalation_store.start(db, conn, [incident], policies, now)
     settings = settings_of(incident["receiver"])
     queued = _tell(db, conn, incident, action, reason, settings, now, silence_id=silence_id)
-    return ActionResult(incident, changed=True, queued=queued, silence_id=silence_id)
+    return ActionResult(
+        incident,
+        changed=True,
+        queued=queued,
+        silence_id=silence_id,
+        first_acknowledgement="first_acknowledged_at" in values,
+    )
 
 
 def _tell(

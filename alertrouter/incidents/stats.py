@@ -1,6 +1,7 @@
 """Response statistics over the incidents opened in a time range.
 
-Time to acknowledge counts from opening to the first response: an acknowledgement, or a
+Time to acknowledge counts from opening to the first response: the first acknowledgement
+(`first_acknowledged_at`, which un-acknowledging and acknowledging again leave alone), or a
 resolve by a person when nobody acknowledged (that is a response too). "Within target" is the
 share of incidents that needed a response and got one within their P-level's response target.
 An incident needed a response unless its alerts resolved it before the target without anyone
@@ -119,7 +120,9 @@ class _Expressions:
             {int(level): query.targets[level] for level in Severity}, value=c.severity
         )
         by_person = sa.and_(c.resolved_via.is_not(None), c.resolved_via != ALERT_SOURCE)
-        responded_at = sa.func.coalesce(c.acknowledged_at, sa.case((by_person, c.resolved_at)))
+        responded_at = sa.func.coalesce(
+            c.first_acknowledged_at, sa.case((by_person, c.resolved_at))
+        )
         self.tta = responded_at - c.opened_at
         self.ttr = c.resolved_at - c.opened_at
         self.responded = responded_at.is_not(None)

@@ -14,6 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
+from tests.conftest import free_port
+
 SCRIPT = Path(sys.executable).parent / "alertrouter"
 T = TypeVar("T")
 
@@ -61,6 +63,17 @@ class ServeProcess:
     ) -> None:
         if self.process is not None and self.process.poll() is None:
             self.stop()
+
+    @classmethod
+    def on_free_port(cls, config: Path, log_path: Path, *, cwd: Path) -> tuple[ServeProcess, str]:
+        """A config that listens on `${ALERTROUTER_LISTEN}` (as config.example.yaml does), on a
+        free loopback port; also gives the server's base URL."""
+        address = f"127.0.0.1:{free_port()}"
+        env = {**os.environ, "ALERTROUTER_LISTEN": address}
+        return cls(config, log_path, cwd=cwd, env=env), f"http://{address}"
+
+    def wait_until_answers(self, url: str, timeout: float = 30) -> None:
+        self.wait_for(lambda: http_status(url) == 200, url, timeout=timeout)
 
     @property
     def pid(self) -> int:

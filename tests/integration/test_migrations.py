@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from alertrouter import migrate
 from alertrouter.delivery import outbox as outbox_store
-from alertrouter.storage import metadata, open_database
+from alertrouter.storage import Database, incidents, metadata, open_database
+
+
+async def upgraded_from(
+    database_url: str, revision: str, fill: Callable[[sa.Connection], None]
+) -> Database:
+    """A database migrated to `revision`, given rows by `fill`, then migrated to the head (the
+    caller disposes of it)."""
+    await asyncio.to_thread(migrate.upgrade, database_url, revision)
+    db = open_database(database_url)
+    try:
+        await db.run_write(fill)
+    finally:
+        await db.dispose()
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    return open_database(database_url)
 
 
 async def test_migrations_produce_the_models_schema(database_url):
@@ -58,45 +75,35 @@ async def test_the_claim_checks_stream_order_on_the_pending_stream_index(tmp_pat
 async def test_0005_indexes_the_incidents_that_exist_already(database_url):
     """Upgrading a database with history: the label index and search text are backfilled, so
     label filters and text search find old incidents too."""
-    import sqlalchemy as sa
-
     from alertrouter.incidents.history import HistoryFilter, search
     from alertrouter.matchers import parse_matchers
 
-    await asyncio.to_thread(migrate.upgrade, database_url, "0004")
-    db = open_database(database_url)
-    try:
+    def fill(conn: sa.Connection) -> None:
+        conn.execute(
+            sa.text(
+                "INSERT INTO alerts (fingerprint, labels, annotations, generator_url, severity,"
+                " starts_at, updated_at) VALUES ('f1', :labels, :annotations, '', 0, 1, 1)"
+            ),
+            {
+                "labels": '{"alertname": "DiskFull", "service": "db"}',
+                "annotations": '{"summary": "Disk 95% full"}',
+            },
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO incidents (group_key, route_key, receiver, title, severity,"
+                " status, group_labels, opened_at, updated_at) VALUES"
+                " ('g', 'r', 'team', 'DiskFull: Disk 95% full', 0, 'triggered', '{}', 5, 5)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO incident_alerts (incident_id, fingerprint, state,"
+                " first_seen_at, updated_at) VALUES (1, 'f1', 'firing', 5, 5)"
+            )
+        )
 
-        def fill(conn: sa.Connection) -> None:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO alerts (fingerprint, labels, annotations, generator_url, severity,"
-                    " starts_at, updated_at) VALUES ('f1', :labels, :annotations, '', 0, 1, 1)"
-                ),
-                {
-                    "labels": '{"alertname": "DiskFull", "service": "db"}',
-                    "annotations": '{"summary": "Disk 95% full"}',
-                },
-            )
-            conn.execute(
-                sa.text(
-                    "INSERT INTO incidents (group_key, route_key, receiver, title, severity,"
-                    " status, group_labels, opened_at, updated_at) VALUES"
-                    " ('g', 'r', 'team', 'DiskFull: Disk 95% full', 0, 'triggered', '{}', 5, 5)"
-                )
-            )
-            conn.execute(
-                sa.text(
-                    "INSERT INTO incident_alerts (incident_id, fingerprint, state,"
-                    " first_seen_at, updated_at) VALUES (1, 'f1', 'firing', 5, 5)"
-                )
-            )
-
-        await db.run_write(fill)
-    finally:
-        await db.dispose()
-    await asyncio.to_thread(migrate.upgrade, database_url)
-    db = open_database(database_url)
+    db = await upgraded_from(database_url, "0004", fill)
     try:
         async with db.read() as conn:
             by_label = await search(
@@ -109,5 +116,50 @@ async def test_0005_indexes_the_incidents_that_exist_already(database_url):
         assert [i["id"] for i in by_label.incidents] == [1] and by_label.total == 1
         assert [i["id"] for i in by_text.incidents] == [1]
         assert other.total == 0
+    finally:
+        await db.dispose()
+
+
+async def test_0007_backfills_the_first_acknowledgement_from_the_timeline(database_url):
+    """Upgrading a database with history: an incident acknowledged, un-acknowledged and
+    acknowledged again gets its first acknowledgement's time (acknowledged_at holds the
+    latest); one with no acknowledgement on its timeline keeps its acknowledged_at; one never
+    acknowledged stays without."""
+
+    def fill(conn: sa.Connection) -> None:
+        for key, status, acknowledged_at in (
+            ("again", "acknowledged", 3000),
+            ("untold", "acknowledged", 4000),
+            ("never", "triggered", None),
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO incidents (group_key, route_key, receiver, title, severity,"
+                    " status, group_labels, opened_at, acknowledged_at, updated_at) VALUES"
+                    " (:key, 'r', 'team', 't', 0, :status, '{}', 5, :ack, 5)"
+                ),
+                {"key": key, "status": status, "ack": acknowledged_at},
+            )
+        for at, kind in (
+            (1000, "incident_opened"),
+            (2000, "incident_acknowledged"),
+            (2500, "incident_unacknowledged"),
+            (3000, "incident_acknowledged"),
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO timeline_events (incident_id, at, kind, actor, source, detail)"
+                    " VALUES (1, :at, :kind, 'alice', 'api', '{}')"
+                ),
+                {"at": at, "kind": kind},
+            )
+
+    db = await upgraded_from(database_url, "0006", fill)
+    try:
+        async with db.read() as conn:
+            rows = await conn.execute(
+                sa.select(incidents.c.group_key, incidents.c.first_acknowledged_at)
+            )
+            assert dict(rows.all()) == {"again": 2000, "untold": 4000, "never": None}
     finally:
         await db.dispose()

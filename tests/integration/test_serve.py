@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 
-from tests.conftest import REPO, free_port
-from tests.integration.processes import SCRIPT, ServeProcess, http_status
+from tests.conftest import REPO
+from tests.integration.processes import SCRIPT, ServeProcess
 
 
 def test_serve_answers_health_on_the_example_config(tmp_path):
-    port = free_port()
-    env = {**os.environ, "ALERTROUTER_LISTEN": f"127.0.0.1:{port}"}
-    with ServeProcess(
-        REPO / "config.example.yaml", tmp_path / "serve.log", cwd=tmp_path, env=env
-    ) as serve:
-        serve.wait_for(
-            lambda: http_status(f"http://127.0.0.1:{port}/-/healthy") == 200, "health", timeout=20
-        )
+    serve, url = ServeProcess.on_free_port(
+        REPO / "config.example.yaml", tmp_path / "serve.log", cwd=tmp_path
+    )
+    with serve:
+        serve.wait_until_answers(f"{url}/-/healthy", timeout=20)
         code = serve.stop(timeout=20)
     assert code == 0, serve.log()
-    assert f"listening on 127.0.0.1:{port}" in serve.log()
+    assert f"listening on {url.removeprefix('http://')}" in serve.log()
 
 
 def test_serve_refuses_an_invalid_config(tmp_path):

@@ -36,8 +36,11 @@ class History:
             return alert(status, starts=iso(now - 1000), **labels)
         return alert(status, starts=iso(now - 5000), ends=iso(now - 1), **labels)
 
-    async def open(self, **labels: str) -> int:
+    async def fire(self, **labels: str) -> None:
         await post(self.client, payload(self._alert("firing", labels)))
+
+    async def open(self, **labels: str) -> int:
+        await self.fire(**labels)
         await self.tick()
         response = await self.client.get("/api/v1/incidents?limit=1")
         return (await response.json())["incidents"][0]["id"]
@@ -59,12 +62,16 @@ class History:
         )
 
 
-@pytest.fixture
-async def history(database_url, start_server):
+async def new_history(database_url, start_server) -> History:
     clock = FakeClock()
     service, client = await start_server(database_url, CONFIG, clock=clock, run_scheduler=False)
-    h = History(service, client, clock)
-    start = clock()
+    return History(service, client, clock)
+
+
+@pytest.fixture
+async def history(database_url, start_server):
+    h = await new_history(database_url, start_server)
+    start = h.clock()
     a = dict(alertname="DiskFull", service="db", team="db", severity="critical")
     incident_a = await h.open(**a)
     await h.tick(120)
@@ -203,3 +210,49 @@ async def test_bad_stats_parameters(history, query, message):
     h, _ = history
     answer = await stats(h.client, query, expect=400)
     assert message in answer["error"]
+
+
+async def test_time_to_acknowledge_runs_to_the_first_acknowledgement(database_url, start_server):
+    """One incident is acknowledged after 1m, un-acknowledged and acknowledged again 10m later;
+    another is acknowledged after 1m, re-triggered by a new alert and acknowledged again. Both
+    took 1m to acknowledge (within P0's 5m), in the statistics and in the metrics, and each
+    says when it was first acknowledged."""
+    h = await new_history(database_url, start_server)
+    client, start = h.client, h.clock()
+    down = dict(alertname="DBDown", service="db", team="db", severity="critical")
+    flapped = await h.open(**down)
+    await h.tick(60)
+    await h.act(flapped, "ack")
+    await h.tick(60)
+    await h.act(flapped, "unack")
+    await h.tick(600)
+    await h.act(flapped, "ack", by="bob")
+
+    full = dict(alertname="DiskFull", service="db", team="db", severity="critical")
+    retriggered = await h.open(instance="a", **full)
+    await h.tick(60)
+    await h.act(retriggered, "ack")
+    await h.tick(60)
+    await h.fire(instance="b", **full)  # a new alert joins: P0 goes back to triggered
+    await h.tick(60)
+    detail = await (await client.get(f"/api/v1/incidents/{retriggered}")).json()
+    assert detail["status"] == "triggered" and detail["acknowledgedAt"] is None
+    await h.tick(600)
+    await h.act(retriggered, "ack", by="bob")
+
+    answer = await stats(client, f"since={iso(start - 1000)}&until={iso(h.clock())}")
+    assert answer["overall"]["timeToAcknowledge"] == {"meanSeconds": 60.0, "p90Seconds": 60.0}
+    assert answer["overall"]["acknowledgedWithinTarget"]["count"] == 2
+    for incident_id in (flapped, retriggered):
+        response = await client.get(f"/api/v1/incidents/{incident_id}")
+        detail = await response.json()
+        assert_conforms("GET", "/api/v1/incidents/{incident_id}", 200, detail)
+        first = dt.datetime.fromisoformat(detail["firstAcknowledgedAt"])
+        opened = dt.datetime.fromisoformat(detail["openedAt"])
+        assert (first - opened).total_seconds() == 60
+        assert detail["acknowledgedBy"] == "bob"
+    # The histogram measures the same: one observation per incident, to its first acknowledgement.
+    metrics = await (await client.get("/metrics")).text()
+    assert 'alertrouter_time_to_acknowledge_seconds_count{severity="P0"} 2.0' in metrics
+    assert 'alertrouter_time_to_acknowledge_seconds_sum{severity="P0"} 120.0' in metrics
+    assert 'alertrouter_incident_acknowledgements_total{source="api"} 4.0' in metrics
