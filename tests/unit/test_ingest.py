@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from alertrouter.config.models import SeverityConfig
-from alertrouter.core import Severity
+from alertrouter.config.models import AlertLimits, SeverityConfig
+from alertrouter.core import InputError, Severity
 from alertrouter.ingest import (
     IncomingAlert,
     WebhookPayload,
@@ -168,3 +168,40 @@ def test_an_escaped_backslash_before_u0000_is_text_not_nul():
     assert b"\\\\u0000" in body  # the JSON says backslash, then "u0000"
     parsed = parse_payload(body)
     assert parsed.alerts[0].labels["service"] == "C:\\u0000"
+
+
+LIMITS = AlertLimits(max_labels=4, max_label_value_size=8, max_annotation_value_size=16)
+
+
+@pytest.mark.parametrize(
+    ("second", "error"),
+    [
+        (
+            alert(a="1", b="2", c="3", d="4"),
+            "alert 1 (alertname 'DiskFull'): 5 labels, over server.alert_limits.max_labels (4)",
+        ),
+        (
+            alert(service="123456789"),
+            "alert 1 (alertname 'DiskFull'): label 'service' has a value of 9 bytes, over "
+            "server.alert_limits.max_label_value_size (8)",
+        ),
+        (
+            alert(service="ééééé"),  # 5 characters, 10 bytes in UTF-8
+            "alert 1 (alertname 'DiskFull'): label 'service' has a value of 10 bytes, over "
+            "server.alert_limits.max_label_value_size (8)",
+        ),
+        (
+            alert(annotations={"summary": "x" * 17}),
+            "alert 1 (alertname 'DiskFull'): annotation 'summary' has a value of 17 bytes, over "
+            "server.alert_limits.max_annotation_value_size (16)",
+        ),
+    ],
+)
+def test_limits_name_the_first_alert_and_label_over_them(second, error):
+    within = alert(annotations={"summary": "x" * 16}, a="1", b="12345678", c="é" * 4)  # at them
+    body = _body(payload(within, second))
+    with pytest.raises(InputError) as caught:
+        parse_payload(body, LIMITS)
+    assert str(caught.value) == error
+    assert len(parse_payload(body).alerts) == 2  # no limits by default
+    assert len(parse_payload(_body(payload(within)), LIMITS).alerts) == 1
