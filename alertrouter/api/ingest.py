@@ -15,12 +15,13 @@ from alertrouter.http import auth
 from alertrouter.http.keys import METRICS, PIPELINE
 from alertrouter.ingest import WebhookPayload, parse_payload
 from alertrouter.pipeline import Pipeline
-from alertrouter.state.alerts import RoutedAlert
+from alertrouter.state.alerts import RoutedAlert, serialized_ahead
 
 INGEST_PATH = "/api/v1/alertmanager"
-# Larger bodies are parsed, fingerprinted, routed and written on threads: a 9 MiB alert costs
-# about 100 ms of CPU, which on the event loop would hold up every other request (health
-# checks, Slack buttons). Smaller ones, nearly all, stay on the loop, where they cost less.
+# Larger bodies are parsed, fingerprinted, routed, serialized for storage and written on
+# threads: a 9 MiB alert costs about 100 ms of CPU, which on the event loop would hold up every
+# other request (health checks, Slack buttons). Smaller ones, nearly all, stay on the loop,
+# where they cost less.
 OFF_LOOP_BYTES = 256 * 1024
 # One at a time: parsing holds the GIL (~25 ms per 9 MiB), and each more thread waiting for it
 # is one more the event loop may queue behind.
@@ -52,7 +53,7 @@ async def _receive_alerts(request: web.Request) -> web.Response:
         large = len(chunks) > 1 or len(chunks[0]) > OFF_LOOP_BYTES
         if large:
             payload, routed = await asyncio.get_running_loop().run_in_executor(
-                _LARGE_BODIES, _accept, pipeline, chunks, server.alert_limits
+                _LARGE_BODIES, _accept_large, pipeline, chunks, server.alert_limits
             )
         else:
             payload, routed = _accept(pipeline, chunks, server.alert_limits)
@@ -85,3 +86,10 @@ def _accept(
 ) -> tuple[WebhookPayload, list[RoutedAlert]]:
     payload = parse_payload(b"".join(chunks) if len(chunks) > 1 else chunks[0], limits)
     return payload, pipeline.route(payload)
+
+
+def _accept_large(
+    pipeline: Pipeline, chunks: Sequence[bytes], limits: AlertLimits
+) -> tuple[WebhookPayload, list[RoutedAlert]]:
+    payload, routed = _accept(pipeline, chunks, limits)
+    return payload, serialized_ahead(routed)
