@@ -100,7 +100,7 @@ def post(port: int, body: bytes) -> tuple[int, float]:
         conn.close()
 
 
-def config_text(port: int, storage_url: str) -> str:
+def config_text(port: int, storage_url: str, group_wait: str) -> str:
     return f"""
 server:
   listen: 127.0.0.1:{port}
@@ -109,8 +109,8 @@ storage:
   url: '{storage_url}'
 route:
   receiver: default
-  group_by: [alertname]
-  group_wait: 30s
+  group_by: [instance]  # one group per alert (each big body has its own instance)
+  group_wait: {group_wait}
 receivers:
   - name: default
 """
@@ -139,7 +139,7 @@ def _measure(
 ) -> bool:
     port = free_port()
     config = workdir / "config.yml"
-    config.write_text(config_text(port, storage_url))
+    config.write_text(config_text(port, storage_url, ns.group_wait))
     bodies = [
         [
             json.dumps(payload(big_alert(f"s{s}r{r}", labels=ns.labels, chars=ns.chars))).encode()
@@ -168,7 +168,10 @@ def _measure(
             thread.start()
         for thread in senders:
             thread.join()
-        load = poller.between(load_start, time.perf_counter())
+        load_end = time.perf_counter()
+        time.sleep(ns.tail_seconds)
+        load = poller.between(load_start, load_end)
+        tail = poller.between(load_end, time.perf_counter())
         poller.stop()
         stored = count()
 
@@ -184,6 +187,7 @@ def _measure(
     print("health (/-/healthy every 10 ms):")
     print(summary("idle (baseline)", idle))
     print(summary("during big bodies", load))
+    print(summary(f"{ns.tail_seconds:g} s after them", tail))
     if poller.failures:
         print(f"  health failures: {poller.failures}")
     ok = bool(idle and load) and statuses == Counter({200: expected}) and stored == expected
@@ -207,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chars", type=int, default=60_000, help="characters per label value")
     parser.add_argument("--idle-seconds", type=float, default=3.0)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--group-wait", default="30s", help="0s: each alert's group flushes (opens an incident)"
+    )
+    parser.add_argument("--tail-seconds", type=float, default=2.0, help="polling after the POSTs")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     ns = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="alertrouter-big-") as tmp:
