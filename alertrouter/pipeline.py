@@ -206,9 +206,9 @@ class Pipeline:
         runtime = self.runtime
         return route_alerts(runtime, normalize(payload, runtime.severity), self._refs)
 
-    async def store(self, routed: list[RoutedAlert]) -> WriteResult:
+    async def store(self, routed: list[RoutedAlert], *, off_loop: bool = False) -> WriteResult:
         """Returns once the alerts are committed (sharing a transaction with concurrent ones)."""
-        return await self.committer.submit(routed)
+        return await self.committer.submit(routed, off_loop=off_loop)
 
     def _write(self, conn: sa.Connection, batch: Sequence[RoutedAlert]) -> WriteResult:
         return write_alerts(self.db, conn, batch, self._now())

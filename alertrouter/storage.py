@@ -743,9 +743,27 @@ def _driver_call(conn: sa.Connection, sql: str, call: Callable[[], object]) -> N
         raise sa.exc.DBAPIError.instance(sql, None, exc, error, dialect=conn.dialect) from exc
 
 
+class SerializedDict(dict[str, Any]):
+    """A dict that carries its JSON text, made ahead (on a thread, for a large alert) so that
+    writing it costs the event loop nothing: PostgreSQL's statements run on the loop."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, value: Mapping[str, Any]) -> None:
+        super().__init__(value)
+        self.json = json_text(value)
+
+
 def json_text(value: Any) -> str:
     """JSON columns' serializer: pydantic-core's, several times faster than json.dumps on
-    the label dicts every stored alert carries."""
+    the label dicts every stored alert carries. A dict of many keys (up to 9 MiB of labels) is
+    written one item at a time, the same text: one call would hold the GIL, and so stall the
+    event loop, for tens of milliseconds even on another thread."""
+    if type(value) is SerializedDict:
+        return value.json
+    if isinstance(value, dict) and len(value) > 16 and all(isinstance(k, str) for k in value):
+        items = [f"{to_json(k).decode()}:{to_json(v).decode()}" for k, v in value.items()]
+        return "{" + ",".join(items) + "}"
     return to_json(value).decode()
 
 

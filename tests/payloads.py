@@ -44,3 +44,11 @@ def payload(*alerts: dict[str, Any], status: str | None = None) -> dict[str, Any
         "externalURL": "http://alertmanager.example:9093",
         "alerts": list(alerts),
     }
+
+
+def big_alert(tag: str, *, labels: int = 150, chars: int = 60_000) -> dict[str, Any]:
+    """The alert of issue 13: `labels` labels of `chars` characters each (150 × 60,000 is a
+    9 MiB body), no `fingerprint` (the server computes it) and a short annotation. `tag` makes
+    the alert distinct."""
+    values = {f"big_{i:03d}": (f"{tag}-{i}-" * chars)[:chars] for i in range(labels)}
+    return alert(annotations={"summary": f"big alert {tag}"}, instance=tag, **values)

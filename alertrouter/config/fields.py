@@ -66,6 +66,25 @@ def unsupported(reason: str, instead: str) -> Any:
     return Field(default=None, json_schema_extra={IGNORED_MARK: reason, UNSUPPORTED_MARK: instead})
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+
+
+def _byte_size(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise config_error("expected a size such as 10MiB or 512KiB")
+    text = value.strip().lower()
+    digits = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
+    unit = text[len(digits) :].strip()
+    if not digits.isdigit() or unit not in _SIZE_UNITS:
+        raise config_error(f"not a valid size: {value!r} (examples: 1048576, 512KiB, 10MiB)")
+    return int(digits) * _SIZE_UNITS[unit]
+
+
+ByteSize = Annotated[int, BeforeValidator(_byte_size), Field(gt=0)]
+
+
 def _duration(value: Any) -> dt.timedelta:
     if isinstance(value, dt.timedelta):
         return value

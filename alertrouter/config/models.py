@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from alertrouter.config.fields import (
+    ByteSize,
     Duration,
     LabelValue,
     MatcherList,
@@ -127,23 +128,17 @@ class ServerAuth(Model):
     api: EndpointAuth = EndpointAuth()
 
 
-_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+class AlertLimits(Model):
+    """Limits on each alert of a webhook body, for operators to tighten; off unless set. An
+    alert over one fails its whole body with a 400 that names the alert and the label."""
 
+    max_labels: int | None = Field(default=None, ge=1)
+    max_label_value_size: ByteSize | None = None  # UTF-8 bytes, as max_request_size
+    max_annotation_value_size: ByteSize | None = None
 
-def _byte_size(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if not isinstance(value, str):
-        raise config_error("expected a size such as 10MiB or 512KiB")
-    text = value.strip().lower()
-    digits = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
-    unit = text[len(digits) :].strip()
-    if not digits.isdigit() or unit not in _SIZE_UNITS:
-        raise config_error(f"not a valid size: {value!r} (examples: 1048576, 512KiB, 10MiB)")
-    return int(digits) * _SIZE_UNITS[unit]
-
-
-ByteSize = Annotated[int, BeforeValidator(_byte_size), Field(gt=0)]
+    @property
+    def enabled(self) -> bool:
+        return bool(self.max_labels or self.max_label_value_size or self.max_annotation_value_size)
 
 
 def split_host_port(value: str) -> tuple[str | None, int]:
@@ -162,6 +157,7 @@ class ServerConfig(Model):
     listen: str = "0.0.0.0:9095"
     external_url: str = "http://localhost:9095"
     max_request_size: ByteSize = 10 * 1024 * 1024
+    alert_limits: AlertLimits = AlertLimits()
     auth: ServerAuth = ServerAuth()
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

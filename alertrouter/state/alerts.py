@@ -8,7 +8,7 @@ else changes nothing, whichever replica or retry delivers it. Only real changes 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from alertrouter.storage import (
     Database,
     DriverStatement,
     MultiRowInsert,
+    SerializedDict,
     alert_occurrences,
     alerts,
     group_alerts,
@@ -43,6 +44,22 @@ class GroupRef:
 class RoutedAlert:
     alert: IncomingAlert
     groups: tuple[GroupRef, ...]
+
+
+def serialized_ahead(routed: Sequence[RoutedAlert]) -> list[RoutedAlert]:
+    """The alerts with their labels and annotations in JSON already: for a thread to prepare
+    a large body's write (see SerializedDict)."""
+    return [
+        RoutedAlert(
+            replace(
+                r.alert,
+                labels=SerializedDict(r.alert.labels),
+                annotations=SerializedDict(r.alert.annotations),
+            ),
+            r.groups,
+        )
+        for r in routed
+    ]
 
 
 @dataclass(frozen=True, slots=True)

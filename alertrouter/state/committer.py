@@ -31,6 +31,7 @@ WriteBatch = Callable[[sa.Connection, Sequence[T]], R]  # one transaction; must 
 class _Submission(Generic[T, R]):
     items: Sequence[T]
     future: asyncio.Future[R]
+    off_loop: bool
 
 
 class GroupCommitter(Generic[T, R]):
@@ -55,12 +56,14 @@ class GroupCommitter(Generic[T, R]):
         self._on_batch = on_batch
         self._max_wait = max_wait
 
-    async def submit(self, items: Sequence[T]) -> R:
-        """Returns once `items` are committed; raises what the write raised."""
+    async def submit(self, items: Sequence[T], *, off_loop: bool = False) -> R:
+        """Returns once `items` are committed; raises what the write raised. `off_loop`: the
+        items are large, write their transaction on the database's thread, not the event loop
+        (see Database.run_write's `inline`)."""
         if self._task is None or self._task.done():
             raise RuntimeError("the committer is not running")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Submission(items, future))
+        self._queue.put_nowait(_Submission(items, future, off_loop))
         return await future
 
     def start(self) -> None:
@@ -108,8 +111,9 @@ class GroupCommitter(Generic[T, R]):
                     self._queue.task_done()
 
     async def _commit(self, batch: list[_Submission[T, R]]) -> None:
+        inline = not any(s.off_loop for s in batch)
         try:
-            result = await self._transaction([item for s in batch for item in s.items])
+            result = await self._transaction([item for s in batch for item in s.items], inline)
         except Exception as exc:
             if len(batch) == 1:
                 _fail(batch[0], exc)
@@ -117,7 +121,7 @@ class GroupCommitter(Generic[T, R]):
             log.warning("batch of %d submissions failed (%s); retrying one by one", len(batch), exc)
             for submission in batch:
                 try:
-                    own = await self._transaction(submission.items)
+                    own = await self._transaction(submission.items, not submission.off_loop)
                 except Exception as own_exc:
                     _fail(submission, own_exc)
                 else:
@@ -126,8 +130,8 @@ class GroupCommitter(Generic[T, R]):
         for submission in batch:
             _succeed(submission, result)
 
-    async def _transaction(self, items: Sequence[T]) -> R:
-        result = await self._db.run_write(lambda conn: self._write(conn, items), inline=True)
+    async def _transaction(self, items: Sequence[T], inline: bool) -> R:
+        result = await self._db.run_write(lambda conn: self._write(conn, items), inline=inline)
         if self._on_commit is not None:
             self._on_commit(result)
         return result

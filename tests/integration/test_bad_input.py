@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.integration.conftest import refusing_connections
 from tests.integration.helpers import post, row_counts
-from tests.payloads import alert, payload
+from tests.payloads import alert, big_alert, payload
 
 AUTH = """
 server:
@@ -86,6 +86,52 @@ async def test_body_over_the_limit_is_413(database_url, start_server):
     service, client = await start_server(database_url, extra=AUTH)
     big = payload(*[alert(instance=f"host-{i}", padding="x" * 200) for i in range(400)])
     response = await client.post("/api/v1/alertmanager", json=big, headers=BEARER)
+    assert response.status == 413
+    assert (await response.json())["status"] == "error"
+    assert sum((await row_counts(service)).values()) == 0
+
+
+LIMITS = """
+server:
+  alert_limits:
+    max_labels: 20
+    max_label_value_size: 1KiB
+    max_annotation_value_size: 4KiB
+"""
+
+
+@pytest.mark.parametrize(
+    ("too_big", "named"),
+    [
+        (alert(instance="x" * 1025), "label 'instance' has a value of 1025 bytes"),
+        (alert(annotations={"description": "é" * 2049}), "annotation 'description'"),
+        (alert(**{f"l{i}": "v" for i in range(20)}), "21 labels"),
+        # 300 KiB: read and parsed off the event loop, the same answer
+        (big_alert("limit", labels=5), "label 'big_000' has a value of 60000 bytes"),
+    ],
+)
+async def test_alert_over_a_configured_limit_is_400_naming_alert_and_label(
+    database_url, start_server, too_big, named
+):
+    service, client = await start_server(database_url, extra=LIMITS)
+    too_big["labels"]["alertname"] = "TooBig"
+    body = payload(alert(instance="fine"), too_big)
+    response = await client.post("/api/v1/alertmanager", json=body)
+    assert response.status == 400
+    error = await response.json()
+    assert error["status"] == "error"
+    assert error["error"].startswith("alert 1 (alertname 'TooBig'): " + named), error
+    assert "server.alert_limits.max_" in error["error"]
+    assert sum((await row_counts(service)).values()) == 0
+    await post(client, payload(alert(instance="fine")))  # within the limits
+
+
+@pytest.mark.parametrize("padding", [60, 1000])  # 175 KiB, and 909 KiB read off the loop
+async def test_body_over_the_limit_is_413_on_both_paths(database_url, start_server, padding):
+    extra = "server:\n  max_request_size: 128KiB\n"
+    service, client = await start_server(database_url, extra=extra)
+    big = payload(*[alert(instance=f"host-{i}", padding="x" * padding) for i in range(400)])
+    response = await client.post("/api/v1/alertmanager", json=big)
     assert response.status == 413
     assert (await response.json())["status"] == "error"
     assert sum((await row_counts(service)).values()) == 0

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
+import sqlalchemy as sa
+
+from alertrouter import ingest
+from alertrouter.api import ingest as api_ingest
 from alertrouter.ingest import fingerprint
+from alertrouter.storage import alerts
 from tests.integration.conftest import eventually
 from tests.integration.helpers import (
     incident,
@@ -13,7 +19,7 @@ from tests.integration.helpers import (
     post,
     row_counts,
 )
-from tests.payloads import alert, payload
+from tests.payloads import alert, big_alert, payload
 
 FIRING = alert(service="db", severity="critical", instance="db-1")
 RESOLVED = alert("resolved", service="db", severity="critical", instance="db-1")
@@ -159,3 +165,61 @@ async def test_fingerprint_is_computed_when_absent(database_url, start_server):
     (opened,) = await eventually(lambda: incidents_list(client))
     detail = await incident(client, opened["id"])
     assert detail["alerts"][0]["fingerprint"] == fingerprint(detail["alerts"][0]["labels"])
+
+
+def on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def test_a_9_mib_alert_is_parsed_and_fingerprinted_off_the_event_loop(
+    database_url, start_server, monkeypatch
+):
+    """Issue 13: one 9 MiB alert without a `fingerprint` (150 labels of 60,000 characters) held
+    the event loop for seconds, so /-/healthy and Slack's button clicks waited. Here its
+    fingerprinting waits until a health check has been answered, which cannot happen if it runs
+    on the loop. The body is still accepted and stored under the default settings."""
+    service, client = await start_server(database_url)
+    labels = big_alert("stall")["labels"]
+    parsed_on_loop: list[bool] = []
+    real_parse = api_ingest.parse_payload
+
+    def watched_parse(*args, **kwargs):
+        parsed_on_loop.append(on_event_loop())
+        return real_parse(*args, **kwargs)
+
+    fingerprinting = threading.Event()
+    health_answered = threading.Event()
+    held: list[bool] = []  # per call: whether the health check was answered while it waited
+    real_fingerprint = ingest.fingerprint
+
+    def held_fingerprint(of: dict[str, str]) -> str:
+        if of == labels:
+            fingerprinting.set()
+            held.append(health_answered.wait(timeout=10))
+        return real_fingerprint(of)
+
+    monkeypatch.setattr(api_ingest, "parse_payload", watched_parse)
+    monkeypatch.setattr(ingest, "fingerprint", held_fingerprint)
+    posting = asyncio.create_task(
+        client.post("/api/v1/alertmanager", json=payload(big_alert("stall")))
+    )
+
+    async def fingerprinting_started() -> bool:
+        return fingerprinting.is_set()
+
+    await eventually(fingerprinting_started, timeout=60)
+    health = await client.get("/-/healthy")
+    assert health.status == 200
+    assert not posting.done()  # the big body is still being processed
+    health_answered.set()
+
+    response = await posting
+    assert response.status == 200, await response.text()
+    assert held == [True] and parsed_on_loop == [False]
+    async with service.db.read() as conn:
+        stored = (await conn.execute(sa.select(alerts.c.fingerprint, alerts.c.labels))).all()
+    assert [tuple(row) for row in stored] == [(real_fingerprint(labels), labels)]

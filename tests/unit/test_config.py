@@ -57,6 +57,35 @@ def test_example_config_takes_secrets_from_environment(example_config_path):
     assert "R0UT1NG" not in repr(config)  # secrets never show in reprs or logs
 
 
+def test_alert_limits_are_off_by_default_and_take_sizes():
+    assert not load_text(MINIMAL).config.server.alert_limits.enabled
+    extra = """
+        server:
+          alert_limits:
+            max_labels: 40
+            max_label_value_size: 4KiB
+            max_annotation_value_size: 65536
+    """
+    limits = load_text(MINIMAL + textwrap.dedent(extra)).config.server.alert_limits
+    assert limits.enabled
+    assert (limits.max_labels, limits.max_label_value_size) == (40, 4096)
+    assert limits.max_annotation_value_size == 65536
+
+
+@pytest.mark.parametrize(
+    ("setting", "where", "what"),
+    [
+        ("max_labels: 0", "server.alert_limits.max_labels", "greater than or equal to 1"),
+        ("max_label_value_size: 4 lines", "max_label_value_size", "not a valid size"),
+        ("max_annotation_value_size: 0", "max_annotation_value_size", "greater than 0"),
+        ("max_label_size: 4KiB", "max_label_size", "unknown key"),
+    ],
+)
+def test_bad_alert_limits_are_config_errors(setting, where, what):
+    errors = errors_of(MINIMAL + f"server:\n  alert_limits:\n    {setting}\n")
+    assert len(errors) == 1 and where in errors[0] and what in errors[0], errors
+
+
 def test_plain_alertmanager_yml_refuses_what_would_be_lost():
     with pytest.raises(ConfigError) as caught:
         load_alertmanager_yml(allow_unsupported=False)

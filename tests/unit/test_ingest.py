@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from alertrouter.config.models import SeverityConfig
-from alertrouter.core import Severity
+from alertrouter.config.models import AlertLimits, SeverityConfig
+from alertrouter.core import InputError, Severity
 from alertrouter.ingest import (
     IncomingAlert,
     WebhookPayload,
@@ -18,7 +20,7 @@ from alertrouter.ingest import (
 )
 from alertrouter.severity import SeverityMapper
 from alertrouter.state.alerts import newer
-from tests.payloads import alert, payload
+from tests.payloads import alert, big_alert, payload
 
 MAPPER = SeverityMapper(SeverityConfig())
 
@@ -73,17 +75,59 @@ def test_newer_payload_fields_are_accepted():
     assert WebhookPayload.model_validate(body).truncatedAlerts == 3
 
 
+def reference_fingerprint(labels: dict[str, str]) -> str:
+    """Prometheus' LabelSet.Fingerprint() byte by byte, as alertrouter computed it before it
+    used a C FNV-1a: the slow, obvious reference for the fast one."""
+    digest = 14695981039346656037
+    for name in sorted(labels):
+        for part in (name, labels[name]):
+            for byte in part.encode():
+                digest = ((digest ^ byte) * 1099511628211) % 2**64
+            digest = ((digest ^ 0xFF) * 1099511628211) % 2**64
+    return f"{digest:016x}"
+
+
 @pytest.mark.parametrize(
     ("labels", "expected"),
     [
-        ({}, "cbf29ce484222325"),
-        # Values computed with Prometheus' model.LabelSet.Fingerprint (see the e2e test, which
-        # compares with a running Alertmanager).
-        ({"alertname": "Test", "job": "x"}, fingerprint({"job": "x", "alertname": "Test"})),
+        # The values pinned by Prometheus' own tests (prometheus/common model/signature_test.go:
+        # TestMetricToFingerprint, BenchmarkMetricToFingerprint*), in decimal there.
+        ({}, 14695981039346656037),
+        ({"name": "garland, briggs", "fear": "love is not enough"}, 5799056148416392346),
+        ({"first-label": "first-label-value"}, 5146282821936882169),
+        (
+            {"first-label": "first-label-value", "second-label": "second-label-value"},
+            3195800080984914717,
+        ),
+        (
+            {
+                "first-label": "first-label-value",
+                "second-label": "second-label-value",
+                "third-label": "third-label-value",
+            },
+            13843036195897128121,
+        ),
     ],
 )
-def test_fingerprint(labels, expected):
-    assert fingerprint(labels) == expected
+def test_fingerprint_is_prometheus_labelset_fingerprint(labels, expected):
+    assert fingerprint(labels) == f"{expected:016x}" == reference_fingerprint(labels)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=20),
+        st.text(max_size=200),  # any code point, multi-byte UTF-8 included
+        max_size=12,
+    )
+)
+def test_fingerprint_equals_the_byte_by_byte_reference(labels):
+    assert fingerprint(labels) == reference_fingerprint(labels)
+
+
+def test_fingerprint_of_large_values_equals_the_reference():
+    labels = big_alert("fp", labels=10)["labels"]
+    assert fingerprint(labels) == reference_fingerprint(labels)
 
 
 def test_naive_timestamps_are_rejected():
@@ -124,3 +168,40 @@ def test_an_escaped_backslash_before_u0000_is_text_not_nul():
     assert b"\\\\u0000" in body  # the JSON says backslash, then "u0000"
     parsed = parse_payload(body)
     assert parsed.alerts[0].labels["service"] == "C:\\u0000"
+
+
+LIMITS = AlertLimits(max_labels=4, max_label_value_size=8, max_annotation_value_size=16)
+
+
+@pytest.mark.parametrize(
+    ("second", "error"),
+    [
+        (
+            alert(a="1", b="2", c="3", d="4"),
+            "alert 1 (alertname 'DiskFull'): 5 labels, over server.alert_limits.max_labels (4)",
+        ),
+        (
+            alert(service="123456789"),
+            "alert 1 (alertname 'DiskFull'): label 'service' has a value of 9 bytes, over "
+            "server.alert_limits.max_label_value_size (8)",
+        ),
+        (
+            alert(service="ééééé"),  # 5 characters, 10 bytes in UTF-8
+            "alert 1 (alertname 'DiskFull'): label 'service' has a value of 10 bytes, over "
+            "server.alert_limits.max_label_value_size (8)",
+        ),
+        (
+            alert(annotations={"summary": "x" * 17}),
+            "alert 1 (alertname 'DiskFull'): annotation 'summary' has a value of 17 bytes, over "
+            "server.alert_limits.max_annotation_value_size (16)",
+        ),
+    ],
+)
+def test_limits_name_the_first_alert_and_label_over_them(second, error):
+    within = alert(annotations={"summary": "x" * 16}, a="1", b="12345678", c="é" * 4)  # at them
+    body = _body(payload(within, second))
+    with pytest.raises(InputError) as caught:
+        parse_payload(body, LIMITS)
+    assert str(caught.value) == error
+    assert len(parse_payload(body).alerts) == 2  # no limits by default
+    assert len(parse_payload(_body(payload(within)), LIMITS).alerts) == 1
