@@ -1,3 +1,3 @@
-from alertrouter.cli import main
+from alertrouter.cli.main import main
 
 main()

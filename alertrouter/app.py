@@ -15,19 +15,22 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from alertrouter import logs, migrate, workers
 from alertrouter.api.errors import errors_middleware
 from alertrouter.api.routes import add_routes
 from alertrouter.config import LoadedConfig, load_config_file
-from alertrouter.core import ConfigError, Severity
+from alertrouter.core.reasons import ActionKind
+from alertrouter.core.values import ConfigError, Severity
 from alertrouter.delivery.worker import DeliveryWorker
-from alertrouter.http.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
-from alertrouter.incidents.actions import Action, ActionKind, ActionResult
-from alertrouter.metrics import Metrics
-from alertrouter.pipeline import Pipeline
-from alertrouter.runtime import Runtime
-from alertrouter.scheduler import Scheduler
-from alertrouter.storage import Database, open_database
+from alertrouter.engine.pipeline import Pipeline
+from alertrouter.engine.runtime import Runtime
+from alertrouter.engine.scheduler import Scheduler
+from alertrouter.incidents.actions import Action, ActionResult
+from alertrouter.ops import logs
+from alertrouter.ops import processes as workers
+from alertrouter.ops.metrics import Metrics
+from alertrouter.server.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
+from alertrouter.storage import migrate
+from alertrouter.storage.database import Database, open_database
 from alertrouter.web.routes import add_routes as add_page_routes
 
 log = logging.getLogger("alertrouter")

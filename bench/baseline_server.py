@@ -22,7 +22,7 @@ INGEST_PATH = "/api/v1/alertmanager"
 def parser_for(kind: str) -> Callable[[bytes], int]:
     """A function that parses a body and returns its number of alerts."""
     if kind == "pydantic":
-        from alertrouter.ingest import WebhookPayload
+        from alertrouter.ingest.wire import WebhookPayload
 
         def parse_pydantic(body: bytes) -> int:
             return len(WebhookPayload.model_validate_json(body).alerts)

@@ -6,7 +6,8 @@
     .venv/bin/python bench/history.py --reuse postgresql://postgres@127.0.0.1:5432/<db> ...
 
 1. Fill: a fresh database (an SQLite file in a temp directory and/or a new PostgreSQL
-   database), migrated with `alertrouter.migrate.upgrade` (the real schema and indexes), gets
+   database), migrated with `alertrouter.storage.migrate.upgrade` (the real schema and indexes),
+   gets
    --incidents incidents spread over the last --days days, with their alerts, label index rows,
    search text, timeline events, escalations and outbox rows as the flush would have written
    them. The rows are generated here in chunks and loaded with COPY (asyncpg) and executemany
@@ -16,7 +17,7 @@
 2. Measure: each query class runs --repeat times, with varied parameters, through the code the
    API runs: `parse_filter` / `parse_limit` / `parse_cursor` over the same query string, then
    `history.search` on an `open_database(url).read()` connection. Stats for a range go through
-   `alertrouter.incidents.stats.compute`. Latency per call, from parsing to the returned page.
+   `alertrouter.history.stats.compute`. Latency per call, from parsing to the returned page.
    Classes: (a) open P0s, (b) one service's last 7 days (noisy and quiet services), (c) free
    text (common, rare, absent terms), (d) page 2 of (b), (e) resolved P1s of one receiver in
    30 days, (f) stats for 30 and 7 days, (g) no filter, (h) a noisy service without a time
@@ -71,15 +72,16 @@ from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from yarl import URL  # noqa: E402
 
-from alertrouter import migrate  # noqa: E402
 from alertrouter.app import GC_YOUNG_THRESHOLD  # noqa: E402
 from alertrouter.config.models import DEFAULT_RESPONSE_TARGETS  # noqa: E402
-from alertrouter.core import Severity, format_labels  # noqa: E402
-from alertrouter.http import history_params  # noqa: E402
-from alertrouter.incidents import history, stats  # noqa: E402
-from alertrouter.incidents.search_index import search_text  # noqa: E402
+from alertrouter.core.values import Severity, format_labels  # noqa: E402
+from alertrouter.history import queries as history  # noqa: E402
+from alertrouter.history import stats  # noqa: E402
+from alertrouter.history.search_index import search_text  # noqa: E402
 from alertrouter.incidents.store import ALERT_SOURCE, SYSTEM_ACTOR  # noqa: E402
-from alertrouter.storage import Database, open_database  # noqa: E402
+from alertrouter.server import history_params  # noqa: E402
+from alertrouter.storage import migrate  # noqa: E402
+from alertrouter.storage.database import Database, open_database  # noqa: E402
 
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from alertrouter.config import LoadedConfig, load_config_text
-from alertrouter.routing import RoutingTree
-from alertrouter.severity import SeverityMapper
+from alertrouter.routing.severity import SeverityMapper
+from alertrouter.routing.tree import RoutingTree
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -6,12 +6,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from alertrouter.delivery.notify import Announcement
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.incidents.escalation import Due
 from alertrouter.incidents.escalation_store import escalation_step
 from alertrouter.notifiers.base import Notification
-from alertrouter.render import sample_data
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.notify.compose import Announcement
+from alertrouter.render.environment import sample_data
 
 NOW = 1_795_000_000_000  # 2026-11-18T11:06:40Z
 # What the default Slack templates themselves write inside < >: an incident's own link, links of

@@ -15,11 +15,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from alertrouter.api.serialize import incident_summary
-from alertrouter.core import InputError
-from alertrouter.durations import parse_duration
-from alertrouter.http import auth
-from alertrouter.http.keys import PIPELINE
-from alertrouter.incidents.actions import Action, ActionKind, ActionRefused, NoSuchIncident
+from alertrouter.core.durations import parse_duration
+from alertrouter.core.reasons import ActionKind
+from alertrouter.core.values import InputError
+from alertrouter.incidents.actions import Action, ActionRefused, NoSuchIncident
+from alertrouter.server import auth
+from alertrouter.server.keys import PIPELINE
 
 MAX_SILENCE = dt.timedelta(days=366)
 

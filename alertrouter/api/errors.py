@@ -10,7 +10,7 @@ import sqlalchemy.exc
 from aiohttp import web
 from pydantic import ValidationError
 
-from alertrouter.core import InputError
+from alertrouter.core.values import InputError
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from alertrouter import migrate
 from alertrouter.api.errors import json_error
-from alertrouter.http import auth
-from alertrouter.http.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
 from alertrouter.incidents import store as incident_store
-from alertrouter.state import silences
+from alertrouter.mute import silences
+from alertrouter.server import auth
+from alertrouter.server.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
+from alertrouter.storage import migrate
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from alertrouter.api.serialize import incident_detail, incident_summary
-from alertrouter.http import auth
-from alertrouter.http.history_params import parse_cursor, parse_filter, parse_limit
-from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
-from alertrouter.incidents import history, store
+from alertrouter.history import queries as history
+from alertrouter.incidents import store
+from alertrouter.server import auth
+from alertrouter.server.history_params import parse_cursor, parse_filter, parse_limit
+from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 
 
 async def list_incidents(request: web.Request) -> web.Response:

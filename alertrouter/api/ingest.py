@@ -11,11 +11,11 @@ from aiohttp import web
 
 from alertrouter.api.errors import error_response
 from alertrouter.config.models import AlertLimits
-from alertrouter.http import auth
-from alertrouter.http.keys import METRICS, PIPELINE
-from alertrouter.ingest import WebhookPayload, parse_payload
-from alertrouter.pipeline import Pipeline
-from alertrouter.state.alerts import RoutedAlert, serialized_ahead
+from alertrouter.engine.pipeline import Pipeline
+from alertrouter.ingest.alerts import RoutedAlert, serialized_ahead
+from alertrouter.ingest.wire import WebhookPayload, parse_payload
+from alertrouter.server import auth
+from alertrouter.server.keys import METRICS, PIPELINE
 
 INGEST_PATH = "/api/v1/alertmanager"
 # Larger bodies are parsed, fingerprinted, routed, serialized for storage and written on

@@ -6,11 +6,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from alertrouter.api.serialize import delivery
-from alertrouter.core import InputError
+from alertrouter.core.values import InputError
 from alertrouter.delivery import outbox
-from alertrouter.http import auth
-from alertrouter.http.history_params import MAX_LIMIT
-from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
+from alertrouter.server import auth
+from alertrouter.server.history_params import MAX_LIMIT
+from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 
 
 def query_int(request: web.Request, name: str, default: int | None) -> int | None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, ValidationError
 
-from alertrouter.core import InputError
-from alertrouter.incidents.actions import ActionKind
+from alertrouter.core.reasons import ActionKind
+from alertrouter.core.values import InputError
 
 SIGNATURE_HEADER = "X-PagerDuty-Signature"
 SIGNATURE_VERSION = "v1="

@@ -17,10 +17,10 @@ from aiohttp import web
 
 from alertrouter.api import pagerduty_events
 from alertrouter.config.models import PagerDutyInboundConfig
-from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.incidents.actions import Action, ActionRefused, NoSuchIncident
 from alertrouter.notifiers.pagerduty import incident_id_from_dedup_key
-from alertrouter.state import inbound_requests
+from alertrouter.server import inbound_requests
+from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 
 log = logging.getLogger(__name__)
 

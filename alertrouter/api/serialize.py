@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from alertrouter.core import Severity
-from alertrouter.state.silences import Silence, matcher_to_json
+from alertrouter.core.values import Severity
+from alertrouter.mute.silences import Silence, matcher_to_json
 
 
 def iso(ms: int | None) -> str | None:

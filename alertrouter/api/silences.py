@@ -9,12 +9,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from alertrouter.api.serialize import silence_json
-from alertrouter.core import InputError
-from alertrouter.http import auth
-from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
+from alertrouter.core.values import InputError
 from alertrouter.matchers import Matcher, MatcherParseError, parse_matcher
-from alertrouter.state import silences
-from alertrouter.state.silences import Silence, matcher_from_json
+from alertrouter.mute import silences
+from alertrouter.mute.silences import Silence, matcher_from_json
+from alertrouter.server import auth
+from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 
 
 class MatcherIn(BaseModel):

@@ -29,10 +29,11 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from alertrouter.api import slack_directory
 from alertrouter.api.slack_payload import Click, parse_click
 from alertrouter.config.models import SlackAppConfig
-from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
-from alertrouter.incidents.actions import Action, ActionKind, ActionRefused, NoSuchIncident
-from alertrouter.state import inbound_requests
-from alertrouter.storage import Database
+from alertrouter.core.reasons import ActionKind
+from alertrouter.incidents.actions import Action, ActionRefused, NoSuchIncident
+from alertrouter.server import inbound_requests
+from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
+from alertrouter.storage.database import Database
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertrouter.core import InputError
-from alertrouter.incidents.actions import ActionKind
+from alertrouter.core.reasons import ActionKind
+from alertrouter.core.values import InputError
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 

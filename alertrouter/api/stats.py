@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.core import Severity
-from alertrouter.http import auth
-from alertrouter.http.history_params import parse_stats_query
-from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
-from alertrouter.incidents import stats
+from alertrouter.core.values import Severity
+from alertrouter.history import stats
+from alertrouter.server import auth
+from alertrouter.server.history_params import parse_stats_query
+from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 
 
 async def get_stats(request: web.Request) -> web.Response:

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from alertrouter.config.yamlsource import Path, YamlSource
-from alertrouter.core import ConfigIssue
-from alertrouter.durations import parse_duration
+from alertrouter.core.durations import parse_duration
+from alertrouter.core.values import ConfigIssue
 from alertrouter.matchers import (
     MatcherParseError,
     is_classic_label_name,

@@ -15,7 +15,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from alertrouter.durations import format_duration, parse_duration
+from alertrouter.core.durations import format_duration, parse_duration
 from alertrouter.matchers import (
     Matcher,
     MatcherParseError,

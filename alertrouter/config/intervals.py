@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, field_validator, model_validator
 
 from alertrouter.config.fields import Model, config_error
-from alertrouter.timeintervals import (
+from alertrouter.core.timeintervals import (
     InclusiveRange,
     TimeInterval,
     TimeRange,

@@ -19,7 +19,7 @@ from alertrouter.config.checks import check_references
 from alertrouter.config.models import Config
 from alertrouter.config.unsupported import audit
 from alertrouter.config.yamlsource import Path, YamlSource, format_path, load_yaml
-from alertrouter.core import ConfigError, ConfigIssue
+from alertrouter.core.values import ConfigError, ConfigIssue
 
 CONFIG_ENV = "ALERTROUTER_CONFIG"
 DEFAULT_CONFIG_FILE = "config.yaml"

@@ -37,10 +37,10 @@ from alertrouter.config.receivers import (
     Url,
     check_host_port,
 )
-from alertrouter.core import Severity
-from alertrouter.durations import format_duration
+from alertrouter.core.durations import format_duration
+from alertrouter.core.timeintervals import TimeInterval
+from alertrouter.core.values import Severity
 from alertrouter.matchers import Matcher
-from alertrouter.timeintervals import TimeInterval
 
 _AM_GLOBAL = "an Alertmanager global setting alertrouter does not use"
 

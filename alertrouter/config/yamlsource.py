@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from alertrouter.core import ConfigIssue
+from alertrouter.core.values import ConfigIssue
 
 Path = tuple[str | int, ...]
 

@@ -22,8 +22,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Sent
-from alertrouter.state import timeline
-from alertrouter.storage import Database, DriverStatement, delivery_threads, outbox, rate_slots
+from alertrouter.storage import timeline
+from alertrouter.storage.database import (
+    Database,
+    DriverStatement,
+    delivery_threads,
+    outbox,
+    rate_slots,
+)
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 STATUSES = (PENDING, SENT, DEAD)

@@ -23,11 +23,11 @@ from alertrouter.config.models import Config, NotificationsConfig
 from alertrouter.config.receivers import Integration
 from alertrouter.delivery import outbox
 from alertrouter.delivery.backoff import RetryPolicy, next_attempt
-from alertrouter.metrics import Metrics
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notifier, Sent, Thread
-from alertrouter.state.committer import GroupCommitter
-from alertrouter.storage import Database
+from alertrouter.ops.metrics import Metrics
+from alertrouter.storage.committer import GroupCommitter
+from alertrouter.storage.database import Database
 
 log = logging.getLogger(__name__)
 

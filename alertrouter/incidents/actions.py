@@ -21,15 +21,22 @@ Rules:
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from alertrouter.core import InputError
-from alertrouter.delivery.notify import (
+from alertrouter.core.reasons import ActionKind, NotifyReason
+from alertrouter.core.values import InputError
+from alertrouter.incidents import escalation_store
+from alertrouter.incidents.escalation import Policies
+from alertrouter.incidents.members import incident_members, muted_members
+from alertrouter.incidents.store import event_row, group_of
+from alertrouter.ingest.groups import MemberAlert
+from alertrouter.matchers import Matcher, MatchType
+from alertrouter.mute import silences as silence_state
+from alertrouter.notify.compose import (
     Announcement,
     NotifySettings,
     Outgoing,
@@ -37,25 +44,10 @@ from alertrouter.delivery.notify import (
     common,
     load_entries,
 )
-from alertrouter.incidents import escalation_store
-from alertrouter.incidents.escalation import Policies
-from alertrouter.incidents.members import incident_members, muted_members
-from alertrouter.incidents.store import event_row, group_of
-from alertrouter.matchers import Matcher, MatchType
-from alertrouter.state import silences as silence_state
-from alertrouter.state import timeline
-from alertrouter.state.groups import MemberAlert
-from alertrouter.state.notification_log import NotifyReason
-from alertrouter.storage import Database, incidents
+from alertrouter.storage import timeline
+from alertrouter.storage.database import Database, incidents
 
 SOURCES = ("slack", "api", "cli", "pagerduty", "web")
-
-
-class ActionKind(enum.StrEnum):
-    ACKNOWLEDGE = "ack"
-    UNACKNOWLEDGE = "unack"
-    RESOLVE = "resolve"
-    SILENCE = "silence"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from alertrouter.config.models import Config
-from alertrouter.core import Severity
-from alertrouter.routing import RoutingTree
+from alertrouter.core.values import Severity
+from alertrouter.routing.tree import RoutingTree
 
 NONE = "none"
 DEFAULT = ""  # the name stored for the built-in per-level default

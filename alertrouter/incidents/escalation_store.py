@@ -15,21 +15,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from alertrouter.core import Severity
-from alertrouter.delivery.notify import (
+from alertrouter.core.durations import human_duration
+from alertrouter.core.reasons import NotifyReason
+from alertrouter.core.values import Severity
+from alertrouter.incidents.escalation import Due, Policies, first, following
+from alertrouter.incidents.members import incident_members, muted_members
+from alertrouter.incidents.store import SYSTEM_ACTOR, event_row, group_of
+from alertrouter.notify.compose import (
     Announcement,
     NotifySettings,
     Outgoing,
     announce,
     load_entries,
 )
-from alertrouter.durations import human_duration
-from alertrouter.incidents.escalation import Due, Policies, first, following
-from alertrouter.incidents.members import incident_members, muted_members
-from alertrouter.incidents.store import SYSTEM_ACTOR, event_row, group_of
-from alertrouter.state import timeline
-from alertrouter.state.notification_log import NotifyReason
-from alertrouter.storage import Database, escalations, incidents
+from alertrouter.storage import timeline
+from alertrouter.storage.database import Database, escalations, incidents
 
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
 MUTED_RECHECK_MS = 30_000

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from alertrouter.core import Severity
+from alertrouter.core.values import Severity
 
 AlertState = Literal["firing", "resolved"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from alertrouter.state.groups import MEMBER_COLUMNS, MemberAlert, member_of
-from alertrouter.storage import alerts, incident_alerts
+from alertrouter.ingest.groups import MEMBER_COLUMNS, MemberAlert, member_of
+from alertrouter.storage.database import alerts, incident_alerts
 
 
 def incident_members(conn: sa.Connection, incident_id: int) -> list[MemberAlert]:

@@ -9,12 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alertrouter.core import Severity
+from alertrouter.core.values import Severity
 from alertrouter.delivery import outbox
 from alertrouter.incidents.lifecycle import KnownAlert, OpenIncident, Plan
-from alertrouter.state import timeline
-from alertrouter.state.groups import GroupRow
-from alertrouter.storage import (
+from alertrouter.ingest.groups import GroupRow
+from alertrouter.storage import timeline
+from alertrouter.storage.database import (
     Database,
     DriverStatement,
     MultiRowInsert,

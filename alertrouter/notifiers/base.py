@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.core.reasons import NotifyReason
 
 
 class ErrorKind(enum.StrEnum):

@@ -59,7 +59,7 @@ from pydantic import SecretStr
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import EmailConfig, TLSConfig, canonical_header
-from alertrouter.escaping import HTML, TEXT
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import (
     DeliveryError,
     ErrorKind,
@@ -68,8 +68,8 @@ from alertrouter.notifiers.base import (
     Sent,
     Thread,
 )
-from alertrouter.render import Renderer, render_part
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer, render_part
+from alertrouter.render.escaping import HTML, TEXT
 
 OP = "mail"
 SUBJECT_TEMPLATE = "email_subject.txt.j2"

@@ -33,7 +33,8 @@ with warnings.catch_warnings():
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import PagerdutyConfig
-from alertrouter.core import Severity
+from alertrouter.core.reasons import NotifyReason
+from alertrouter.core.values import Severity
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notification, Sent, Thread
 from alertrouter.notifiers.http import (
     USER_AGENT,
@@ -41,8 +42,7 @@ from alertrouter.notifiers.http import (
     redacted_url,
     status_error,
 )
-from alertrouter.render import Renderer, iso_time, parse_json, render_part
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer, iso_time, parse_json, render_part
 
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
 DEFAULT_CLIENT = "alertrouter"

@@ -9,7 +9,7 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import Integration, Receiver
 from alertrouter.notifiers import email, pagerduty, slack, webhook
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notification, Notifier
-from alertrouter.render import Renderer
+from alertrouter.render.environment import Renderer
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from slack_sdk.webhook.webhook_response import WebhookResponse
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import SlackConfig
-from alertrouter.escaping import SLACK
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import (
     DeliveryError,
     ErrorKind,
@@ -41,8 +41,8 @@ from alertrouter.notifiers.base import (
     Sent,
     Thread,
 )
-from alertrouter.render import Renderer, TemplateError, parse_json, render_part
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer, TemplateError, parse_json, render_part
+from alertrouter.render.escaping import SLACK
 
 DEFAULT_APP_URL = "https://slack.com/api/"
 MESSAGE_TEMPLATE = "slack.json.j2"

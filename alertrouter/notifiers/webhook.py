@@ -43,6 +43,7 @@ import aiohttp
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import HTTPConfig, TLSConfig, WebhookConfig
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import (
     DeliveryError,
     ErrorKind,
@@ -58,8 +59,7 @@ from alertrouter.notifiers.http import (
     ssl_context,
     status_error,
 )
-from alertrouter.render import Renderer, TemplateError, parse_json, render_part
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer, TemplateError, parse_json, render_part
 
 SIGNATURE_HEADER = WebhookConfig.SIGNATURE_HEADER
 SIGNATURE_TOLERANCE = 300  # seconds

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from alertrouter.config.models import EndpointAuth
-from alertrouter.http import auth
-from alertrouter.http.keys import PIPELINE
+from alertrouter.server import auth
+from alertrouter.server.keys import PIPELINE
 
 COOKIE = "alertrouter_token"
 WEB_ACTOR = "web"  # the actor of a token sign-in, or of an open server: tokens name nobody

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.http.keys import PIPELINE
-from alertrouter.incidents.actions import Action, ActionKind, ActionRefused, NoSuchIncident
+from alertrouter.core.reasons import ActionKind
+from alertrouter.incidents.actions import Action, ActionRefused, NoSuchIncident
+from alertrouter.server.keys import PIPELINE
 from alertrouter.web import pages
 from alertrouter.web.access import Viewer
 from alertrouter.web.incidents import incident_id_of

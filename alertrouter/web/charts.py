@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from alertrouter.render import humanize_duration
+from alertrouter.render.environment import humanize_duration
 
 LEVELS = ("P0", "P1", "P2", "P3")
 # Time axis steps that read well: seconds, minutes, hours, days.

@@ -10,11 +10,12 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiMapping
 
-from alertrouter.core import InputError
-from alertrouter.http.history_params import parse_cursor, parse_filter, parse_limit
-from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
-from alertrouter.incidents import history, store
-from alertrouter.incidents.history import STATUSES
+from alertrouter.core.values import InputError
+from alertrouter.history import queries as history
+from alertrouter.history.queries import STATUSES
+from alertrouter.incidents import store
+from alertrouter.server.history_params import parse_cursor, parse_filter, parse_limit
+from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.web import pages
 from alertrouter.web.access import Viewer
 from alertrouter.web.timeline import story

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.http.auth import token_matches
+from alertrouter.server.auth import token_matches
 from alertrouter.web import access, pages
 
 MAX_TOKEN = 4096

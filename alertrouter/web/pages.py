@@ -13,10 +13,10 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from alertrouter.core import InputError, Severity
-from alertrouter.escaping import is_web_url
-from alertrouter.http.keys import CLOCK_MS
-from alertrouter.render import humanize_duration
+from alertrouter.core.values import InputError, Severity
+from alertrouter.render.environment import humanize_duration
+from alertrouter.render.escaping import is_web_url
+from alertrouter.server.keys import CLOCK_MS
 from alertrouter.web import access
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

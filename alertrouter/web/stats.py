@@ -7,11 +7,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from alertrouter.core import Severity
-from alertrouter.http.history_params import parse_stats_query
-from alertrouter.http.keys import CLOCK_MS, DB, PIPELINE
-from alertrouter.incidents import stats
+from alertrouter.core.values import Severity
+from alertrouter.history import stats
 from alertrouter.matchers import Matcher, MatchType
+from alertrouter.server.history_params import parse_stats_query
+from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.web import charts, pages
 from alertrouter.web.access import Viewer
 

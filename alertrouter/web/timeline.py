@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from alertrouter.durations import human_duration, parse_duration
+from alertrouter.core.durations import human_duration, parse_duration
 
 Detail = Mapping[str, Any]
 

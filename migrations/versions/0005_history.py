@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 BACKFILL_BATCH = 2000
-SEARCH_TEXT_LIMIT = 8000  # as alertrouter.incidents.search_index.TEXT_LIMIT
+SEARCH_TEXT_LIMIT = 8000  # as alertrouter.history.search_index.TEXT_LIMIT
 
 
 def upgrade() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from alertrouter.ingest import fingerprint
+from alertrouter.ingest.wire import fingerprint
 from tests.conftest import REPO
 from tests.e2e.conftest import ALERTMANAGER, Server, http, wait_for
 

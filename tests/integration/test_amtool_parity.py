@@ -11,8 +11,8 @@ import subprocess
 
 import pytest
 
-from alertrouter.routing import RoutingTree
-from alertrouter.severity import SeverityMapper
+from alertrouter.routing.severity import SeverityMapper
+from alertrouter.routing.tree import RoutingTree
 from tests.conftest import DATA, load_alertmanager_yml
 
 AMTOOL = shutil.which("amtool")

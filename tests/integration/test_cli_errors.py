@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from alertrouter.cli import main
+from alertrouter.cli.main import main
 from tests.conftest import free_port
 from tests.fakes.http import FakeHTTPServer
 

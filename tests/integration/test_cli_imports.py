@@ -12,14 +12,14 @@ from pathlib import Path
 import click
 import pytest
 
-from alertrouter import cli_remote
+from alertrouter.cli import remote as cli_remote
 from tests.conftest import free_port
 
 # Runs the CLI in a fresh interpreter, then writes every module it imported to the file named
 # by its first argument.
 PROBE = """
 import json, sys
-from alertrouter.cli import main
+from alertrouter.cli.main import main
 report = sys.argv.pop(1)
 try:
     main(sys.argv[1:], prog_name="alertrouter")
@@ -32,10 +32,11 @@ with open(report, "w") as out:
 SERVER_SIDE = {
     "aiohttp", "sqlalchemy", "alembic", "asyncpg", "aiosqlite", "uvloop", "prometheus_client",
     "slack_sdk", "pdpyras", "aiosmtplib", "jinja2", "alertrouter.app", "alertrouter.api",
-    "alertrouter.storage", "alertrouter.delivery", "alertrouter.notifiers", "alertrouter.render",
+    "alertrouter.storage.database", "alertrouter.delivery", "alertrouter.notifiers",
+    "alertrouter.render.environment", "alertrouter.engine",
 }  # fmt: skip
 # What only reading a config needs; a command that talks to a server has no use for it.
-CONFIG_SIDE = {"pydantic", "yaml", "alertrouter.config", "alertrouter.routing"}
+CONFIG_SIDE = {"pydantic", "yaml", "alertrouter.config", "alertrouter.routing.tree"}
 
 
 def imported(*args: str, tmp_path: Path) -> set[str]:
@@ -91,9 +92,9 @@ def test_help_imports_neither_server_nor_config(args, tmp_path):
 @pytest.mark.parametrize("args", CLIENT_COMMANDS, ids=" ".join)
 def test_client_commands_import_neither_server_nor_config(args, tmp_path):
     names = imported(*args, "--url", f"http://127.0.0.1:{free_port()}", tmp_path=tmp_path)
-    assert "alertrouter.cli_client" in names  # it did try the (closed) port
+    assert "alertrouter.cli.client" in names  # it did try the (closed) port
     assert loaded(names, SERVER_SIDE | CONFIG_SIDE) == set()
-    assert {"alertrouter.cli_offline", "alertrouter.cli_template"}.isdisjoint(names)
+    assert {"alertrouter.cli.offline", "alertrouter.cli.template"}.isdisjoint(names)
 
 
 def test_offline_commands_import_no_server_module(tmp_path, example_config_path):

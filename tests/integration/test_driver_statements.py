@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from alertrouter import migrate
-from alertrouter.storage import DriverStatement, MultiRowInsert, groups, open_database
+from alertrouter.storage import migrate
+from alertrouter.storage.database import DriverStatement, MultiRowInsert, groups, open_database
 
 KEYS = (
     "key",

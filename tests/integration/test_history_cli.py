@@ -8,7 +8,7 @@ import json
 
 from click.testing import CliRunner
 
-from alertrouter.cli import main
+from alertrouter.cli.main import main
 from tests.integration.test_stats_api import history  # noqa: F401  (the fixture)
 
 

@@ -7,10 +7,10 @@ import threading
 
 import sqlalchemy as sa
 
-from alertrouter import ingest
 from alertrouter.api import ingest as api_ingest
-from alertrouter.ingest import fingerprint
-from alertrouter.storage import alerts
+from alertrouter.ingest import wire as ingest
+from alertrouter.ingest.wire import fingerprint
+from alertrouter.storage.database import alerts
 from tests.integration.conftest import eventually
 from tests.integration.helpers import (
     incident,

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from alertrouter import migrate
 from alertrouter.delivery import outbox as outbox_store
-from alertrouter.storage import Database, incidents, metadata, open_database
+from alertrouter.storage import migrate
+from alertrouter.storage.database import Database, incidents, metadata, open_database
 
 
 async def upgraded_from(
@@ -75,7 +75,7 @@ async def test_the_claim_checks_stream_order_on_the_pending_stream_index(tmp_pat
 async def test_0005_indexes_the_incidents_that_exist_already(database_url):
     """Upgrading a database with history: the label index and search text are backfilled, so
     label filters and text search find old incidents too."""
-    from alertrouter.incidents.history import HistoryFilter, search
+    from alertrouter.history.queries import HistoryFilter, search
     from alertrouter.matchers import parse_matchers
 
     def fill(conn: sa.Connection) -> None:

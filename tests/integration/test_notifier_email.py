@@ -14,10 +14,10 @@ from pydantic import SecretStr
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import EmailConfig
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notification, Thread
 from alertrouter.notifiers.email import EmailNotifier, compose
-from alertrouter.render import Renderer
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer
 from tests.conftest import free_port
 from tests.fakes.smtp import CertPair, FakeSMTPServer, TestCA
 from tests.notifications import notification as shared_notification

@@ -12,6 +12,7 @@ import pytest
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import PagerdutyConfig
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
 from alertrouter.notifiers.pagerduty import (
     PagerDutyNotifier,
@@ -19,8 +20,7 @@ from alertrouter.notifiers.pagerduty import (
     compose,
     dedup_key,
 )
-from alertrouter.render import Renderer, sample_data
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer, sample_data
 from tests.conftest import free_port
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.unit.test_notifier_pagerduty import notification

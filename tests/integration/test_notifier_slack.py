@@ -11,6 +11,7 @@ import pytest
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import SlackConfig
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import (
     DeliveryError,
     ErrorKind,
@@ -20,8 +21,7 @@ from alertrouter.notifiers.base import (
     Thread,
 )
 from alertrouter.notifiers.slack import SlackNotifier, compose
-from alertrouter.render import Renderer, sample_data
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer, sample_data
 from tests.conftest import free_port
 from tests.fakes.slack import WEBHOOK_PATH, FakeSlack
 

@@ -19,7 +19,7 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import WebhookConfig
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
 from alertrouter.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, compose, verify
-from alertrouter.render import Renderer
+from alertrouter.render.environment import Renderer
 from tests.conftest import free_port
 from tests.fakes.webhook import FakeWebhookReceiver
 from tests.unit.test_notifier_webhook import notification

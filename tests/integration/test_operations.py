@@ -96,7 +96,7 @@ async def test_not_ready_until_migrated_then_db_upgrade(tmp_path, start_server):
     from click.testing import CliRunner
 
     from alertrouter.app import Service
-    from alertrouter.cli import main
+    from alertrouter.cli.main import main
     from alertrouter.config import load_config_file
 
     url = f"sqlite:///{tmp_path}/fresh.db"

@@ -18,11 +18,11 @@ from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
 from alertrouter.app import Service
-from alertrouter.cli import main
-from alertrouter.core import ConfigError
-from alertrouter.incidents import retention
-from alertrouter.scheduler import Scheduler
-from alertrouter.storage import (
+from alertrouter.cli.main import main
+from alertrouter.core.values import ConfigError
+from alertrouter.engine.scheduler import Scheduler
+from alertrouter.history import retention
+from alertrouter.storage.database import (
     alert_occurrences,
     alerts,
     delivery_threads,

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from alertrouter.cli import main
+from alertrouter.cli.main import main
 
 WEEK_AHEAD = "2030-01-01T00:00:00Z"
 

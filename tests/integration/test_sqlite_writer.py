@@ -9,8 +9,8 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from alertrouter import migrate
-from alertrouter.storage import open_database, silences
+from alertrouter.storage import migrate
+from alertrouter.storage.database import open_database, silences
 from tests.integration.test_wal_checkpoint import silence_row as _silence
 
 

@@ -8,8 +8,8 @@ import sqlite3
 
 import sqlalchemy as sa
 
-from alertrouter import migrate
-from alertrouter.storage import open_database, silences
+from alertrouter.storage import migrate
+from alertrouter.storage.database import open_database, silences
 
 
 def silence_row(i: int) -> dict[str, object]:

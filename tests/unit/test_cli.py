@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from alertrouter.cli import main
+from alertrouter.cli.main import main
 from tests.payloads import alert, payload
 
 

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from alertrouter.config import load_config_file, load_config_text
-from alertrouter.core import ConfigError, Severity
+from alertrouter.core.values import ConfigError, Severity
 from tests.conftest import load_alertmanager_yml, load_text
 
 MINIMAL = """

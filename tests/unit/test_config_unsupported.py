@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alertrouter.config import load_config_file
-from alertrouter.core import ConfigError
+from alertrouter.core.values import ConfigError
 from tests.conftest import load_text
 
 ALLOW = "notifications: {allow_unsupported: true}\n"

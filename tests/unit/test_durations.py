@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from alertrouter.durations import format_duration, human_duration, parse_duration
+from alertrouter.core.durations import format_duration, human_duration, parse_duration
 
 
 @pytest.mark.parametrize(

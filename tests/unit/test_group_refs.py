@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from alertrouter.core import Severity
-from alertrouter.ingest import IncomingAlert
-from alertrouter.pipeline import GroupRefs, route_alerts
-from alertrouter.runtime import Runtime
+from alertrouter.core.values import Severity
+from alertrouter.engine.pipeline import GroupRefs, route_alerts
+from alertrouter.engine.runtime import Runtime
+from alertrouter.ingest.wire import IncomingAlert
 from tests.conftest import load_text
 
 CONFIG = """

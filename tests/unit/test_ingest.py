@@ -10,16 +10,16 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from alertrouter.config.models import AlertLimits, SeverityConfig
-from alertrouter.core import InputError, Severity
-from alertrouter.ingest import (
+from alertrouter.core.values import InputError, Severity
+from alertrouter.ingest.alerts import newer
+from alertrouter.ingest.wire import (
     IncomingAlert,
     WebhookPayload,
     fingerprint,
     normalize,
     parse_payload,
 )
-from alertrouter.severity import SeverityMapper
-from alertrouter.state.alerts import newer
+from alertrouter.routing.severity import SeverityMapper
 from tests.payloads import alert, big_alert, payload
 
 MAPPER = SeverityMapper(SeverityConfig())

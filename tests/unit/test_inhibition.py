@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from alertrouter.core import Alert
-from alertrouter.state.inhibition import Inhibitor, rules_from_config
+from alertrouter.core.values import Alert
+from alertrouter.mute.inhibition import Inhibitor, rules_from_config
 from tests.conftest import load_text
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)

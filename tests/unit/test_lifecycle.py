@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alertrouter.core import Severity
+from alertrouter.core.values import Severity
 from alertrouter.incidents.lifecycle import FlushAlert, KnownAlert, OpenIncident, plan_flush
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from alertrouter.state.notification_log import (
+from alertrouter.core.reasons import NotifyReason
+from alertrouter.notify.notification_log import (
     LogEntry,
-    NotifyReason,
     decide,
     logged,
     reportable_resolved,

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import EmailConfig
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Notification
 from alertrouter.notifiers.email import (
     build_mail,
@@ -24,8 +25,7 @@ from alertrouter.notifiers.email import (
     smtp_settings,
     thread_root_id,
 )
-from alertrouter.render import Renderer, TemplateError, sample_data
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer, TemplateError, sample_data
 from tests.notifications import escalated
 from tests.notifications import notification as shared_notification
 

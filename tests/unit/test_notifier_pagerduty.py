@@ -11,6 +11,7 @@ import pytest
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import PagerdutyConfig
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import Notification
 from alertrouter.notifiers.pagerduty import (
     MAX_EVENT_BYTES,
@@ -20,8 +21,7 @@ from alertrouter.notifiers.pagerduty import (
     event_size,
     incident_id_from_dedup_key,
 )
-from alertrouter.render import Renderer, TemplateError, sample_data
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer, TemplateError, sample_data
 from tests.fakes.pagerduty import validate_event
 from tests.notifications import escalated
 from tests.notifications import notification as shared_notification

@@ -10,10 +10,10 @@ import pytest
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import SlackConfig
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import ErrorKind, Message, Notification
 from alertrouter.notifiers.slack import api_base_url, classify, compose, is_bot_mode
-from alertrouter.render import Renderer, TemplateError, sample_data
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer, TemplateError, sample_data
 from tests.notifications import escalated
 from tests.notifications import notification as shared_notification
 

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import WebhookConfig
-from alertrouter.core import ConfigError
+from alertrouter.core.reasons import NotifyReason
+from alertrouter.core.values import ConfigError
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Notification
 from alertrouter.notifiers.http import (
     read_secret_file,
@@ -26,8 +27,7 @@ from alertrouter.notifiers.webhook import (
     sign,
     verify,
 )
-from alertrouter.render import Renderer, TemplateError, sample_data
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.render.environment import Renderer, TemplateError, sample_data
 from tests.conftest import load_text
 from tests.notifications import escalated
 from tests.notifications import notification as shared_notification

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from alertrouter.config.receivers import TemplateRef
-from alertrouter.core import ConfigError
-from alertrouter.escaping import HTML, SLACK, html_link, is_web_url, slack_link
-from alertrouter.render import (
+from alertrouter.core.values import ConfigError
+from alertrouter.engine.runtime import Runtime
+from alertrouter.render.environment import (
     Renderer,
     TemplateError,
     humanize_duration,
@@ -16,7 +16,7 @@ from alertrouter.render import (
     since,
     slack_escape,
 )
-from alertrouter.runtime import Runtime
+from alertrouter.render.escaping import HTML, SLACK, html_link, is_web_url, slack_link
 from tests.conftest import load_text
 
 NOW = 1_795_000_000_000

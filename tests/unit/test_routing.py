@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from alertrouter.core import Severity
+from alertrouter.core.values import Severity
 from tests.conftest import routing_tree
 
 TREE = """

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from alertrouter.config.models import SeverityConfig
-from alertrouter.core import Severity
-from alertrouter.severity import SeverityMapper
+from alertrouter.core.values import Severity
+from alertrouter.routing.severity import SeverityMapper
 from tests.conftest import load_text
 
 

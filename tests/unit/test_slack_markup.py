@@ -12,11 +12,11 @@ import pytest
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import SlackConfig
-from alertrouter.delivery.notify import Announcement
+from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import Message, Notification
 from alertrouter.notifiers.slack import compose
-from alertrouter.render import Renderer, sample_data
-from alertrouter.state.notification_log import NotifyReason
+from alertrouter.notify.compose import Announcement
+from alertrouter.render.environment import Renderer, sample_data
 from tests.notifications import NOW, escalated, foreign_slack_markup, notification
 
 R = NotifyReason

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alertrouter.timeintervals import (
+from alertrouter.core.timeintervals import (
     LOCAL,
     InclusiveRange,
     TimeInterval,

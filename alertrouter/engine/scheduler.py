@@ -1,0 +1,164 @@
+"""Flushes due groups: polls the database (other replicas' work) and wakes early on new work.
+Beside it, every few minutes, prunes the history older than `history.retention`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+
+from alertrouter.engine.pipeline import Pipeline
+from alertrouter.history import retention
+from alertrouter.incidents import escalation_store
+from alertrouter.ingest import groups as group_state
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        clock_ms: Callable[[], int],
+        *,
+        poll_interval: float = 1.0,
+        # Groups flushed per transaction: enough to share an fsync, few enough that ingest and
+        # deliveries are not kept waiting for the writer behind a long transaction.
+        batch: int = 25,
+        on_lag: Callable[[float], None] | None = None,
+        on_flushed: Callable[[int], None] | None = None,
+        prune_every: float = 600.0,
+        prune_first: float = 60.0,
+        # Per retention pass; a pass that leaves rows behind is followed by another after a
+        # pause as long, so a backlog goes at half the writer's time at most.
+        prune_budget: float = 2.0,
+        on_pruned: Callable[[Mapping[str, int]], None] | None = None,
+    ) -> None:
+        self._pipeline = pipeline
+        self._now = clock_ms
+        self._poll = poll_interval
+        self._batch = batch
+        self._on_lag = on_lag
+        self._on_flushed = on_flushed
+        self._prune_every = prune_every
+        self._prune_first = prune_first
+        self._prune_budget = prune_budget
+        self._on_pruned = on_pruned
+        self._wake = asyncio.Event()
+        self._wake_at = 0  # ms of the planned wake-up
+        self._ticking = False
+        self._due_during_tick: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._prune_task: asyncio.Task[None] | None = None
+        pipeline.on_due.append(self.due_at)
+
+    def due_at(self, due: int) -> None:
+        """Work becomes due at `due` (ms): wake early if that is before the planned wake-up.
+        During a pass, remember it for the pass's own plan instead of starting another pass."""
+        if self._ticking:
+            self._due_during_tick = min(due, self._due_during_tick or due)
+        elif due < self._wake_at:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="scheduler")
+        self._prune_task = asyncio.create_task(self._prune_loop(), name="history-retention")
+
+    async def stop(self) -> None:
+        for task in (self._task, self._prune_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                delay = await self.tick()
+            except Exception:
+                log.exception("scheduler pass failed; retrying")
+                delay = self._poll
+            self._wake_at = self._now() + int(delay * 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+
+    async def tick(self) -> float:
+        """One pass: flush what is due; returns how long to sleep before the next pass."""
+        self._ticking = True
+        self._due_during_tick = None
+        try:
+            delay = await self._pass()
+        finally:
+            self._ticking = False
+        arrived = self._due_during_tick
+        if arrived is not None:
+            delay = min(delay, max(0.0, (arrived - self._now()) / 1000))
+        return delay
+
+    async def _pass(self) -> float:
+        self._wake.clear()
+        now = self._now()
+        flushed = await self._pipeline.flush_due(now, self._batch)
+        if self._on_flushed is not None and flushed:
+            self._on_flushed(len(flushed))
+        async with self._pipeline.db.read() as conn:
+            escalation = await conn.run_sync(escalation_store.next_due)
+        if escalation is not None and escalation <= now:
+            if await self._pipeline.escalate_due(now, self._batch) >= self._batch:
+                return 0.0
+            async with self._pipeline.db.read() as conn:
+                escalation = await conn.run_sync(escalation_store.next_due)
+        if len(flushed) >= self._batch:
+            return 0.0
+        async with self._pipeline.db.read() as conn:
+            upcoming = await group_state.next_due(conn)
+        if upcoming is not None and upcoming <= now:
+            if self._on_lag is not None:
+                self._on_lag((now - upcoming) / 1000)
+            # Still due after this pass: held by another replica for a moment; don't spin.
+            return 0.0 if flushed else 0.05
+        if escalation is not None and escalation <= now:
+            return 0.05  # held by another replica
+        candidates = [t for t in (upcoming, escalation) if t is not None]
+        if not candidates:
+            return self._poll
+        return max(0.0, min(self._poll, (min(candidates) - self._now()) / 1000))
+
+    # ---------------------------------------------------------------------- history retention
+
+    async def prune(self) -> retention.Pruned | None:
+        """One retention pass, when `history.retention` is set (read at each pass: a reload
+        turns it on or off)."""
+        history = self._pipeline.runtime.loaded.config.history
+        policy = retention.Retention.from_config(history)
+        if policy is None:
+            return None
+        pruned = await retention.prune(
+            self._pipeline.db,
+            policy,
+            self._now(),
+            budget_s=self._prune_budget,
+            on_batch=self._on_pruned,
+        )
+        if pruned.deleted:
+            log.info(
+                "history retention: deleted %s in %d transactions",
+                ", ".join(f"{n} {kind}" for kind, n in sorted(pruned.deleted.items())),
+                pruned.transactions,
+            )
+        return pruned
+
+    async def _prune_loop(self) -> None:
+        delay = self._prune_first
+        while True:
+            await asyncio.sleep(delay)
+            delay = self._prune_every
+            try:
+                pruned = await self.prune()
+            except Exception:
+                log.exception("pruning the history failed; trying again at the next pass")
+                continue
+            if pruned is not None and not pruned.finished:
+                delay = self._prune_budget

@@ -1,0 +1,1 @@
+"""The incident history: queries, statistics, the search index, retention."""

@@ -1,0 +1,318 @@
+"""Persisting incoming alerts: the write half of ingest, run once per group-commit batch.
+
+Idempotent and order-proof by construction: the alert upsert only applies an update that is
+newer (a later `startsAt`, i.e. a new occurrence) or that resolves the stored occurrence; anything
+else changes nothing, whichever replica or retry delivers it. Only real changes make groups due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alertrouter.ingest.wire import IncomingAlert
+from alertrouter.storage.database import (
+    Database,
+    DriverStatement,
+    MultiRowInsert,
+    SerializedDict,
+    alert_occurrences,
+    alerts,
+    group_alerts,
+    groups,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRef:
+    """The aggregation group an alert joins on one matched route, with that route's timings."""
+
+    key: str
+    route_key: str
+    receiver: str
+    labels: dict[str, str]
+    group_wait_ms: int
+    group_interval_ms: int
+    repeat_interval_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedAlert:
+    alert: IncomingAlert
+    groups: tuple[GroupRef, ...]
+
+
+def serialized_ahead(routed: Sequence[RoutedAlert]) -> list[RoutedAlert]:
+    """The alerts with their labels and annotations in JSON already: for a thread to prepare
+    a large body's write (see SerializedDict)."""
+    return [
+        RoutedAlert(
+            replace(
+                r.alert,
+                labels=SerializedDict(r.alert.labels),
+                annotations=SerializedDict(r.alert.annotations),
+            ),
+            r.groups,
+        )
+        for r in routed
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    earliest_due: int | None  # the soonest due time this batch gave a group, if any
+
+
+def newer(candidate: IncomingAlert, current: IncomingAlert) -> bool:
+    """Whether `candidate` supersedes `current` for the same fingerprint (same rule as SQL)."""
+    if candidate.starts_at != current.starts_at:
+        return candidate.starts_at > current.starts_at
+    return current.ends_at is None and candidate.ends_at is not None
+
+
+def _merge(batch: Iterable[RoutedAlert]) -> dict[str, RoutedAlert]:
+    """One entry per fingerprint: the one that wins under `newer` (statements must not touch a
+    row twice, and duplicates from an HA pair are common)."""
+    merged: dict[str, RoutedAlert] = {}
+    for routed in batch:
+        current = merged.get(routed.alert.fingerprint)
+        if current is None or newer(routed.alert, current.alert):
+            merged[routed.alert.fingerprint] = routed
+    return merged
+
+
+def _occurrences(batch: Iterable[RoutedAlert]) -> dict[tuple[str, int], int | None]:
+    ends: dict[tuple[str, int], int | None] = {}
+    for routed in batch:
+        alert = routed.alert
+        key = (alert.fingerprint, alert.starts_at)
+        if ends.get(key) is None:
+            ends[key] = alert.ends_at
+    return ends
+
+
+ALERT_KEYS = (
+    "fingerprint",
+    "labels",
+    "annotations",
+    "generator_url",
+    "severity",
+    "starts_at",
+    "ends_at",
+    "updated_at",
+)
+GROUP_KEYS = (
+    "key",
+    "route_key",
+    "receiver",
+    "labels",
+    "created_at",
+    "due_at",
+    "group_wait_ms",
+    "group_interval_ms",
+    "repeat_interval_ms",
+)
+
+
+class _Statements:
+    """The write path's statements, compiled once per database and run on the driver's cursor
+    (see DriverStatement: on SQLite, SQLAlchemy's per-statement work would cost more than the
+    statements themselves)."""
+
+    def __init__(self, db: Database) -> None:
+        dialect = db.dialect
+
+        def upsert_alerts(values: list[dict[str, Any]]) -> sa.Executable:
+            insert = db.insert(alerts).values(values)
+            excluded = insert.excluded
+            return insert.on_conflict_do_update(
+                index_elements=[alerts.c.fingerprint],
+                set_={
+                    "labels": excluded.labels,
+                    "annotations": excluded.annotations,
+                    "generator_url": excluded.generator_url,
+                    "severity": excluded.severity,
+                    "starts_at": excluded.starts_at,
+                    "ends_at": excluded.ends_at,
+                    "updated_at": excluded.updated_at,
+                },
+                where=sa.or_(
+                    excluded.starts_at > alerts.c.starts_at,
+                    sa.and_(
+                        excluded.starts_at == alerts.c.starts_at,
+                        alerts.c.ends_at.is_(None),
+                        excluded.ends_at.is_not(None),
+                    ),
+                ),
+            ).returning(alerts.c.id, alerts.c.fingerprint)
+
+        self.upsert_alerts = MultiRowInsert(alerts, ALERT_KEYS, upsert_alerts, dialect)
+
+        self.close_superseded = DriverStatement(
+            sa.update(alert_occurrences)
+            .where(
+                alert_occurrences.c.alert_id == sa.bindparam("alert"),
+                alert_occurrences.c.starts_at < sa.bindparam("start"),
+                alert_occurrences.c.ends_at.is_(None),
+            )
+            .values(ends_at=sa.bindparam("start")),
+            dialect,
+        )
+
+        insert = db.insert(alert_occurrences)
+        self.upsert_occurrences = DriverStatement(
+            insert.values(
+                alert_id=sa.bindparam("alert_id"),
+                starts_at=sa.bindparam("starts_at"),
+                ends_at=sa.bindparam("ends_at"),
+            ).on_conflict_do_update(
+                index_elements=[alert_occurrences.c.alert_id, alert_occurrences.c.starts_at],
+                set_={"ends_at": insert.excluded.ends_at},
+                where=sa.and_(
+                    alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)
+                ),
+            ),
+            dialect,
+        )
+
+        # A new group is due after group_wait (the inserted due_at); an existing group with
+        # nothing pending becomes due at its next flush slot (last flush + group_interval), or
+        # now if that has passed; a group already due keeps its time.
+        def upsert_groups(values: list[dict[str, Any]]) -> sa.Executable:
+            insert = db.insert(groups).values(values)
+            excluded = insert.excluded
+            due = sa.case(
+                (groups.c.due_at.is_not(None), groups.c.due_at),
+                (groups.c.next_flush_at > excluded.created_at, groups.c.next_flush_at),
+                else_=excluded.created_at,
+            )
+            return insert.on_conflict_do_update(
+                index_elements=[groups.c.key],
+                set_={
+                    "due_at": due,
+                    "group_wait_ms": excluded.group_wait_ms,
+                    "group_interval_ms": excluded.group_interval_ms,
+                    "repeat_interval_ms": excluded.repeat_interval_ms,
+                    "receiver": excluded.receiver,
+                },
+            ).returning(groups.c.due_at)
+
+        self.upsert_groups = MultiRowInsert(groups, GROUP_KEYS, upsert_groups, dialect)
+
+        self.attach = DriverStatement(
+            db.insert(group_alerts)
+            .values(group_key=sa.bindparam("group_key"), alert_id=sa.bindparam("alert_id"))
+            .on_conflict_do_nothing(
+                index_elements=[group_alerts.c.group_key, group_alerts.c.alert_id]
+            ),
+            dialect,
+        )
+
+
+def _statements(db: Database) -> _Statements:
+    return db.cached("alerts", lambda: _Statements(db))
+
+
+def write_alerts(
+    db: Database, conn: sa.Connection, batch: Sequence[RoutedAlert], now: int
+) -> WriteResult:
+    """Stores one batch. Alerts that change nothing (re-deliveries, HA duplicates, stale
+    updates) cost one conditional upsert and nothing else."""
+    merged = _merge(batch)
+    if not merged:
+        return WriteResult(None)
+    statements = _statements(db)
+    fingerprints = sorted(merged)  # a fixed order keeps concurrent writers free of deadlocks
+    result = statements.upsert_alerts.fetch(
+        conn, [_alert_row(merged[fp].alert, now) for fp in fingerprints]
+    )
+    ids = {fp: alert_id for alert_id, fp in result}  # the alerts this batch changed
+    if not ids:
+        return WriteResult(None)
+    changed = sorted(ids)
+
+    statements.close_superseded.run_many(
+        conn, [{"alert": ids[fp], "start": merged[fp].alert.starts_at} for fp in changed]
+    )
+    occurrences = [
+        {"alert_id": ids[fp], "starts_at": start, "ends_at": end}
+        for (fp, start), end in sorted(_occurrences(batch).items())
+        if fp in ids
+    ]
+    statements.upsert_occurrences.run_many(conn, occurrences)
+    due_times = attach_to_groups(db, conn, [(ids[fp], merged[fp]) for fp in changed], now)
+    return WriteResult(min(due_times, default=None))
+
+
+def attach_to_groups(
+    db: Database, conn: sa.Connection, routed: Sequence[tuple[int, RoutedAlert]], now: int
+) -> list[int]:
+    """Makes the alerts' groups exist and due, and the alerts (id, routed) their members;
+    returns the due times. Also used to re-route firing alerts after a reload changed the
+    routing tree."""
+    statements = _statements(db)
+    refs = {ref.key: ref for _, r in routed for ref in r.groups}
+    if not refs:
+        return []
+    result = statements.upsert_groups.fetch(
+        conn, [_group_row(refs[key], now) for key in sorted(refs)]
+    )
+    due_times = [row[0] for row in result if row[0] is not None]
+    pairs = sorted({(ref.key, alert_id) for alert_id, r in routed for ref in r.groups})
+    statements.attach.run_many(conn, [{"group_key": key, "alert_id": i} for key, i in pairs])
+    return due_times
+
+
+def _alert_row(alert: IncomingAlert, now: int) -> dict[str, object]:
+    return {
+        "fingerprint": alert.fingerprint,
+        "labels": alert.labels,
+        "annotations": alert.annotations,
+        "generator_url": alert.generator_url,
+        "severity": int(alert.severity),
+        "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at,
+        "updated_at": now,
+    }
+
+
+def _group_row(ref: GroupRef, now: int) -> dict[str, object]:
+    return {
+        "key": ref.key,
+        "route_key": ref.route_key,
+        "receiver": ref.receiver,
+        "labels": ref.labels,
+        "created_at": now,
+        "due_at": now + ref.group_wait_ms,
+        "group_wait_ms": ref.group_wait_ms,
+        "group_interval_ms": ref.group_interval_ms,
+        "repeat_interval_ms": ref.repeat_interval_ms,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class FiringAlert:
+    id: int
+    fingerprint: str
+    labels: dict[str, str]
+    starts_at: int
+
+
+async def firing_alerts(
+    conn: AsyncConnection, *, after: int = 0, limit: int | None = None
+) -> list[FiringAlert]:
+    """Firing alerts in id order, those with an id above `after` (for paging through all)."""
+    query = (
+        sa.select(alerts.c.id, alerts.c.fingerprint, alerts.c.labels, alerts.c.starts_at)
+        .where(alerts.c.ends_at.is_(None), alerts.c.id > after)
+        .order_by(alerts.c.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        FiringAlert(r.id, r.fingerprint, r.labels, r.starts_at) for r in await conn.execute(query)
+    ]

@@ -1,0 +1,1 @@
+"""Whether an alert is muted: silences, inhibition, and both at an instant."""

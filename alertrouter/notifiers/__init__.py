@@ -1,0 +1,2 @@
+"""The Notifier contract (base) and one module per integration; integrations never import
+each other."""

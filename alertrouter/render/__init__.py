@@ -1,0 +1,1 @@
+"""Jinja2 templates in a sandbox, and escaping for each target."""

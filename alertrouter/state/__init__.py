@@ -1,1 +1,0 @@
-"""Decision state: alerts, groups, silences, inhibition, the notification log."""
