@@ -124,20 +124,20 @@ class Service:
         pipeline = self.pipeline
         self.delivery = DeliveryWorker(
             self.db,
-            lambda: pipeline.runtime.loaded.config,
+            lambda: pipeline.config(),
             self.clock_ms,
             metrics=self.metrics,
             poll_interval=self.poll_interval,
         )
-        self.pipeline.on_queued.append(self.delivery.poke)
-        self.pipeline.on_action.append(self._observe_action)
-        self.pipeline.on_resolved.append(self._observe_resolved)
-        self.pipeline.on_escalated.append(
+        self.pipeline.observers.on_queued.append(self.delivery.poke)
+        self.pipeline.observers.on_action.append(self._observe_action)
+        self.pipeline.observers.on_resolved.append(self._observe_resolved)
+        self.pipeline.observers.on_escalated.append(
             lambda fired: self.metrics.escalations.labels(fired.severity.name).inc()
         )
         app[DB] = self.db
         app[PIPELINE] = self.pipeline
-        self.pipeline.committer.start()
+        self.pipeline.start()
         self.delivery.start(claiming=self.run_scheduler)
         if self.run_scheduler:
             self.scheduler.start()
@@ -147,9 +147,9 @@ class Service:
         finally:
             await self.scheduler.stop()
             await self.delivery.stop(
-                grace=self.pipeline.runtime.loaded.config.server.shutdown_timeout.total_seconds()
+                grace=self.pipeline.config().server.shutdown_timeout.total_seconds()
             )
-            await self.pipeline.committer.stop()
+            await self.pipeline.stop()
             await self.db.dispose()
 
     async def reload_from_http(self) -> list[str]:

@@ -42,7 +42,7 @@ class ActionIn(BaseModel):
 
 async def act(request: web.Request) -> web.Response:
     pipeline = request.app[PIPELINE]
-    auth.check(request, pipeline.runtime.loaded.config.server.auth.api)
+    auth.check_api(request)
     try:
         incident_id = int(request.match_info["incident_id"])
         kind = ActionKind(request.match_info["action"])
@@ -56,7 +56,7 @@ async def act(request: web.Request) -> web.Response:
         source=body.via,
         comment=body.comment,
         silence_ms=(
-            _silence_ms(body.duration, pipeline.runtime.loaded.config.slack.silence_duration)
+            _silence_ms(body.duration, pipeline.config().slack.silence_duration)
             if kind is ActionKind.SILENCE
             else 0
         ),

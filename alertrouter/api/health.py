@@ -12,7 +12,7 @@ from alertrouter.api.errors import json_error
 from alertrouter.incidents import store as incident_store
 from alertrouter.mute import silences
 from alertrouter.server import auth
-from alertrouter.server.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
+from alertrouter.server.keys import CLOCK_MS, DB, METRICS, RELOAD
 from alertrouter.storage import migrate
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
-    auth.check(request, request.app[PIPELINE].runtime.loaded.config.server.auth.api)
+    auth.check_api(request)
     errors = await request.app[RELOAD]()
     if errors:
         return json_error(

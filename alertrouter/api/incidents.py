@@ -9,11 +9,11 @@ from alertrouter.history import queries as history
 from alertrouter.incidents import store
 from alertrouter.server import auth
 from alertrouter.server.history_params import parse_cursor, parse_filter, parse_limit
-from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
+from alertrouter.server.keys import CLOCK_MS, DB
 
 
 async def list_incidents(request: web.Request) -> web.Response:
-    auth.check(request, request.app[PIPELINE].runtime.loaded.config.server.auth.api)
+    auth.check_api(request)
     query = request.query
     where = parse_filter(query, request.app[CLOCK_MS]())
     limit, cursor = parse_limit(query), parse_cursor(query)
@@ -36,7 +36,7 @@ def incident_id_of(request: web.Request) -> int:
 
 
 async def get_incident(request: web.Request) -> web.Response:
-    auth.check(request, request.app[PIPELINE].runtime.loaded.config.server.auth.api)
+    auth.check_api(request)
     incident_id = incident_id_of(request)
     async with request.app[DB].read() as conn:
         row = await store.get_incident(conn, incident_id)

@@ -43,9 +43,9 @@ async def receive_alerts(request: web.Request) -> web.StreamResponse:
 
 async def _receive_alerts(request: web.Request) -> web.Response:
     pipeline = request.app[PIPELINE]
-    server = pipeline.runtime.loaded.config.server
+    server = pipeline.config().server
     auth.check(request, server.auth.ingest)
-    with pipeline.committer.arriving():
+    with pipeline.arriving():
         if (request.content_length or 0) > OFF_LOOP_BYTES:
             chunks = await _read_chunks(request)
         else:  # nearly every body; or one of unknown length (chunked transfer encoding)

@@ -34,7 +34,7 @@ def _outbox_id(request: web.Request) -> int:
 
 
 async def list_notifications(request: web.Request) -> web.Response:
-    auth.check(request, request.app[PIPELINE].runtime.loaded.config.server.auth.api)
+    auth.check_api(request)
     limit = min(query_int(request, "limit", 50) or 50, MAX_LIMIT)
     status = request.query.get("status")
     if status is not None and status not in outbox.STATUSES:
@@ -54,7 +54,7 @@ async def list_notifications(request: web.Request) -> web.Response:
 
 
 async def get_notification(request: web.Request) -> web.Response:
-    auth.check(request, request.app[PIPELINE].runtime.loaded.config.server.auth.api)
+    auth.check_api(request)
     async with request.app[DB].read() as conn:
         row = await outbox.get_delivery(conn, _outbox_id(request))
     if row is None:
@@ -65,7 +65,7 @@ async def get_notification(request: web.Request) -> web.Response:
 async def retry_notification(request: web.Request) -> web.Response:
     """Re-queues a dead message with a fresh retry window; 409 unless it is dead."""
     pipeline = request.app[PIPELINE]
-    config = pipeline.runtime.loaded.config
+    config = pipeline.config()
     auth.check(request, config.server.auth.api)
     outbox_id = _outbox_id(request)
     now = request.app[CLOCK_MS]()
@@ -76,8 +76,7 @@ async def retry_notification(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(reason="no such notification")
     if before != outbox.DEAD:
         raise web.HTTPConflict(reason=f"notification {outbox_id} is {before}, not dead")
-    for callback in pipeline.on_queued:
-        callback(1)
+    pipeline.observers.queued(1)
     async with db.read() as conn:
         row = await outbox.get_delivery(conn, outbox_id)
     assert row is not None

@@ -31,7 +31,7 @@ REPLAY_WINDOW_MS = 24 * 3600 * 1000
 
 async def handle(request: web.Request) -> web.Response:
     pipeline = request.app[PIPELINE]
-    config = pipeline.runtime.loaded.config
+    config = pipeline.config()
     if not config.pagerduty.enabled:
         raise web.HTTPNotFound(reason="PagerDuty webhooks are not configured")
     body = await request.read()

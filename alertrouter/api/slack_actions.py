@@ -67,7 +67,7 @@ class _FixedClock(Clock):
 
 
 async def handle(request: web.Request) -> web.Response:
-    config = request.app[PIPELINE].runtime.loaded.config
+    config = request.app[PIPELINE].config()
     if not config.slack.interactive:
         raise web.HTTPNotFound(reason="Slack interactivity is not configured")
     now = request.app[CLOCK_MS]()
@@ -81,7 +81,7 @@ async def handle(request: web.Request) -> web.Response:
 
 
 async def _act(request: web.Request, click: Click, now: int) -> None:
-    config = request.app[PIPELINE].runtime.loaded.config
+    config = request.app[PIPELINE].config()
     app = slack_directory.slack_app(config)
     directory = _directories.setdefault(request.app, slack_directory.SlackDirectory())
     allowed, actor = await asyncio.gather(  # at once: Slack gives us 3 s in all

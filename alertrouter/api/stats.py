@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.core.values import Severity
 from alertrouter.history import stats
 from alertrouter.server import auth
 from alertrouter.server.history_params import parse_stats_query
@@ -12,12 +11,9 @@ from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 
 
 async def get_stats(request: web.Request) -> web.Response:
+    auth.check_api(request)
     runtime = request.app[PIPELINE].runtime
-    auth.check(request, runtime.loaded.config.server.auth.api)
-    targets = {
-        level: int(runtime.severity.response_target(level).total_seconds() * 1000)
-        for level in Severity
-    }
+    targets = runtime.severity.response_targets_ms()
     query = parse_stats_query(request.query, request.app[CLOCK_MS](), targets)
     async with request.app[DB].read() as conn:
         result = await stats.compute(conn, query)

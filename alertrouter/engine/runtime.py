@@ -1,5 +1,5 @@
 """The objects one configuration gives: routing tree, severity mapper, inhibition rules,
-template renderer. A reload builds a new Runtime and swaps it in whole."""
+template renderer, escalation policies. A reload builds a new Runtime and swaps it in whole."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alertrouter.config import LoadedConfig
+from alertrouter.config.models import Config
 from alertrouter.core.values import ConfigError, ConfigIssue
+from alertrouter.incidents.escalation import Policies
 from alertrouter.mute.inhibition import InhibitRule, rules_from_config
 from alertrouter.notify.compose import NotifySettings
 from alertrouter.notify.templatecheck import check_templates
@@ -24,6 +26,7 @@ class Runtime:
     routing: RoutingTree
     inhibit_rules: tuple[InhibitRule, ...]
     renderer: Renderer
+    policies: Policies
 
     @classmethod
     def build(cls, loaded: LoadedConfig) -> Runtime:
@@ -36,7 +39,18 @@ class Runtime:
         issues = check_templates(config, renderer, routing, now=int(time.time() * 1000))
         if issues:
             raise ConfigError([_located(i, loaded.source) for i in issues])
-        return cls(loaded, severity, routing, rules_from_config(config), renderer)
+        return cls(
+            loaded,
+            severity,
+            routing,
+            rules_from_config(config),
+            renderer,
+            Policies(config, routing),
+        )
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
 
     def notify_settings(self, receiver: str) -> NotifySettings:
         config = self.loaded.config

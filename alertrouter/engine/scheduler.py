@@ -51,7 +51,7 @@ class Scheduler:
         self._due_during_tick: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
-        pipeline.on_due.append(self.due_at)
+        pipeline.observers.on_due.append(self.due_at)
 
     def due_at(self, due: int) -> None:
         """Work becomes due at `due` (ms): wake early if that is before the planned wake-up.

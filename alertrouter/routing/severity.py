@@ -36,3 +36,9 @@ class SeverityMapper:
 
     def response_target(self, level: Severity) -> dt.timedelta:
         return self._targets[level]
+
+    def response_targets_ms(self) -> dict[Severity, int]:
+        """Every P-level's response target, in milliseconds."""
+        return {
+            level: int(self.response_target(level).total_seconds() * 1000) for level in Severity
+        }

@@ -9,6 +9,13 @@ import hmac
 from aiohttp import web
 
 from alertrouter.config.models import EndpointAuth
+from alertrouter.server.keys import PIPELINE
+
+
+def check_api(request: web.Request) -> None:
+    """Raises 401 unless the request carries the API credentials of the configuration in force
+    (server.auth.api)."""
+    check(request, request.app[PIPELINE].config().server.auth.api)
 
 
 def check(request: web.Request, auth: EndpointAuth) -> None:

@@ -38,7 +38,7 @@ class SignInRequired(Exception):
 
 
 def api_auth(request: web.Request) -> EndpointAuth:
-    return request.app[PIPELINE].runtime.loaded.config.server.auth.api
+    return request.app[PIPELINE].config().server.auth.api
 
 
 def viewer(request: web.Request) -> Viewer:
@@ -82,7 +82,7 @@ def same_origin(request: web.Request) -> bool:
     presented = urlsplit(origin)
     if presented.netloc.lower() == request.host.lower():
         return True
-    external = urlsplit(request.app[PIPELINE].runtime.loaded.config.server.external_url)
+    external = urlsplit(request.app[PIPELINE].config().server.external_url)
     return (presented.scheme, presented.netloc.lower()) == (
         external.scheme,
         external.netloc.lower(),

@@ -55,7 +55,7 @@ def page_link(query: MultiMapping[str], cursor: str | None) -> str:
 @pages.page
 async def list_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     query = request.query
-    config = request.app[PIPELINE].runtime.loaded.config
+    config = request.app[PIPELINE].config()
     context: dict[str, Any] = {
         "form": form_values(query),
         "hidden": [(k, v) for k, v in query.items() if k in HIDDEN_FIELDS and v.strip()],

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from alertrouter.core.values import Severity
 from alertrouter.history import stats
 from alertrouter.matchers import Matcher, MatchType
 from alertrouter.server.history_params import parse_stats_query
@@ -22,10 +21,7 @@ WIDTHS = (("wide", charts.WIDE), ("narrow", charts.NARROW))  # classes of the st
 @pages.page
 async def stats_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     runtime = request.app[PIPELINE].runtime
-    targets = {
-        level: int(runtime.severity.response_target(level).total_seconds() * 1000)
-        for level in Severity
-    }
+    targets = runtime.severity.response_targets_ms()
     query = parse_stats_query(request.query, request.app[CLOCK_MS](), targets)
     async with request.app[DB].read() as conn:
         document = stats.document(await stats.compute(conn, query))

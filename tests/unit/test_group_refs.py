@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alertrouter.core.values import Severity
-from alertrouter.engine.pipeline import GroupRefs, route_alerts
+from alertrouter.engine.intake import GroupRefs, route_alerts
 from alertrouter.engine.runtime import Runtime
 from alertrouter.ingest.wire import IncomingAlert
 from tests.conftest import load_text

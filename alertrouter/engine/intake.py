@@ -1,0 +1,153 @@
+"""Accepting alerts: normalize -> severity -> route -> persist (group commit) -> wake the
+scheduler; and, after a reload, re-routing the alerts that still fire."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from alertrouter.core.values import Labels
+from alertrouter.engine.observers import Observers
+from alertrouter.engine.runtime import Runtime
+from alertrouter.ingest.alerts import (
+    GroupRef,
+    RoutedAlert,
+    WriteResult,
+    attach_to_groups,
+    firing_alerts,
+    write_alerts,
+)
+from alertrouter.ingest.wire import IncomingAlert, WebhookPayload, normalize
+from alertrouter.routing.tree import Route
+from alertrouter.storage.committer import GroupCommitter
+from alertrouter.storage.database import Database
+
+
+class GroupRefs:
+    """The GroupRef of a route and an alert's group labels, remembered (bounded): the alerts of
+    one payload are usually one group. Keyed by the Route object, which a reload replaces, so a
+    reloaded route's timings are never served from an old entry."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._refs: dict[tuple[Route, tuple[str | None, ...]], GroupRef] = {}
+        self._limit = limit
+
+    def of(self, route: Route, labels: Labels) -> GroupRef:
+        if route.opts.group_by_all:
+            return _group_ref(route, dict(labels))
+        cache_key = (route, tuple([labels.get(name) for name in route.opts.group_by]))
+        ref = self._refs.get(cache_key)
+        if ref is None:
+            if len(self._refs) >= self._limit:
+                self._refs.clear()
+            ref = self._refs[cache_key] = _group_ref(route, route.group_labels(labels))
+        return ref
+
+
+def _group_ref(route: Route, group: dict[str, str]) -> GroupRef:
+    opts = route.opts
+    return GroupRef(
+        key=route.key_of_group(group),
+        route_key=route.key,
+        receiver=opts.receiver,
+        labels=group,
+        group_wait_ms=_ms(opts.group_wait),
+        group_interval_ms=_ms(opts.group_interval),
+        repeat_interval_ms=_ms(opts.repeat_interval),
+    )
+
+
+def route_alerts(
+    runtime: Runtime, incoming: Sequence[IncomingAlert], refs: GroupRefs
+) -> list[RoutedAlert]:
+    match = runtime.routing.match
+    return [
+        RoutedAlert(
+            alert,
+            tuple([refs.of(route, alert.labels) for route in match(alert.labels, alert.severity)]),
+        )
+        for alert in incoming
+    ]
+
+
+def _ms(value: dt.timedelta) -> int:
+    return int(value.total_seconds() * 1000)
+
+
+class Intake:
+    def __init__(
+        self,
+        db: Database,
+        runtime: Callable[[], Runtime],
+        clock_ms: Callable[[], int],
+        observers: Observers,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._runtime = runtime
+        self._now = clock_ms
+        self._observers = observers
+        self._refs = GroupRefs()
+        self.committer: GroupCommitter[RoutedAlert, WriteResult] = GroupCommitter(
+            db, self._write, on_commit=self._committed, on_batch=on_batch
+        )
+
+    def route(self, payload: WebhookPayload) -> list[RoutedAlert]:
+        runtime = self._runtime()
+        return route_alerts(runtime, normalize(payload, runtime.severity), self._refs)
+
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Marks a request whose alerts are on their way (see GroupCommitter.arriving)."""
+        with self.committer.arriving():
+            yield
+
+    async def store(self, routed: list[RoutedAlert], *, off_loop: bool = False) -> WriteResult:
+        """Returns once the alerts are committed (sharing a transaction with concurrent ones)."""
+        return await self.committer.submit(routed, off_loop=off_loop)
+
+    def _write(self, conn: sa.Connection, batch: Sequence[RoutedAlert]) -> WriteResult:
+        return write_alerts(self._db, conn, batch, self._now())
+
+    def _committed(self, result: WriteResult) -> None:
+        if result.earliest_due is not None:
+            for callback in self._observers.on_due:
+                callback(result.earliest_due)
+
+    async def reroute_firing(self, batch_size: int = 1000) -> int:
+        """After a reload: attach every firing alert to the groups the new routing tree gives
+        it (Alertmanager re-routes all alerts on reload). Ingest only routes alerts that
+        change, so without this an unchanged alert would keep its old groups."""
+        runtime = self._runtime()
+        db = self._db
+        count, after = 0, 0
+        while True:
+            async with db.read() as conn:
+                rows = await firing_alerts(conn, after=after, limit=batch_size)
+            if not rows:
+                return count
+            incoming = [
+                IncomingAlert(
+                    r.fingerprint,
+                    r.labels,
+                    {},
+                    "",
+                    runtime.severity.level(r.labels),
+                    r.starts_at,
+                    None,
+                )
+                for r in rows
+            ]
+            ids = [r.id for r in rows]
+            routed = list(zip(ids, route_alerts(runtime, incoming, self._refs), strict=True))
+            now = self._now()
+            due = await db.run_write(
+                lambda conn, routed=routed, now=now: attach_to_groups(db, conn, routed, now)
+            )
+            if due:
+                self._committed(WriteResult(min(due)))
+            count += len(rows)
+            after = rows[-1].id

@@ -1,0 +1,30 @@
+"""Who hears what the stages did: callbacks the composition root registers (waking the
+delivery worker and the scheduler, metrics). Kept apart so that every stage can take them
+without importing another stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from alertrouter.incidents.actions import Action, ActionResult
+from alertrouter.incidents.escalation_store import Fired
+
+
+@dataclass
+class Observers:
+    # A commit made groups due at this instant (wakes the scheduler).
+    on_due: list[Callable[[int], None]] = field(default_factory=list)
+    # Messages were queued in the outbox (wakes the delivery worker).
+    on_queued: list[Callable[[int], None]] = field(default_factory=list)
+    # A person's action was committed; an escalation step fired (metrics).
+    on_action: list[Callable[[Action, ActionResult], None]] = field(default_factory=list)
+    on_escalated: list[Callable[[Fired], None]] = field(default_factory=list)
+    # An incident was resolved by its alerts (the incidents row).
+    on_resolved: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+
+    def queued(self, count: int) -> None:
+        if count:
+            for callback in self.on_queued:
+                callback(count)
