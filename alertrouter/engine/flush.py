@@ -6,7 +6,7 @@ of groups is one transaction of set-based statements."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.values import Alert, Severity
-from alertrouter.engine.observers import Observers
+from alertrouter.engine.observers import StageParts
 from alertrouter.engine.runtime import Runtime
 from alertrouter.history import search_index
 from alertrouter.incidents import escalation_store
@@ -27,7 +27,7 @@ from alertrouter.mute import silences as silence_state
 from alertrouter.mute.inhibition import Inhibitor
 from alertrouter.mute.muting import FlushContext, muted_by
 from alertrouter.notify.compose import Outgoing, load_entries, notify, time_muted_event
-from alertrouter.storage.database import Database, from_millis
+from alertrouter.storage.database import from_millis
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +112,10 @@ def _held(
 
 
 class Flusher:
-    def __init__(self, db: Database, runtime: Callable[[], Runtime], observers: Observers) -> None:
-        self._db = db
-        self._runtime = runtime
-        self._observers = observers
+    def __init__(self, parts: StageParts) -> None:
+        self._db = parts.db
+        self._runtime = parts.runtime
+        self._observers = parts.observers
 
     async def flush_due(self, now: int, limit: int = 100) -> list[str]:
         """Flushes up to `limit` due groups; returns the keys it flushed."""

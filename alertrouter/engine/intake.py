@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from alertrouter.core.values import Labels
-from alertrouter.engine.observers import Observers
+from alertrouter.engine.observers import StageParts
 from alertrouter.engine.runtime import Runtime
 from alertrouter.ingest.alerts import (
     GroupRef,
@@ -23,7 +23,6 @@ from alertrouter.ingest.alerts import (
 from alertrouter.ingest.wire import IncomingAlert, WebhookPayload, normalize
 from alertrouter.routing.tree import Route
 from alertrouter.storage.committer import GroupCommitter
-from alertrouter.storage.database import Database
 
 
 class GroupRefs:
@@ -78,21 +77,14 @@ def _ms(value: dt.timedelta) -> int:
 
 
 class Intake:
-    def __init__(
-        self,
-        db: Database,
-        runtime: Callable[[], Runtime],
-        clock_ms: Callable[[], int],
-        observers: Observers,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> None:
-        self._db = db
-        self._runtime = runtime
-        self._now = clock_ms
-        self._observers = observers
+    def __init__(self, parts: StageParts, on_batch: Callable[[int], None] | None = None) -> None:
+        self._db = parts.db
+        self._runtime = parts.runtime
+        self._now = parts.clock_ms
+        self._observers = parts.observers
         self._refs = GroupRefs()
         self.committer: GroupCommitter[RoutedAlert, WriteResult] = GroupCommitter(
-            db, self._write, on_commit=self._committed, on_batch=on_batch
+            parts.db, self._write, on_commit=self._committed, on_batch=on_batch
         )
 
     def route(self, payload: WebhookPayload) -> list[RoutedAlert]:

@@ -1,6 +1,6 @@
-"""Who hears what the stages did: callbacks the composition root registers (waking the
-delivery worker and the scheduler, metrics). Kept apart so that every stage can take them
-without importing another stage."""
+"""What every stage shares: the database, the configuration in force, the clock, and who hears
+what the stages did (callbacks the composition root registers: waking the delivery worker and
+the scheduler, metrics). Kept apart so that no stage imports another."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from alertrouter.engine.runtime import Runtime
 from alertrouter.incidents.actions import Action, ActionResult
 from alertrouter.incidents.escalation_store import Fired
+from alertrouter.storage.database import Database
 
 
 @dataclass
@@ -28,3 +30,11 @@ class Observers:
         if count:
             for callback in self.on_queued:
                 callback(count)
+
+
+@dataclass(frozen=True)
+class StageParts:
+    db: Database
+    runtime: Callable[[], Runtime]  # the runtime in force when called (a reload swaps it)
+    clock_ms: Callable[[], int]
+    observers: Observers

@@ -8,12 +8,10 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alertrouter.engine.observers import Observers
-from alertrouter.engine.runtime import Runtime
+from alertrouter.engine.observers import StageParts
 from alertrouter.incidents import escalation_store
 from alertrouter.incidents.actions import Action, ActionResult, perform
 from alertrouter.mute.muting import FlushContext, muted_by
-from alertrouter.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +19,11 @@ MuteContext = Callable[[AsyncConnection, int], Awaitable[FlushContext]]
 
 
 class OnCall:
-    def __init__(
-        self,
-        db: Database,
-        runtime: Callable[[], Runtime],
-        clock_ms: Callable[[], int],
-        observers: Observers,
-        mute_context: MuteContext,
-    ) -> None:
-        self._db = db
-        self._runtime = runtime
-        self._now = clock_ms
-        self._observers = observers
+    def __init__(self, parts: StageParts, mute_context: MuteContext) -> None:
+        self._db = parts.db
+        self._runtime = parts.runtime
+        self._now = parts.clock_ms
+        self._observers = parts.observers
         self._mute_context = mute_context
 
     async def act(self, action: Action) -> ActionResult:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from alertrouter.config.models import Config
 from alertrouter.engine.flush import Flusher
 from alertrouter.engine.intake import Intake
-from alertrouter.engine.observers import Observers
+from alertrouter.engine.observers import Observers, StageParts
 from alertrouter.engine.oncall import OnCall
 from alertrouter.engine.runtime import Runtime
 from alertrouter.incidents.actions import Action, ActionResult
@@ -39,10 +39,10 @@ class Pipeline:
         self.db = db
         self.runtime = runtime
         self.observers = Observers()
-        current = self._current_runtime
-        self._intake = Intake(db, current, clock_ms, self.observers, on_batch=on_batch)
-        self._flusher = Flusher(db, current, self.observers)
-        self._oncall = OnCall(db, current, clock_ms, self.observers, self._flusher.mute_context)
+        parts = StageParts(db, self._current_runtime, clock_ms, self.observers)
+        self._intake = Intake(parts, on_batch=on_batch)
+        self._flusher = Flusher(parts)
+        self._oncall = OnCall(parts, self._flusher.mute_context)
 
     def _current_runtime(self) -> Runtime:
         return self.runtime
