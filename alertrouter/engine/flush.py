@@ -26,7 +26,8 @@ from alertrouter.ingest.groups import GroupRow, MemberAlert
 from alertrouter.mute import silences as silence_state
 from alertrouter.mute.inhibition import Inhibitor
 from alertrouter.mute.muting import FlushContext, muted_by
-from alertrouter.notify.compose import Outgoing, load_entries, notify, time_muted_event
+from alertrouter.notify.compose import GroupNotice, Outgoing, notify, time_muted_event
+from alertrouter.notify.log_store import load_entries
 from alertrouter.storage.database import from_millis
 
 log = logging.getLogger(__name__)
@@ -250,16 +251,16 @@ class Flusher:
                         time_muted_event(int(row["id"]), f.group.receiver, time_muted, now)
                     )
                 continue
-            queued[f.group.key] = notify(
-                outgoing,
-                group=f.group,
-                incident=row,
-                members=f.members,
-                muted=f.muted,
-                entries=entries.get((f.group.key, f.group.receiver), {}),
-                settings=runtime.notify_settings(f.group.receiver),
-                now=now,
+            notice = GroupNotice(
+                f.group,
+                row,
+                f.members,
+                f.muted,
+                entries.get((f.group.key, f.group.receiver), {}),
+                runtime.notify_settings(f.group.receiver),
+                now,
             )
+            queued[f.group.key] = notify(outgoing, notice)
         outgoing.write(db, conn, now)
         group_state.mark_flushed(
             db,

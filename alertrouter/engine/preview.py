@@ -13,7 +13,9 @@ from alertrouter.ingest.groups import GroupRow, MemberAlert
 from alertrouter.ingest.wire import IncomingAlert
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import Message, Notification
-from alertrouter.notify.compose import NotifySettings, template_data
+from alertrouter.notify.compose import compose_messages
+from alertrouter.notify.settings import NotifySettings
+from alertrouter.notify.template_data import template_data
 from alertrouter.render.environment import Renderer
 from alertrouter.routing.severity import SeverityMapper
 from alertrouter.routing.tree import Route, RoutingTree
@@ -106,7 +108,7 @@ def preview(
             opens_incident=reason is NotifyReason.FIRST,
             now=now,
         )
-        messages = registry.compose(kind, integration, config.global_, renderer, notification)
+        messages = compose_messages(kind, integration, settings, notification)
         previews.append(Preview(registry.integration_id(kind, index), messages))
     return previews
 

@@ -12,7 +12,7 @@ from alertrouter.config.models import Config
 from alertrouter.core.values import ConfigError, ConfigIssue
 from alertrouter.incidents.escalation import Policies
 from alertrouter.mute.inhibition import InhibitRule, rules_from_config
-from alertrouter.notify.compose import NotifySettings
+from alertrouter.notify.settings import NotifySettings
 from alertrouter.notify.templatecheck import check_templates
 from alertrouter.render.environment import Renderer
 from alertrouter.routing.severity import SeverityMapper

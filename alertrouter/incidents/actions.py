@@ -31,19 +31,14 @@ from alertrouter.core.reasons import ActionKind, NotifyReason
 from alertrouter.core.values import InputError
 from alertrouter.incidents import escalation_store
 from alertrouter.incidents.escalation import Policies
-from alertrouter.incidents.members import incident_members, muted_members
-from alertrouter.incidents.store import event_row, group_of
+from alertrouter.incidents.members import announce_change, incident_members
+from alertrouter.incidents.store import event_row
 from alertrouter.ingest.groups import MemberAlert
 from alertrouter.matchers import Matcher, MatchType
 from alertrouter.mute import silences as silence_state
-from alertrouter.notify.compose import (
-    Announcement,
-    NotifySettings,
-    Outgoing,
-    announce,
-    common,
-    load_entries,
-)
+from alertrouter.notify.compose import Announcement
+from alertrouter.notify.settings import NotifySettings
+from alertrouter.notify.template_data import common
 from alertrouter.storage import timeline
 from alertrouter.storage.database import Database, incidents
 
@@ -185,8 +180,6 @@ def _tell(
     *,
     silence_id: str | None,
 ) -> int:
-    group = group_of(incident)
-    members = incident_members(conn, int(incident["id"]))
     until = None
     if silence_id is not None:
         until = now + action.silence_ms
@@ -199,21 +192,7 @@ def _tell(
         # What PagerDuty told us is not told back to it.
         skip_kinds=frozenset({"pagerduty"}) if action.source == "pagerduty" else frozenset(),
     )
-    entries = load_entries(conn, [(group.key, group.receiver)])
-    outgoing = Outgoing()
-    queued = announce(
-        outgoing,
-        change,
-        group=group,
-        incident=incident,
-        members=members,
-        muted=muted_members(conn, int(incident["id"])),
-        entries=entries.get((group.key, group.receiver), {}),
-        settings=settings,
-        now=now,
-    )
-    outgoing.write(db, conn, now)
-    return queued
+    return announce_change(db, conn, incident, change, settings, now)
 
 
 def _silence_for(

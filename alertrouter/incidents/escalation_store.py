@@ -19,15 +19,10 @@ from alertrouter.core.durations import human_duration
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import Severity
 from alertrouter.incidents.escalation import Due, Policies, first, following
-from alertrouter.incidents.members import incident_members, muted_members
-from alertrouter.incidents.store import SYSTEM_ACTOR, event_row, group_of
-from alertrouter.notify.compose import (
-    Announcement,
-    NotifySettings,
-    Outgoing,
-    announce,
-    load_entries,
-)
+from alertrouter.incidents.members import announce_change, incident_members
+from alertrouter.incidents.store import SYSTEM_ACTOR, event_row
+from alertrouter.notify.compose import Announcement
+from alertrouter.notify.settings import NotifySettings
 from alertrouter.storage import timeline
 from alertrouter.storage.database import Database, escalations, incidents
 
@@ -114,7 +109,7 @@ def fire_due(
         incident = dict(incident_row._mapping)
         due = Due(row.policy, row.step, row.iteration, row.receiver, row.due_at)
         step = escalation_step(due, unacknowledged_ms=now - _chain_start(conn, row, incident))
-        queued = _announce(db, conn, incident, due, step, settings_of(row.receiver), now)
+        queued = _announce(db, conn, incident, step, settings_of(row.receiver), now)
         timeline.append(
             db,
             conn,
@@ -191,14 +186,10 @@ def _announce(
     db: Database,
     conn: sa.Connection,
     incident: Mapping[str, Any],
-    due: Due,
     step: Mapping[str, Any],
     settings: NotifySettings,
     now: int,
 ) -> int:
-    group = group_of(incident)
-    incident_id = int(incident["id"])
-    members = incident_members(conn, incident_id)
     change = Announcement(
         reason=NotifyReason.ESCALATED,
         actor=SYSTEM_ACTOR,
@@ -206,21 +197,7 @@ def _announce(
         announced_only=False,
         escalation=step,
     )
-    entries = load_entries(conn, [(group.key, due.receiver)])
-    outgoing = Outgoing()
-    queued = announce(
-        outgoing,
-        change,
-        group=group,
-        incident=incident,
-        members=members,
-        muted=muted_members(conn, incident_id),
-        entries=entries.get((group.key, due.receiver), {}),
-        settings=settings,
-        now=now,
-    )
-    outgoing.write(db, conn, now)
-    return queued
+    return announce_change(db, conn, incident, change, settings, now)
 
 
 def _set_status(conn: sa.Connection, row_id: int, status: str, now: int) -> None:

@@ -1,6 +1,7 @@
-"""The notify step of a flush: per integration of the group's receiver, decide with the
-notification log, compose the messages, and queue them in the outbox, all in the flush's
-transaction (so a notification is queued exactly when the log says it was made)."""
+"""The notify step, used by a flush (`notify`: the notification log decides) and by people's
+actions and escalation steps (`announce`): per integration of the group's receiver, compose the
+messages and queue them in the outbox, all in the caller's transaction (so a notification is
+queued exactly when the log says it was made)."""
 
 from __future__ import annotations
 
@@ -11,43 +12,40 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from alertrouter.config.models import GlobalConfig
-from alertrouter.config.receivers import Integration, Receiver
+from alertrouter.config.receivers import Integration
 from alertrouter.core.reasons import NotifyReason
-from alertrouter.core.values import Severity
 from alertrouter.delivery import outbox as outbox_store
 from alertrouter.ingest.groups import GroupRow, MemberAlert
 from alertrouter.notifiers import registry
-from alertrouter.notifiers.base import ErrorKind, Notification
+from alertrouter.notifiers.base import ErrorKind, Message, Notification
+from alertrouter.notify.log_store import LogEntries, upsert_entry
 from alertrouter.notify.notification_log import (
-    LogEntry,
     decide,
     logged,
     reportable_resolved,
     still_reported,
 )
-from alertrouter.render.environment import Renderer, TemplateError
+from alertrouter.notify.settings import NotifySettings
+from alertrouter.notify.template_data import incident_view, template_data
+from alertrouter.render.environment import TemplateError
 from alertrouter.storage import timeline
-from alertrouter.storage.database import Database, DriverStatement, notification_log
+from alertrouter.storage.database import Database
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class NotifySettings:
-    """What the notify step needs from the configuration in force."""
+class GroupNotice:
+    """One group at one instant, what its notifications are made of: the same for a flush, a
+    person's action and an escalation step."""
 
-    receiver: Receiver | None  # None: the group's receiver is no longer configured
-    global_: GlobalConfig
-    renderer: Renderer
-    external_url: str
-    interactive: bool
-    max_retry_ms: int
-    # Route labels by route key (routing.RoutingTree.labels_by_key).
-    route_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-
-
-LogEntries = dict[str, tuple[LogEntry, int | None]]  # integration -> (entry, its incident id)
+    group: GroupRow
+    incident: Mapping[str, Any]  # the incidents row (after the flush or the action)
+    members: Sequence[MemberAlert]
+    muted: Collection[str]  # fingerprints of silenced or inhibited members
+    entries: LogEntries  # the notification log of the group's receiver (log_store.load_entries)
+    settings: NotifySettings
+    now: int
 
 
 @dataclass
@@ -65,25 +63,16 @@ class Outgoing:
         for message, error in self.unsendable:
             outbox_store.enqueue_dead(conn, message, now, error, ErrorKind.CONFIG)
         outbox_store.enqueue(db, conn, self.messages, now)
-        db.cached("notification_log.upsert", lambda: _upsert_entry(db)).run_many(
+        db.cached("notification_log.upsert", lambda: upsert_entry(db)).run_many(
             conn, self.log_entries
         )
 
 
-def notify(
-    outgoing: Outgoing,
-    *,
-    group: GroupRow,
-    incident: Mapping[str, Any],
-    members: Sequence[MemberAlert],
-    muted: Collection[str],
-    entries: LogEntries,
-    settings: NotifySettings,
-    now: int,
-) -> int:
+def notify(outgoing: Outgoing, notice: GroupNotice) -> int:
     """Decides what this flush of one group notifies and adds it to `outgoing`; returns how
-    many messages that queues. `incident` is the incidents row after the flush; `entries` the
-    log entries of the group's receiver (see `load_entries`)."""
+    many messages that queues."""
+    group, incident, members, muted = notice.group, notice.incident, notice.members, notice.muted
+    entries, settings, now = notice.entries, notice.settings, notice.now
     receiver = settings.receiver
     if receiver is None or not receiver.integrations:
         return 0
@@ -178,21 +167,12 @@ class Announcement:
         }
 
 
-def announce(
-    outgoing: Outgoing,
-    change: Announcement,
-    *,
-    group: GroupRow,
-    incident: Mapping[str, Any],
-    members: Sequence[MemberAlert],
-    muted: Collection[str],
-    entries: LogEntries,
-    settings: NotifySettings,
-    now: int,
-) -> int:
+def announce(outgoing: Outgoing, change: Announcement, notice: GroupNotice) -> int:
     """Queues the messages that tell `settings.receiver`'s integrations about `change`;
     returns how many. The notification log is left alone: it records what was said about the
     alerts, and a change of hands says nothing new about them."""
+    group, incident, members, muted = notice.group, notice.incident, notice.members, notice.muted
+    entries, settings, now = notice.entries, notice.settings, notice.now
     receiver = settings.receiver
     if receiver is None or not receiver.integrations:
         return 0
@@ -231,6 +211,13 @@ def announce(
     return queued
 
 
+def compose_messages(
+    kind: str, config: Integration, settings: NotifySettings, notification: Notification
+) -> list[Message]:
+    """What one integration sends for a notification. Raises TemplateError."""
+    return registry.compose(kind, config, settings.global_, settings.renderer, notification)
+
+
 def _queue(
     outgoing: Outgoing,
     kind: str,
@@ -250,16 +237,15 @@ def _queue(
             rate_key=rate_key,
         )
 
-    compose_args = (kind, config, settings.global_, settings.renderer, notification)
     try:
-        messages = registry.compose(*compose_args)
+        messages = compose_messages(kind, config, settings, notification)
     except TemplateError as exc:
         # A broken custom template must not silence the page: say so, then send the default.
         log.error("notification template failed, sending the default template: %s", exc)
         outgoing.events.append(_template_error_event(notification, integration, str(exc)))
         try:
             fallback = config.model_copy(update={"templates": {}})
-            messages = registry.compose(kind, fallback, *compose_args[2:])
+            messages = compose_messages(kind, fallback, settings, notification)
         except TemplateError as default_exc:
             log.error("the default template failed too: %s", default_exc)
             outgoing.unsendable.append(
@@ -300,119 +286,3 @@ def _template_error_event(
             "fallback": "default template",
         },
     }
-
-
-# ------------------------------------------------------------------------------ template data
-
-
-def template_data(
-    *,
-    incident: Mapping[str, Any],
-    firing: Sequence[MemberAlert],
-    resolved: Sequence[MemberAlert],
-    group: GroupRow,
-    reason: NotifyReason,
-    settings: NotifySettings,
-    now: int,
-    action: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The data every template receives (the shape of render.sample_data)."""
-    alerts = [*firing, *resolved]
-    return {
-        "incident": dict(incident),
-        "alerts": {
-            "firing": [_alert(m) for m in firing],
-            "resolved": [_alert(m) for m in resolved],
-        },
-        "status": "firing" if firing else "resolved",
-        "group_key": group.key,
-        "group_labels": dict(group.labels),
-        "route_labels": dict(settings.route_labels.get(group.route_key, {})),
-        "common_labels": common([m.labels for m in alerts]),
-        "common_annotations": common([m.annotations for m in alerts]),
-        "receiver": group.receiver,
-        "reason": str(reason),
-        "external_url": settings.external_url,
-        "now": now,
-        "interactive": settings.interactive,
-        "action": dict(action) if action is not None else None,
-    }
-
-
-def _alert(member: MemberAlert) -> dict[str, Any]:
-    return {
-        "fingerprint": member.fingerprint,
-        "labels": dict(member.labels),
-        "annotations": dict(member.annotations),
-        "starts_at": member.starts_at,
-        "ends_at": member.ends_at,
-        "generator_url": member.generator_url,
-        "severity": member.severity.name,
-    }
-
-
-def common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """The pairs every map has."""
-    if not maps:
-        return {}
-    first, *rest = maps
-    return {k: v for k, v in first.items() if all(m.get(k) == v for m in rest)}
-
-
-def incident_view(row: Mapping[str, Any], external_url: str) -> dict[str, Any]:
-    """The `incident` of the template data, from its incidents row."""
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "severity": Severity(row["severity"]).name,
-        "status": row["status"],
-        "opened_at": row["opened_at"],
-        "acknowledged_at": row["acknowledged_at"],
-        "acknowledged_by": row["acknowledged_by"],
-        "resolved_at": row["resolved_at"],
-        "resolved_by": row["resolved_by"],
-        "url": f"{external_url}/incidents/{row['id']}",
-    }
-
-
-# ------------------------------------------------------------------------ the notification log
-
-
-def load_entries(
-    conn: sa.Connection, groups: Collection[tuple[str, str]]
-) -> dict[tuple[str, str], LogEntries]:
-    """The log entries of each (group key, receiver) in `groups`."""
-    wanted = set(groups)
-    if not wanted:
-        return {}
-    result = conn.execute(
-        sa.select(notification_log).where(
-            notification_log.c.group_key.in_({key for key, _ in wanted})
-        )
-    )
-    entries: dict[tuple[str, str], LogEntries] = {}
-    for r in result:
-        if (r.group_key, r.receiver) in wanted:
-            entries.setdefault((r.group_key, r.receiver), {})[r.integration] = (
-                LogEntry(frozenset(r.firing), frozenset(r.resolved), r.notified_at),
-                r.incident_id,
-            )
-    return entries
-
-
-def _upsert_entry(db: Database) -> DriverStatement:
-    keys = (
-        "group_key", "receiver", "integration", "firing", "resolved", "notified_at", "incident_id"
-    )  # fmt: skip
-    insert = db.insert(notification_log).values(timeline.bound(notification_log, keys))
-    return DriverStatement(
-        insert.on_conflict_do_update(
-            index_elements=[
-                notification_log.c.group_key,
-                notification_log.c.receiver,
-                notification_log.c.integration,
-            ],
-            set_={key: insert.excluded[key] for key in keys[3:]},
-        ),
-        db.dialect,
-    )
