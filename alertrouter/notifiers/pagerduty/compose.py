@@ -63,7 +63,7 @@ def _dedup_prefix(external_url: str) -> str:
     return f"alertrouter/{installation}/incident/"
 
 
-# ---------------------------------------------------------------------------------------- compose
+# ----------------------------------------------------------------------------------------- events
 
 
 def compose(
