@@ -1,6 +1,7 @@
 """POST /api/v1/pagerduty/webhook: acknowledgements and resolutions made in PagerDuty (webhooks
-v3), applied to the incident whose dedup key (`notifiers.pagerduty.dedup_key`) PagerDuty sends
-back. The action says source "pagerduty", so nothing of it is sent back to PagerDuty.
+v3), applied to the incident whose dedup key (`notifiers.pagerduty.compose.dedup_key`)
+PagerDuty sends back. The action says source "pagerduty", so nothing of it is sent back to
+PagerDuty.
 
 Not behind the API credentials, which PagerDuty cannot send: the signature is the
 authentication, checked before anything else. 404 while no secret is configured. Events that
@@ -18,7 +19,7 @@ from aiohttp import web
 from alertrouter.api import pagerduty_events
 from alertrouter.config.models import PagerDutyInboundConfig
 from alertrouter.incidents.actions import Action, ActionRefused, NoSuchIncident
-from alertrouter.notifiers.pagerduty import incident_id_from_dedup_key
+from alertrouter.notifiers.pagerduty.compose import incident_id_from_dedup_key
 from alertrouter.server import inbound_requests
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 

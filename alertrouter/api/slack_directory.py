@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from alertrouter.config.models import Config
-from alertrouter.notifiers.slack import DEFAULT_APP_URL, secret_value
+from alertrouter.notifiers.slack.send import DEFAULT_APP_URL, secret_value
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

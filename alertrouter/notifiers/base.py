@@ -1,14 +1,14 @@
 """The contract every integration shares.
 
-An integration has two halves, both in its own module:
+An integration is a subpackage of notifiers with two halves, each a module of its own:
 
-- `compose(config, renderer, notification) -> list[Message]` (pure): what to send, rendered
-  from templates at flush time. A Message holds no secret (tokens, routing keys and URLs
-  stay in the configuration and are looked up when sending), because it is stored in the
-  outbox table until delivered.
-- a Notifier, built from the integration's configuration, whose `send` performs exactly one
-  request for one Message and either returns `Sent` or raises `DeliveryError`. It never
-  retries: the delivery worker owns retries, backoff and dead-lettering.
+- `compose.compose(config, global_, renderer, notification, label=...) -> list[Message]`
+  (pure: it imports no I/O library): what to send, rendered from templates at flush time. A
+  Message holds no secret (tokens, routing keys and URLs stay in the configuration and are
+  looked up when sending), because it is stored in the outbox table until delivered.
+- `send`: a Notifier, built from the integration's configuration, whose `send` performs
+  exactly one request for one Message and either returns `Sent` or raises `DeliveryError`. It
+  never retries: the delivery worker owns retries, backoff and dead-lettering.
 
 Errors are classified so the worker can decide:
 

@@ -1,4 +1,5 @@
-"""Integration kinds by name: how to compose their messages and build their notifiers."""
+"""Integration kinds by name: how to compose their messages and build their notifiers. The one
+place that knows every integration; the integrations know nothing of each other."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from dataclasses import dataclass
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import Integration, Receiver
-from alertrouter.notifiers import email, pagerduty, slack, webhook
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notification, Notifier
+from alertrouter.notifiers.email import compose as email_compose
+from alertrouter.notifiers.email import send as email_send
+from alertrouter.notifiers.pagerduty import compose as pagerduty_compose
+from alertrouter.notifiers.pagerduty import send as pagerduty_send
+from alertrouter.notifiers.slack import compose as slack_compose
+from alertrouter.notifiers.slack import send as slack_send
+from alertrouter.notifiers.webhook import compose as webhook_compose
+from alertrouter.notifiers.webhook import send as webhook_send
 from alertrouter.render.environment import Renderer
 
 
@@ -19,10 +27,10 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    "slack": Kind(slack.compose, slack.SlackNotifier),
-    "pagerduty": Kind(pagerduty.compose, pagerduty.PagerDutyNotifier),
-    "email": Kind(email.compose, email.EmailNotifier),
-    "webhook": Kind(webhook.compose, webhook.WebhookNotifier),
+    "slack": Kind(slack_compose.compose, slack_send.SlackNotifier),
+    "pagerduty": Kind(pagerduty_compose.compose, pagerduty_send.PagerDutyNotifier),
+    "email": Kind(email_compose.compose, email_send.EmailNotifier),
+    "webhook": Kind(webhook_compose.compose, webhook_send.WebhookNotifier),
 }
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from alertrouter.notifiers.webhook import SIGNATURE_HEADER, SIGNATURE_TOLERANCE, verify
+from alertrouter.notifiers.webhook.signing import SIGNATURE_HEADER, SIGNATURE_TOLERANCE, verify
 from tests.fakes.http import FakeHTTPServer, Recorded, Reply
 
 

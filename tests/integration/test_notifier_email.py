@@ -16,7 +16,8 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import EmailConfig
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notification, Thread
-from alertrouter.notifiers.email import EmailNotifier, compose
+from alertrouter.notifiers.email.compose import compose
+from alertrouter.notifiers.email.send import EmailNotifier
 from alertrouter.render.environment import Renderer
 from tests.conftest import free_port
 from tests.fakes.smtp import CertPair, FakeSMTPServer, TestCA

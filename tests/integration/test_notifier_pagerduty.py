@@ -14,12 +14,8 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import PagerdutyConfig
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
-from alertrouter.notifiers.pagerduty import (
-    PagerDutyNotifier,
-    acknowledge_message,
-    compose,
-    dedup_key,
-)
+from alertrouter.notifiers.pagerduty.compose import acknowledge_message, compose, dedup_key
+from alertrouter.notifiers.pagerduty.send import PagerDutyNotifier
 from alertrouter.render.environment import Renderer, sample_data
 from tests.conftest import free_port
 from tests.fakes.pagerduty import FakePagerDuty

@@ -20,7 +20,8 @@ from alertrouter.notifiers.base import (
     Sent,
     Thread,
 )
-from alertrouter.notifiers.slack import SlackNotifier, compose
+from alertrouter.notifiers.slack.compose import compose
+from alertrouter.notifiers.slack.send import SlackNotifier
 from alertrouter.render.environment import Renderer, sample_data
 from tests.conftest import free_port
 from tests.fakes.slack import WEBHOOK_PATH, FakeSlack

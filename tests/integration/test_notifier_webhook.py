@@ -18,7 +18,9 @@ import alertrouter
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import WebhookConfig
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
-from alertrouter.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, compose, verify
+from alertrouter.notifiers.webhook.compose import compose
+from alertrouter.notifiers.webhook.send import WebhookNotifier
+from alertrouter.notifiers.webhook.signing import SIGNATURE_HEADER, verify
 from alertrouter.render.environment import Renderer
 from tests.conftest import free_port
 from tests.fakes.webhook import FakeWebhookReceiver

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from alertrouter.notifiers.pagerduty import dedup_key
+from alertrouter.notifiers.pagerduty.compose import dedup_key
 from alertrouter.storage.database import inbound_requests, outbox
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack

@@ -16,15 +16,15 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import EmailConfig
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Notification
-from alertrouter.notifiers.email import (
+from alertrouter.notifiers.email.compose import (
     build_mail,
-    classify,
     compose,
     message_id_domain,
     one_line,
-    smtp_settings,
     thread_root_id,
 )
+from alertrouter.notifiers.email.send import classify
+from alertrouter.notifiers.email.settings import smtp_settings
 from alertrouter.render.environment import Renderer, TemplateError, sample_data
 from tests.notifications import escalated
 from tests.notifications import notification as shared_notification

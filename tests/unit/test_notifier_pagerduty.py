@@ -13,7 +13,7 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import PagerdutyConfig
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import Notification
-from alertrouter.notifiers.pagerduty import (
+from alertrouter.notifiers.pagerduty.compose import (
     MAX_EVENT_BYTES,
     acknowledge_message,
     compose,

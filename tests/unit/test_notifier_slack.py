@@ -12,7 +12,8 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import SlackConfig
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import ErrorKind, Message, Notification
-from alertrouter.notifiers.slack import api_base_url, classify, compose, is_bot_mode
+from alertrouter.notifiers.slack.compose import compose, is_bot_mode
+from alertrouter.notifiers.slack.send import api_base_url, classify
 from alertrouter.render.environment import Renderer, TemplateError, sample_data
 from tests.notifications import escalated
 from tests.notifications import notification as shared_notification

@@ -20,13 +20,8 @@ from alertrouter.notifiers.http import (
     retry_after_seconds,
     status_error,
 )
-from alertrouter.notifiers.webhook import (
-    ZERO_TIME,
-    compose,
-    rfc3339,
-    sign,
-    verify,
-)
+from alertrouter.notifiers.webhook.compose import ZERO_TIME, compose, rfc3339
+from alertrouter.notifiers.webhook.signing import sign, verify
 from alertrouter.render.environment import Renderer, TemplateError, sample_data
 from tests.conftest import load_text
 from tests.notifications import escalated

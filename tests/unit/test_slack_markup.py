@@ -14,7 +14,7 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import SlackConfig
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import Message, Notification
-from alertrouter.notifiers.slack import compose
+from alertrouter.notifiers.slack.compose import compose
 from alertrouter.notify.compose import Announcement
 from alertrouter.render.environment import Renderer, sample_data
 from tests.notifications import NOW, escalated, foreign_slack_markup, notification

@@ -1,27 +1,20 @@
-"""PagerDuty: Events API v2 through pdpyras' EventsAPISession.
-
-An incident is one PagerDuty alert, keyed by `dedup_key(external_url, incident_id)`: a trigger
-event while the incident is open (repeated triggers update it), a resolve event once it is
-resolved. The same key serves `acknowledge` events and maps PagerDuty's webhooks back to
-incidents (`incident_id_from_dedup_key`).
+"""PagerDuty, the sending half: Events API v2 through pdpyras' EventsAPISession.
 
 pdpyras retries on its own (network errors, 429 forever, some 5xx, with sleeps); all of that is
 switched off here so that one `send` is one HTTP request, and requests run in a worker thread
-because pdpyras is synchronous.
+because pdpyras is synchronous. The routing key (inline or from `routing_key_file`) is added to
+the event here and never appears in an error's message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -33,24 +26,15 @@ with warnings.catch_warnings():
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import PagerdutyConfig
-from alertrouter.core.reasons import NotifyReason
-from alertrouter.core.values import Severity
-from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notification, Sent, Thread
+from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
 from alertrouter.notifiers.http import (
     USER_AGENT,
     read_secret_file,
     redacted_url,
     status_error,
 )
-from alertrouter.render.environment import Renderer, iso_time, parse_json, render_part
 
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
-DEFAULT_CLIENT = "alertrouter"
-MAX_SUMMARY_CHARS = 1024
-MAX_DEDUP_KEY_CHARS = 255
-MAX_EVENT_BYTES = 512 * 1024
-# The routing key is added when sending: `, "routing_key": "<32 characters>"`, with room to spare.
-_ROUTING_KEY_ROOM = 128
 _INVALID_URL = (
     requests.exceptions.InvalidURL,
     requests.exceptions.InvalidSchema,
@@ -60,156 +44,6 @@ _INVALID_URL = (
 # DeliveryError (without the URL's secrets), so pdpyras' own messages are dropped. The logger
 # is made directly, not by getLogger, so that no logging configuration turns it back on.
 _PDPYRAS_LOG = logging.Logger("pdpyras.silenced", level=logging.CRITICAL + 1)
-SEVERITIES = {
-    Severity.P0: "critical",
-    Severity.P1: "error",
-    Severity.P2: "warning",
-    Severity.P3: "info",
-}
-
-# ------------------------------------------------------------------------------------ dedup keys
-
-
-def dedup_key(external_url: str, incident_id: int) -> str:
-    """`alertrouter/<host[:port][/path] of external_url>/incident/<id>`: stable per incident,
-    distinct between installations, at most 255 characters."""
-    return f"{_dedup_prefix(external_url)}{incident_id}"
-
-
-def incident_id_from_dedup_key(key: str, external_url: str) -> int | None:
-    """The incident id in a dedup key made by this installation, else None."""
-    prefix = _dedup_prefix(external_url)
-    if not key.startswith(prefix):
-        return None
-    rest = key[len(prefix) :]
-    if not (rest.isascii() and rest.isdigit()) or str(int(rest)) != rest:
-        return None
-    return int(rest)
-
-
-def _dedup_prefix(external_url: str) -> str:
-    parts = urlsplit(external_url)
-    installation = parts.netloc.rpartition("@")[2].lower() + parts.path.rstrip("/")
-    if len(installation) > 200:  # keeps the key within PagerDuty's 255 characters
-        installation = hashlib.sha256(installation.encode()).hexdigest()[:40]
-    return f"alertrouter/{installation}/incident/"
-
-
-# ---------------------------------------------------------------------------------------- compose
-
-
-def compose(
-    config: PagerdutyConfig,
-    global_: GlobalConfig,
-    renderer: Renderer,
-    n: Notification,
-    *,
-    label: str,
-) -> list[Message]:
-    """One "event" message: trigger while the incident is open, acknowledge when it is
-    acknowledged, resolve once it is resolved. The body is the Events API v2 event without its
-    routing key."""
-    key = dedup_key(n.data["external_url"], n.incident_id)
-    if n.reason is NotifyReason.SILENCED:
-        return []  # PagerDuty has no silences; the muted alerts resolve it in time
-    if n.reason is NotifyReason.ACKNOWLEDGED:
-        return [acknowledge_message(n.data["external_url"], n.incident_id)]
-    if n.data["incident"]["status"] == "resolved" or n.reason is NotifyReason.ALL_RESOLVED:
-        # A person's resolution is always passed on: PagerDuty must not keep paging for it.
-        # ALL_RESOLVED with the incident still open: what PagerDuty was told of resolved, and
-        # only alerts it never heard of (muted) keep the incident open.
-        if not n.send_resolved and n.reason is not NotifyReason.RESOLVED_MANUALLY:
-            return []
-        return [Message("event", {"event_action": "resolve", "dedup_key": key})]
-    if not n.data["alerts"]["firing"]:
-        return []  # every alert is muted: a trigger would page for nothing
-    return [Message("event", trigger_event(config, renderer, n.data, key, label=label))]
-
-
-def acknowledge_message(external_url: str, incident_id: int) -> Message:
-    """The event that acknowledges an incident's PagerDuty alert."""
-    return Message(
-        "event", {"event_action": "acknowledge", "dedup_key": dedup_key(external_url, incident_id)}
-    )
-
-
-def trigger_event(
-    config: PagerdutyConfig,
-    renderer: Renderer,
-    data: Mapping[str, Any],
-    key: str,
-    *,
-    label: str,
-) -> dict[str, Any]:
-    incident = data["incident"]
-    client = config.client or DEFAULT_CLIENT
-    payload: dict[str, Any] = {
-        "summary": _summary(renderer, config, data, label=label),
-        "source": config.source or client,
-        "severity": pagerduty_severity(incident["severity"]),
-    }
-    if incident.get("opened_at") is not None:
-        payload["timestamp"] = iso_time(incident["opened_at"])
-    for field, value in (
-        ("component", config.component),
-        ("group", config.group),
-        ("class", config.class_),
-    ):
-        if value:
-            payload[field] = value
-    payload["custom_details"] = parse_json(
-        render_part(
-            renderer, config.templates, "details", "pagerduty_details.json.j2", data, label=label
-        ),
-        label=f"{label}, details template",
-    )
-    event = {
-        "event_action": "trigger",
-        "dedup_key": key,
-        "payload": payload,
-        "client": client,
-        "client_url": config.client_url or incident["url"],
-        "links": [{"href": incident["url"], "text": f"Incident #{incident['id']}"}]
-        + [_without_empty(link.model_dump()) for link in config.links],
-        "images": [_without_empty(image.model_dump()) for image in config.images],
-    }
-    return _within_size_limit(event)
-
-
-def pagerduty_severity(level: str) -> str:
-    return SEVERITIES[Severity.parse(level)]
-
-
-def _summary(
-    renderer: Renderer, config: PagerdutyConfig, data: Mapping[str, Any], *, label: str
-) -> str:
-    text = render_part(
-        renderer, config.templates, "summary", "pagerduty_summary.txt.j2", data, label=label
-    ).strip()
-    if len(text) > MAX_SUMMARY_CHARS:
-        text = text[: MAX_SUMMARY_CHARS - 1] + "…"
-    return text
-
-
-def _without_empty(item: dict[str, str]) -> dict[str, str]:
-    return {key: value for key, value in item.items() if value}
-
-
-def event_size(event: Mapping[str, Any]) -> int:
-    """Bytes of the event as requests serializes it (json.dumps defaults, ASCII)."""
-    return len(json.dumps(event).encode())
-
-
-def _within_size_limit(event: dict[str, Any]) -> dict[str, Any]:
-    if event_size(event) + _ROUTING_KEY_ROOM <= MAX_EVENT_BYTES:
-        return event
-    details_size = len(json.dumps(event["payload"]["custom_details"]).encode())
-    note = (
-        f"custom_details truncated: they were {details_size} bytes, which made the event "
-        f"larger than PagerDuty's limit of {MAX_EVENT_BYTES} bytes"
-    )
-    return {**event, "payload": {**event["payload"], "custom_details": {"note": note}}}
-
 
 # --------------------------------------------------------------------------------------- notifier
 

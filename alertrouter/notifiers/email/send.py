@@ -1,17 +1,4 @@
-"""Email: one mail thread per incident, delivered over SMTP the way Alertmanager delivers it.
-
-`compose` (pure) renders one "mail" Message: a one-line subject, the text and HTML bodies, the
-configured static headers and the thread headers. One incident is one mail thread. Its root
-Message-ID is derived from (installation, group key, receiver, integration index, incident id),
-so every replica computes the same one, before and after a restart:
-
-    <incident-42.<16 hex digits of sha256>@<host of external_url>>
-
-The incident's first mail (`opens_incident`) carries the root as its own Message-ID; every later
-mail gets a fresh Message-ID and `In-Reply-To: <root>` and `References: <root>`.
-
-`EmailNotifier.send` delivers one Message over one SMTP connection. Each setting falls back to
-its `smtp_*` global, as in Alertmanager:
+"""Email, the sending half: one mail over one SMTP connection (aiosmtplib).
 
 - TLS: `force_implicit_tls` when set, else implicit TLS on port 465; otherwise, when
   `require_tls` (default true), STARTTLS, failing when the server does not offer it.
@@ -22,9 +9,6 @@ its `smtp_*` global, as in Alertmanager:
   the credentials allow (CRAM-MD5 with `auth_secret`; PLAIN with `auth_identity`, or LOGIN, with
   `auth_password` / `auth_password_file`). Credentials configured but AUTH not offered is an
   error. As Go's PlainAuth, a password is never sent unencrypted, except to a loopback host.
-- Headers: configured `headers` may replace From, To and Subject (as in Alertmanager; the
-  envelope still uses `from` and `to`). Message-ID, In-Reply-To, References, Date and the MIME
-  headers are alertrouter's: configuration that sets them is rejected at load.
 
 Failures are classified (never with the password in the message): authentication refused
 (535, 534, 530, 538) AUTH; other permanent 5xx replies CLIENT; transient 4xx replies SERVER;
@@ -39,48 +23,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import datetime as dt
-import email.policy
-import hashlib
 import ipaddress
-import re
 import ssl
-import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiosmtplib
-from pydantic import SecretStr
 
 from alertrouter.config.models import GlobalConfig
-from alertrouter.config.receivers import EmailConfig, TLSConfig, canonical_header
-from alertrouter.core.reasons import NotifyReason
-from alertrouter.notifiers.base import (
-    DeliveryError,
-    ErrorKind,
-    Message,
-    Notification,
-    Sent,
-    Thread,
-)
-from alertrouter.render.environment import Renderer, render_part
-from alertrouter.render.escaping import HTML, TEXT
+from alertrouter.config.receivers import EmailConfig, TLSConfig
+from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
+from alertrouter.notifiers.email.compose import OP, build_mail
+from alertrouter.notifiers.email.settings import SMTPSettings, smtp_settings
 
-OP = "mail"
-SUBJECT_TEMPLATE = "email_subject.txt.j2"
-TEXT_TEMPLATE = "email.txt.j2"
-HTML_TEMPLATE = "email.html.j2"
-
-_FALLBACK_DOMAIN = "alertrouter.invalid"
-_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# Bodies in quoted-printable or base64 when not ASCII: no need for the server's 8BITMIME.
-_POLICY = email.policy.default.clone(cte_type="7bit")
 _AUTH_REFUSED = frozenset({530, 534, 535, 538})
 _TLS_VERSIONS = {
     "TLS10": ssl.TLSVersion.TLSv1,
@@ -89,190 +46,9 @@ _TLS_VERSIONS = {
     "TLS13": ssl.TLSVersion.TLSv1_3,
 }
 
-# ----------------------------------------------------------------------------------- compose
-
-
-def compose(
-    config: EmailConfig,
-    global_: GlobalConfig,
-    renderer: Renderer,
-    n: Notification,
-    *,
-    label: str,
-) -> list[Message]:
-    if n.reason is NotifyReason.ALL_RESOLVED and not n.send_resolved:
-        return []
-
-    def part(name: str, default: str) -> str:
-        target = HTML if name == "html" else TEXT
-        return render_part(
-            renderer, config.templates, name, default, n.data, label=label, target=target
-        )
-
-    root = thread_root_id(n)
-    first = n.opens_incident
-    body = {
-        "subject": one_line(part("subject", SUBJECT_TEMPLATE)),
-        "text": part("text", TEXT_TEMPLATE),
-        "html": part("html", HTML_TEMPLATE),
-        "message_id": root if first else fresh_message_id(n),
-        "in_reply_to": None if first else root,
-        "references": None if first else root,
-        "date": n.now,
-        "headers": dict(config.headers),
-    }
-    return [Message(OP, body)]
-
-
-def one_line(text: str) -> str:
-    """A header value: control characters and every kind of line break become one space, so a
-    label value cannot end the header and start another."""
-    return " ".join(_CONTROL.sub(" ", text).split())
-
-
-def thread_root_id(n: Notification) -> str:
-    installation = str(n.data.get("external_url", ""))
-    key = "\0".join((installation, n.group_key, n.receiver, str(n.index), str(n.incident_id)))
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return f"<incident-{n.incident_id}.{digest}@{message_id_domain(installation)}>"
-
-
-def fresh_message_id(n: Notification) -> str:
-    domain = message_id_domain(str(n.data.get("external_url", "")))
-    return f"<{uuid.uuid4().hex}.incident-{n.incident_id}@{domain}>"
-
-
-def message_id_domain(external_url: str) -> str:
-    try:
-        host = urlsplit(external_url).hostname or ""
-    except ValueError:
-        return _FALLBACK_DOMAIN
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host if _DOMAIN.fullmatch(host) else _FALLBACK_DOMAIN
-    return f"[{address}]" if address.version == 6 else str(address)
-
-
-# ---------------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True, slots=True)
-class SMTPSettings:
-    """An email config with Alertmanager's global fallbacks applied."""
-
-    host: str
-    port: int
-    hello: str
-    header_from: str
-    envelope_from: str
-    header_to: str
-    recipients: tuple[str, ...]
-    implicit_tls: bool
-    require_tls: bool
-    tls: TLSConfig | None
-    username: str
-    password: SecretStr | None
-    password_file: str | None
-    secret: SecretStr | None
-    identity: str
-
-    @property
-    def smarthost(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-    @property
-    def uses_tls(self) -> bool:
-        return self.implicit_tls or self.require_tls
-
-    @property
-    def server_name(self) -> str:
-        return self.tls.server_name if self.tls is not None and self.tls.server_name else self.host
-
-
-def smtp_settings(config: EmailConfig, global_: GlobalConfig) -> SMTPSettings:
-    smarthost = config.smarthost or global_.smtp_smarthost
-    if not smarthost:
-        raise _config_error("no smarthost configured (smarthost or global smtp_smarthost)")
-    host, port = split_smarthost(smarthost)
-    sender = config.from_ or global_.smtp_from
-    if not sender:
-        raise _config_error("no from address configured (from or global smtp_from)")
-    own_password = config.auth_password is not None or bool(config.auth_password_file)
-    return SMTPSettings(
-        host=host,
-        port=port,
-        hello=config.hello or global_.smtp_hello,
-        header_from=sender,
-        envelope_from=_address(sender),
-        header_to=config.to,
-        recipients=_addresses(config.to),
-        implicit_tls=_first_set(
-            config.force_implicit_tls, global_.smtp_force_implicit_tls, default=port == 465
-        ),
-        require_tls=_first_set(config.require_tls, global_.smtp_require_tls, default=True),
-        tls=config.tls_config or global_.smtp_tls_config,
-        username=config.auth_username or global_.smtp_auth_username or "",
-        password=config.auth_password if own_password else global_.smtp_auth_password,
-        password_file=(
-            config.auth_password_file if own_password else global_.smtp_auth_password_file
-        ),
-        secret=config.auth_secret or global_.smtp_auth_secret,
-        identity=config.auth_identity or global_.smtp_auth_identity or "",
-    )
-
-
-def split_smarthost(smarthost: str) -> tuple[str, int]:
-    host, _, port = smarthost.rpartition(":")
-    return host.removeprefix("[").removesuffix("]"), int(port)
-
-
-def _first_set(*values: bool | None, default: bool) -> bool:
-    return next((value for value in values if value is not None), default)
-
-
-def _address(value: str) -> str:
-    _, address = parseaddr(value)
-    if "@" not in address:
-        raise _config_error(f"invalid from address {value!r}")
-    return address
-
-
-def _addresses(value: str) -> tuple[str, ...]:
-    addresses = tuple(address for _, address in getaddresses([value]))
-    if not addresses or any("@" not in address for address in addresses):
-        raise _config_error(f"invalid to address list {value!r}")
-    return addresses
-
 
 def _config_error(message: str) -> DeliveryError:
     return DeliveryError(ErrorKind.CONFIG, message)
-
-
-# ----------------------------------------------------------------------------------- the mail
-
-
-def build_mail(body: Mapping[str, Any], settings: SMTPSettings) -> EmailMessage:
-    """multipart/alternative: the text part, then the HTML part (the one clients prefer)."""
-    mail = EmailMessage(policy=_POLICY)
-    try:
-        mail["From"] = settings.header_from
-        mail["To"] = settings.header_to
-        mail["Subject"] = one_line(body["subject"])
-        mail["Date"] = format_datetime(dt.datetime.fromtimestamp(body["date"] / 1000, dt.UTC))
-        mail["Message-ID"] = body["message_id"]
-        if body.get("in_reply_to"):
-            mail["In-Reply-To"] = body["in_reply_to"]
-            mail["References"] = body["references"]
-        for name, value in body.get("headers", {}).items():
-            if canonical_header(name) not in EmailConfig.RESERVED_HEADERS:
-                del mail[name]
-                mail[name] = value
-    except ValueError as exc:  # the policy refuses line breaks and malformed values
-        raise _config_error(f"cannot build the mail headers: {exc}") from exc
-    mail.set_content(body["text"])
-    mail.add_alternative(body["html"], subtype="html")
-    return mail
 
 
 # --------------------------------------------------------------------------------------- TLS

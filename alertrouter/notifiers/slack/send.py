@@ -1,18 +1,9 @@
-"""Slack: one message per incident, kept current, and a thread reply per change.
+"""Slack, the sending half: one Web API or incoming-webhook request per `send` (slack_sdk).
 
-Two modes, chosen as Alertmanager's slack_configs choose them (and as config.checks validates):
-
-- bot mode, when an app token is configured (inline, or globally unless the config has its own
-  api_url): the first notification of an incident is a chat.postMessage; later ones edit that
-  message in place (chat.update) and, except for the incident's opening, post a thread reply
-  saying what changed, because an edit notifies nobody. The message carries the Acknowledge /
-  Resolve / Silence buttons when the template data says `interactive`.
-- incoming-webhook mode (api_url): one new message per notification, without buttons (a hook
-  cannot receive their clicks).
-
-Ops (`Message.op`): "message" (post, or update the incident's message), "reply" (a thread
-reply) and "webhook" (a post to the incoming webhook). Slack's own error codes are classified
-into DeliveryError kinds; the SDK's retry handlers are off, because the delivery worker retries.
+A chat.update of a message that is gone becomes a new post. Slack's own error codes are
+classified into DeliveryError kinds; the SDK's retry handlers are off, because the delivery
+worker retries. Secrets (the app token, the webhook URL) are read when the notifier is built and
+never appear in an error's message.
 """
 
 from __future__ import annotations
@@ -32,24 +23,10 @@ from slack_sdk.webhook.webhook_response import WebhookResponse
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import SlackConfig
-from alertrouter.core.reasons import NotifyReason
-from alertrouter.notifiers.base import (
-    DeliveryError,
-    ErrorKind,
-    Message,
-    Notification,
-    Sent,
-    Thread,
-)
-from alertrouter.render.environment import Renderer, TemplateError, parse_json, render_part
-from alertrouter.render.escaping import SLACK
+from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
+from alertrouter.notifiers.slack.compose import is_bot_mode
 
 DEFAULT_APP_URL = "https://slack.com/api/"
-MESSAGE_TEMPLATE = "slack.json.j2"
-REPLY_TEMPLATE = "slack_reply.txt.j2"
-
-# Every change after the first is worth a thread reply (ALL_RESOLVED only with send_resolved).
-_REPLY_REASONS = frozenset(NotifyReason) - {NotifyReason.FIRST}
 
 _RATE_LIMIT_CODES = frozenset({"ratelimited", "rate_limited"})
 _SERVER_CODES = frozenset(
@@ -79,17 +56,6 @@ _AUTH_CODES = frozenset(
 _MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message"})
 _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
-# --------------------------------------------------------------------------------------- modes
-
-
-def is_bot_mode(config: SlackConfig, global_: GlobalConfig) -> bool:
-    """An app token of its own, or the global one when the config has no api_url of its own."""
-    if config.app_token is not None or config.app_token_file:
-        return True
-    if config.api_url is not None or config.api_url_file:
-        return False
-    return global_.slack_app_token is not None or bool(global_.slack_app_token_file)
-
 
 def api_base_url(config: SlackConfig, global_: GlobalConfig) -> str:
     """The Web API base URL (ending in "/"). Alertmanager's app_url names the method itself
@@ -97,66 +63,6 @@ def api_base_url(config: SlackConfig, global_: GlobalConfig) -> str:
     url = config.app_url or global_.slack_app_url or DEFAULT_APP_URL
     url = url.removesuffix("/chat.postMessage")
     return url if url.endswith("/") else url + "/"
-
-
-# ------------------------------------------------------------------------------------- compose
-
-
-def compose(
-    config: SlackConfig,
-    global_: GlobalConfig,
-    renderer: Renderer,
-    n: Notification,
-    *,
-    label: str,
-) -> list[Message]:
-    """What to send to Slack for one notification (pure). Raises TemplateError."""
-    if is_bot_mode(config, global_):
-        return _compose_bot(config, renderer, n, label=label)
-    return _compose_webhook(config, renderer, n, label=label)
-
-
-def _compose_bot(
-    config: SlackConfig, renderer: Renderer, n: Notification, *, label: str
-) -> list[Message]:
-    channel = config.channel or ""
-    rate_key = f"slack:{channel}"
-    body = {**_render_message(config, renderer, n.data, label=label), "channel": channel}
-    messages = [Message("message", body, rate_key)]
-    if _wants_reply(n):
-        text = render_part(
-            renderer, config.templates, "reply", REPLY_TEMPLATE, n.data, label=label, target=SLACK
-        ).strip()
-        messages.append(Message("reply", {"channel": channel, "text": text}, rate_key))
-    return messages
-
-
-def _wants_reply(n: Notification) -> bool:
-    if n.opens_incident or n.reason not in _REPLY_REASONS:
-        return False
-    return n.reason is not NotifyReason.ALL_RESOLVED or n.send_resolved
-
-
-def _compose_webhook(
-    config: SlackConfig, renderer: Renderer, n: Notification, *, label: str
-) -> list[Message]:
-    if n.reason is NotifyReason.ALL_RESOLVED and not n.send_resolved:
-        return []
-    data = {**n.data, "interactive": False}  # buttons need the bot to receive their clicks
-    body = _render_message(config, renderer, data, label=label)
-    return [Message("webhook", body, f"slack-webhook:{n.receiver}:{n.index}")]
-
-
-def _render_message(
-    config: SlackConfig, renderer: Renderer, data: Mapping[str, Any], *, label: str
-) -> dict[str, Any]:
-    text = render_part(
-        renderer, config.templates, "message", MESSAGE_TEMPLATE, data, label=label, target=SLACK
-    )
-    body = parse_json(text, label=f"{label}, message template")
-    if not isinstance(body, dict):
-        raise TemplateError(f"{label}, message template must produce a JSON object")
-    return body
 
 
 # ------------------------------------------------------------------------------------ notifier
