@@ -35,7 +35,7 @@ from alertrouter.ingest.alerts import (
 )
 from alertrouter.ingest.groups import GroupRow, MemberAlert
 from alertrouter.ingest.wire import IncomingAlert, WebhookPayload, normalize
-from alertrouter.mute import silences as silence_state
+from alertrouter.mute import silence_store as silence_state
 from alertrouter.mute.inhibition import Inhibitor
 from alertrouter.mute.muting import FlushContext, muted_by
 from alertrouter.notify.compose import Outgoing, load_entries, notify, time_muted_event

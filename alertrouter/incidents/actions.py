@@ -35,7 +35,8 @@ from alertrouter.incidents.members import incident_members, muted_members
 from alertrouter.incidents.store import event_row, group_of
 from alertrouter.ingest.groups import MemberAlert
 from alertrouter.matchers import Matcher, MatchType
-from alertrouter.mute import silences as silence_state
+from alertrouter.mute import silence_store
+from alertrouter.mute.silences import Silence
 from alertrouter.notify.compose import (
     Announcement,
     NotifySettings,
@@ -138,7 +139,7 @@ def perform(
     else:
         members = incident_members(conn, action.incident_id)
         silence = _silence_for(incident, members, action, now)
-        stored = silence_state.create(conn, silence, now)
+        stored = silence_store.create(conn, silence, now)
         silence_id = stored.id
         values = {}
         event = (
@@ -218,7 +219,7 @@ def _tell(
 
 def _silence_for(
     incident: Mapping[str, Any], members: Sequence[MemberAlert], action: Action, now: int
-) -> silence_state.Silence:
+) -> Silence:
     labels: Mapping[str, str] = incident["group_labels"] or common([m.labels for m in members])
     matchers = tuple(
         Matcher.create(name, MatchType.EQUAL, value)
@@ -231,7 +232,7 @@ def _silence_for(
             "create the silence with matchers instead"
         )
     comment = action.comment or f"Silenced from incident #{incident['id']} ({action.source})"
-    return silence_state.Silence(
+    return Silence(
         id="",
         matchers=matchers,
         starts_at=now,
@@ -241,5 +242,5 @@ def _silence_for(
     )
 
 
-def _shown(silence: silence_state.Silence) -> list[str]:
+def _shown(silence: Silence) -> list[str]:
     return [str(m) for m in silence.matchers]
