@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertrouter.core.groups import GroupRef, GroupRow, MemberAlert
 from alertrouter.core.values import Alert, Labels, Severity
 from alertrouter.engine.runtime import Runtime
 from alertrouter.history import search_index
@@ -25,15 +26,8 @@ from alertrouter.incidents.actions import Action, ActionResult, perform
 from alertrouter.incidents.escalation import Policies
 from alertrouter.incidents.lifecycle import FlushAlert, Plan, plan_flush
 from alertrouter.ingest import groups as group_state
-from alertrouter.ingest.alerts import (
-    GroupRef,
-    RoutedAlert,
-    WriteResult,
-    attach_to_groups,
-    firing_alerts,
-    write_alerts,
-)
-from alertrouter.ingest.groups import GroupRow, MemberAlert
+from alertrouter.ingest.alerts import attach_to_groups, firing_alerts, write_alerts
+from alertrouter.ingest.values import RoutedAlert, WriteResult
 from alertrouter.ingest.wire import IncomingAlert, WebhookPayload, normalize
 from alertrouter.mute import silence_store as silence_state
 from alertrouter.mute.inhibition import Inhibitor

@@ -27,13 +27,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from alertrouter.core.groups import MemberAlert
 from alertrouter.core.reasons import ActionKind, NotifyReason
 from alertrouter.core.values import InputError
 from alertrouter.incidents import escalation_store
 from alertrouter.incidents.escalation import Policies
 from alertrouter.incidents.members import incident_members, muted_members
 from alertrouter.incidents.store import event_row, group_of
-from alertrouter.ingest.groups import MemberAlert
 from alertrouter.matchers import Matcher, MatchType
 from alertrouter.mute import silence_store
 from alertrouter.mute.silences import Silence

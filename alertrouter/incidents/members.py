@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from alertrouter.ingest.groups import MEMBER_COLUMNS, MemberAlert, member_of
+from alertrouter.core.groups import MemberAlert
+from alertrouter.ingest.groups import MEMBER_COLUMNS, member_of
 from alertrouter.storage.database import alerts, incident_alerts
 
 

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import Integration, Receiver
+from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import Severity
 from alertrouter.delivery import outbox as outbox_store
-from alertrouter.ingest.groups import GroupRow, MemberAlert
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import ErrorKind, Notification
 from alertrouter.notify.notification_log import (
