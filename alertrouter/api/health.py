@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from alertrouter.api.errors import json_error
 from alertrouter.incidents import store as incident_store
-from alertrouter.mute import silences
+from alertrouter.mute import silence_store
 from alertrouter.server import auth
 from alertrouter.server.keys import CLOCK_MS, DB, METRICS, RELOAD
 from alertrouter.storage import migrate
@@ -51,7 +51,7 @@ async def metrics(request: web.Request) -> web.Response:
             for level, count in (await incident_store.count_open_by_severity(conn)).items():
                 registry.open_incidents.labels(level.name).set(count)
             now = request.app[CLOCK_MS]()
-            registry.active_silences.set(await silences.count_active(conn, now))
+            registry.active_silences.set(await silence_store.count_active(conn, now))
     except Exception as exc:  # the process metrics are still worth serving
         log.warning("metrics: database unavailable: %s", type(exc).__name__)
     return web.Response(

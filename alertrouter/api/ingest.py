@@ -12,7 +12,8 @@ from aiohttp import web
 from alertrouter.api.errors import error_response
 from alertrouter.config.models import AlertLimits
 from alertrouter.engine.pipeline import Pipeline
-from alertrouter.ingest.alerts import RoutedAlert, serialized_ahead
+from alertrouter.ingest.alerts import serialized_ahead
+from alertrouter.ingest.values import RoutedAlert
 from alertrouter.ingest.wire import WebhookPayload, parse_payload
 from alertrouter.server import auth
 from alertrouter.server.keys import METRICS, PIPELINE

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alertrouter.api.serialize import silence_json
 from alertrouter.core.values import InputError
 from alertrouter.matchers import Matcher, MatcherParseError, parse_matcher
-from alertrouter.mute import silences
+from alertrouter.mute import silence_store
 from alertrouter.mute.silences import Silence, matcher_from_json
 from alertrouter.server import auth
 from alertrouter.server.keys import CLOCK_MS, DB
@@ -57,7 +57,7 @@ async def list_silences(request: web.Request) -> web.Response:
     _api_auth(request)
     now = request.app[CLOCK_MS]()
     async with request.app[DB].read() as conn:
-        found = await silences.list_all(conn)
+        found = await silence_store.list_all(conn)
     return web.json_response([silence_json(s, now) for s in found])
 
 
@@ -73,7 +73,7 @@ async def create_silence(request: web.Request) -> web.Response:
         created_by=body.createdBy,
         comment=body.comment,
     )
-    stored = await request.app[DB].run_write(lambda conn: silences.create(conn, silence, now))
+    stored = await request.app[DB].run_write(lambda conn: silence_store.create(conn, silence, now))
     return web.json_response(
         {"silenceID": stored.id, "silence": silence_json(stored, now)}, status=200
     )
@@ -83,7 +83,9 @@ async def expire_silence(request: web.Request) -> web.Response:
     _api_auth(request)
     now = request.app[CLOCK_MS]()
     silence_id = request.match_info["silence_id"]
-    expired = await request.app[DB].run_write(lambda conn: silences.expire(conn, silence_id, now))
+    expired = await request.app[DB].run_write(
+        lambda conn: silence_store.expire(conn, silence_id, now)
+    )
     if expired is None:
         raise web.HTTPNotFound(reason="no such silence")
     body: dict[str, Any] = {"status": "success", "silence": silence_json(expired, now)}

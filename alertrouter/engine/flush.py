@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.values import Alert, Severity
 from alertrouter.engine.observers import StageParts
 from alertrouter.engine.runtime import Runtime
@@ -22,8 +23,7 @@ from alertrouter.incidents import store as incident_store
 from alertrouter.incidents.lifecycle import FlushAlert, Plan, plan_flush
 from alertrouter.ingest import groups as group_state
 from alertrouter.ingest.alerts import firing_alerts
-from alertrouter.ingest.groups import GroupRow, MemberAlert
-from alertrouter.mute import silences as silence_state
+from alertrouter.mute import silence_store
 from alertrouter.mute.inhibition import Inhibitor
 from alertrouter.mute.muting import FlushContext, muted_by
 from alertrouter.notify.compose import GroupNotice, Outgoing, notify, time_muted_event
@@ -136,7 +136,7 @@ class Flusher:
 
     async def mute_context(self, conn: AsyncConnection, now: int) -> FlushContext:
         """The silences active at `now` and the inhibition the alerts firing then cause."""
-        active = tuple(await silence_state.active(conn, now))
+        active = tuple(await silence_store.active(conn, now))
         inhibitor = None
         rules = self._runtime().inhibit_rules
         if rules:

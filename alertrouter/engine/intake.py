@@ -9,17 +9,12 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from alertrouter.core.groups import GroupRef
 from alertrouter.core.values import Labels
 from alertrouter.engine.observers import StageParts
 from alertrouter.engine.runtime import Runtime
-from alertrouter.ingest.alerts import (
-    GroupRef,
-    RoutedAlert,
-    WriteResult,
-    attach_to_groups,
-    firing_alerts,
-    write_alerts,
-)
+from alertrouter.ingest.alerts import attach_to_groups, firing_alerts, write_alerts
+from alertrouter.ingest.values import RoutedAlert, WriteResult
 from alertrouter.ingest.wire import IncomingAlert, WebhookPayload, normalize
 from alertrouter.routing.tree import Route
 from alertrouter.storage.committer import GroupCommitter

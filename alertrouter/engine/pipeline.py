@@ -22,7 +22,7 @@ from alertrouter.engine.observers import Observers, StageParts
 from alertrouter.engine.oncall import OnCall
 from alertrouter.engine.runtime import Runtime
 from alertrouter.incidents.actions import Action, ActionResult
-from alertrouter.ingest.alerts import RoutedAlert, WriteResult
+from alertrouter.ingest.values import RoutedAlert, WriteResult
 from alertrouter.ingest.wire import WebhookPayload
 from alertrouter.mute.muting import FlushContext
 from alertrouter.storage.database import Database

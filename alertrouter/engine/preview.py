@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alertrouter.config.models import Config
+from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.incidents.lifecycle import FlushAlert, title_of
-from alertrouter.ingest.groups import GroupRow, MemberAlert
 from alertrouter.ingest.wire import IncomingAlert
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import Message, Notification

@@ -27,15 +27,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from alertrouter.core.groups import MemberAlert
 from alertrouter.core.reasons import ActionKind, NotifyReason
 from alertrouter.core.values import InputError
 from alertrouter.incidents import escalation_store
 from alertrouter.incidents.escalation import Policies
 from alertrouter.incidents.members import announce_change, incident_members
 from alertrouter.incidents.store import event_row
-from alertrouter.ingest.groups import MemberAlert
 from alertrouter.matchers import Matcher, MatchType
-from alertrouter.mute import silences as silence_state
+from alertrouter.mute import silence_store
+from alertrouter.mute.silences import Silence
 from alertrouter.notify.compose import Announcement
 from alertrouter.notify.settings import NotifySettings
 from alertrouter.notify.template_data import common
@@ -133,7 +134,7 @@ def perform(
     else:
         members = incident_members(conn, action.incident_id)
         silence = _silence_for(incident, members, action, now)
-        stored = silence_state.create(conn, silence, now)
+        stored = silence_store.create(conn, silence, now)
         silence_id = stored.id
         values = {}
         event = (
@@ -197,7 +198,7 @@ def _tell(
 
 def _silence_for(
     incident: Mapping[str, Any], members: Sequence[MemberAlert], action: Action, now: int
-) -> silence_state.Silence:
+) -> Silence:
     labels: Mapping[str, str] = incident["group_labels"] or common([m.labels for m in members])
     matchers = tuple(
         Matcher.create(name, MatchType.EQUAL, value)
@@ -210,7 +211,7 @@ def _silence_for(
             "create the silence with matchers instead"
         )
     comment = action.comment or f"Silenced from incident #{incident['id']} ({action.source})"
-    return silence_state.Silence(
+    return Silence(
         id="",
         matchers=matchers,
         starts_at=now,
@@ -220,5 +221,5 @@ def _silence_for(
     )
 
 
-def _shown(silence: silence_state.Silence) -> list[str]:
+def _shown(silence: Silence) -> list[str]:
     return [str(m) for m in silence.matchers]

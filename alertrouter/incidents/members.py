@@ -8,8 +8,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from alertrouter.core.groups import MemberAlert
 from alertrouter.incidents.store import group_of
-from alertrouter.ingest.groups import MEMBER_COLUMNS, MemberAlert, member_of
+from alertrouter.ingest.groups import MEMBER_COLUMNS, member_of
 from alertrouter.notify.compose import Announcement, GroupNotice, Outgoing, announce
 from alertrouter.notify.log_store import load_entries
 from alertrouter.notify.settings import NotifySettings

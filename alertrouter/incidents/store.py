@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertrouter.core.groups import GroupRow
 from alertrouter.core.values import Severity
 from alertrouter.delivery import outbox
 from alertrouter.incidents.lifecycle import KnownAlert, OpenIncident, Plan
-from alertrouter.ingest.groups import GroupRow
 from alertrouter.storage import timeline
 from alertrouter.storage.database import (
     Database,

@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertrouter.core.groups import GroupRef
+from alertrouter.ingest.values import RoutedAlert, WriteResult
 from alertrouter.ingest.wire import IncomingAlert
 from alertrouter.storage.database import (
     Database,
@@ -25,25 +27,6 @@ from alertrouter.storage.database import (
     group_alerts,
     groups,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class GroupRef:
-    """The aggregation group an alert joins on one matched route, with that route's timings."""
-
-    key: str
-    route_key: str
-    receiver: str
-    labels: dict[str, str]
-    group_wait_ms: int
-    group_interval_ms: int
-    repeat_interval_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class RoutedAlert:
-    alert: IncomingAlert
-    groups: tuple[GroupRef, ...]
 
 
 def serialized_ahead(routed: Sequence[RoutedAlert]) -> list[RoutedAlert]:
@@ -60,11 +43,6 @@ def serialized_ahead(routed: Sequence[RoutedAlert]) -> list[RoutedAlert]:
         )
         for r in routed
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    earliest_due: int | None  # the soonest due time this batch gave a group, if any
 
 
 def newer(candidate: IncomingAlert, current: IncomingAlert) -> bool:

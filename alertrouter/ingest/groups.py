@@ -9,35 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.values import Severity
 from alertrouter.storage.database import Database, DriverStatement, alerts, group_alerts, groups
-
-
-@dataclass(frozen=True, slots=True)
-class GroupRow:
-    key: str
-    route_key: str
-    receiver: str
-    labels: dict[str, str]
-    group_interval_ms: int
-    repeat_interval_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class MemberAlert:
-    fingerprint: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    severity: Severity
-    starts_at: int
-    ends_at: int | None
-    generator_url: str = ""
-    # When we last stored a change of the alert (a new occurrence, its resolution): our clock.
-    updated_at: int = 0
-
-    @property
-    def firing(self) -> bool:
-        return self.ends_at is None
 
 
 async def due_keys(conn: AsyncConnection, now: int, limit: int) -> list[str]:

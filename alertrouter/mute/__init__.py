@@ -1,1 +1,1 @@
-"""Whether an alert is muted: silences, inhibition, and both at an instant."""
+"""Whether an alert is muted: silences and inhibition behind one Muter interface (mute.muter)."""

@@ -44,14 +44,24 @@ class Inhibition:
     rule: InhibitRule
     by: tuple[Alert, ...]
 
+    @property
+    def reason(self) -> str:
+        """What an alert it mutes records as the reason: the rule and the first source alert."""
+        source = self.by[0]
+        name = source.labels.get("alertname", "")
+        return f"inhibited by rule #{self.rule.index}: {name} {source.fingerprint}".replace(
+            "  ", " "
+        )
+
 
 def rules_from_config(config: Config) -> tuple[InhibitRule, ...]:
     return tuple(InhibitRule.from_config(i, rule) for i, rule in enumerate(config.inhibit_rules))
 
 
 class Inhibitor:
-    """Evaluates targets against one snapshot of alerts at one instant. Source candidates are
-    selected once per rule, so checking many targets costs one pass over the sources each."""
+    """Evaluates targets against one snapshot of alerts at one instant; a Muter. Source
+    candidates are selected once per rule, so checking many targets costs one pass over the
+    sources each."""
 
     def __init__(
         self, rules: Sequence[InhibitRule], alerts: Iterable[Alert], now: dt.datetime
@@ -76,3 +86,7 @@ class Inhibitor:
             if by:
                 return Inhibition(rule, by)
         return None
+
+    def mutes(self, labels: Labels) -> str | None:
+        inhibition = self.check(labels)
+        return None if inhibition is None else inhibition.reason

@@ -5,34 +5,30 @@ scheduler pass."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from alertrouter.mute import silences as silence_state
 from alertrouter.mute.inhibition import Inhibitor
+from alertrouter.mute.muter import MuteChain, Muter
+from alertrouter.mute.silences import ActiveSilences, Silence
 
 
 @dataclass(frozen=True)
 class FlushContext:
-    """What every flush of one scheduler pass shares: the instant and the mute sources."""
+    """What every flush of one scheduler pass shares: the instant and the mute sources, combined
+    once into `muter` (silences first, then inhibition)."""
 
     now: int
-    silences: tuple[silence_state.Silence, ...]
+    silences: tuple[Silence, ...]
     inhibitor: Inhibitor | None
+    muter: Muter = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        muters: list[Muter] = [ActiveSilences(self.silences, self.now)]
+        if self.inhibitor is not None:
+            muters.append(self.inhibitor)
+        object.__setattr__(self, "muter", MuteChain(muters))
 
 
 def muted_by(labels: Mapping[str, str], context: FlushContext) -> str | None:
     """Why an alert is muted now (the first silence or inhibition), or None."""
-    silence = silence_state.first_muting(context.silences, labels, context.now)
-    if silence is not None:
-        return f"silence {silence.id} by {silence.created_by}: {silence.comment}"
-    if context.inhibitor is not None:
-        inhibition = context.inhibitor.check(labels)
-        if inhibition is not None:
-            source = inhibition.by[0]
-            name = source.labels.get("alertname", "")
-            return (
-                f"inhibited by rule #{inhibition.rule.index}: {name} {source.fingerprint}".replace(
-                    "  ", " "
-                )
-            )
-    return None
+    return context.muter.mutes(labels)

@@ -1,19 +1,15 @@
-"""Silences: Alertmanager's semantics (matchers over labels, active between start and end),
-validated as Alertmanager's API validates them, stored in the database."""
+"""Silences as values: Alertmanager's semantics (matchers over labels, active between start and
+end), validated as Alertmanager's API validates them, and the silences active at an instant as a
+Muter. Pure: mute.silence_store reads and writes them."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.values import InputError, Labels
 from alertrouter.matchers import Matcher, MatcherParseError, MatchType
-from alertrouter.storage.database import silences
 
 SilenceState = Literal["pending", "active", "expired"]
 
@@ -34,8 +30,13 @@ class Silence:
             return "pending"
         return "active" if now < self.ends_at else "expired"
 
-    def mutes(self, labels: Labels, now: int) -> bool:
-        return self.state(now) == "active" and all(m.matches(labels) for m in self.matchers)
+    def matches(self, labels: Labels) -> bool:
+        return all(m.matches(labels) for m in self.matchers)
+
+    @property
+    def reason(self) -> str:
+        """What an alert it mutes records as the reason (incidents, timeline, API)."""
+        return f"silence {self.id} by {self.created_by}: {self.comment}"
 
 
 def matcher_to_json(m: Matcher) -> dict[str, object]:
@@ -81,84 +82,15 @@ def validate_new(silence: Silence, now: int) -> None:
         raise InputError("comment is required")
 
 
-def create(conn: sa.Connection, silence: Silence, now: int) -> Silence:
-    validate_new(silence, now)
-    stored = replace(silence, id=str(uuid.uuid4()), created_at=now, updated_at=now)
-    conn.execute(sa.insert(silences).values(_row(stored)))
-    return stored
+class ActiveSilences:
+    """The silences active at one instant, as a Muter: an alert is muted by the first of them
+    (in the order given) whose matchers all match its labels."""
 
+    def __init__(self, silences: Iterable[Silence], now: int) -> None:
+        self._active = tuple(s for s in silences if s.state(now) == "active")
 
-def expire(conn: sa.Connection, silence_id: str, now: int) -> Silence | None:
-    """Ends a silence now (a pending one never starts). None if unknown; InputError if it has
-    already expired."""
-    current = get(conn, silence_id)
-    if current is None:
+    def mutes(self, labels: Labels) -> str | None:
+        for silence in self._active:
+            if silence.matches(labels):
+                return silence.reason
         return None
-    if current.state(now) == "expired":
-        raise InputError(f"silence {silence_id} already expired")
-    expired = replace(current, starts_at=min(current.starts_at, now), ends_at=now, updated_at=now)
-    conn.execute(
-        sa.update(silences)
-        .where(silences.c.id == silence_id)
-        .values(starts_at=expired.starts_at, ends_at=expired.ends_at, updated_at=now)
-    )
-    return expired
-
-
-def get(conn: sa.Connection, silence_id: str) -> Silence | None:
-    row = (conn.execute(sa.select(silences).where(silences.c.id == silence_id))).first()
-    return _from_row(row._mapping) if row is not None else None
-
-
-async def list_all(conn: AsyncConnection) -> list[Silence]:
-    result = await conn.execute(sa.select(silences).order_by(silences.c.created_at.desc()))
-    return [_from_row(row._mapping) for row in result]
-
-
-async def active(conn: AsyncConnection, now: int) -> list[Silence]:
-    result = await conn.execute(
-        sa.select(silences).where(silences.c.starts_at <= now, silences.c.ends_at > now)
-    )
-    return [_from_row(row._mapping) for row in result]
-
-
-async def count_active(conn: AsyncConnection, now: int) -> int:
-    result = await conn.execute(
-        sa.select(sa.func.count())
-        .select_from(silences)
-        .where(silences.c.starts_at <= now, silences.c.ends_at > now)
-    )
-    return int(result.scalar() or 0)
-
-
-def first_muting(candidates: Sequence[Silence], labels: Labels, now: int) -> Silence | None:
-    for silence in candidates:
-        if silence.mutes(labels, now):
-            return silence
-    return None
-
-
-def _row(s: Silence) -> dict[str, object]:
-    return {
-        "id": s.id,
-        "matchers": [matcher_to_json(m) for m in s.matchers],
-        "starts_at": s.starts_at,
-        "ends_at": s.ends_at,
-        "created_by": s.created_by,
-        "comment": s.comment,
-        "created_at": s.created_at,
-        "updated_at": s.updated_at,
-    }
-
-
-def _from_row(row: sa.RowMapping) -> Silence:
-    return Silence(
-        id=row["id"],
-        matchers=tuple(matcher_from_json(m) for m in row["matchers"]),
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        created_by=row["created_by"],
-        comment=row["comment"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )

@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from alertrouter.config.receivers import Integration
+from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.delivery import outbox as outbox_store
-from alertrouter.ingest.groups import GroupRow, MemberAlert
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import ErrorKind, Message, Notification
 from alertrouter.notify.log_store import LogEntries, upsert_entry

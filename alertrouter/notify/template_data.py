@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import Severity
-from alertrouter.ingest.groups import GroupRow, MemberAlert
 from alertrouter.notify.settings import NotifySettings
 
 
