@@ -8,7 +8,7 @@ The commands live by job in cli_offline (a config, no server), cli_template, cli
 running server) and here (serve, db). Each is a new process someone waits for, so these modules
 import click and the standard library only, a command module is imported only when one of its
 commands runs, and a command imports what it needs when it runs
-(tests/integration/test_cli_imports.py holds them to it, bench/cli_startup.py times it).
+(tests/integration/cli/test_cli_imports.py holds them to it, bench/cli_startup.py times it).
 """
 
 from __future__ import annotations

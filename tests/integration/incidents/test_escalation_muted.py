@@ -7,7 +7,7 @@ import datetime as dt
 
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import incident, kinds
-from tests.integration.test_escalation import CONFIG, at, hook, open_incident
+from tests.integration.incidents.test_escalation import CONFIG, at, hook, open_incident
 
 __all__ = ["hook"]  # the fixture, used by name
 

@@ -9,7 +9,7 @@ import json
 from click.testing import CliRunner
 
 from alertrouter.cli.main import main
-from tests.integration.test_stats_api import history  # noqa: F401  (the fixture)
+from tests.integration.history.test_stats_api import history  # noqa: F401  (the fixture)
 
 
 def runner(client):

@@ -24,7 +24,7 @@ from alertrouter.notifiers.webhook.signing import SIGNATURE_HEADER, verify
 from alertrouter.render.environment import Renderer
 from tests.conftest import free_port
 from tests.fakes.webhook import FakeWebhookReceiver
-from tests.unit.test_notifier_webhook import notification
+from tests.unit.notifiers.test_notifier_webhook import notification
 
 SECRET = "whsec-0123456789"
 CLOCK_S = 1_795_000_000.0

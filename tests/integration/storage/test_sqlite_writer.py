@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from alertrouter.storage import migrate
 from alertrouter.storage.database import open_database, silences
-from tests.integration.test_wal_checkpoint import silence_row as _silence
+from tests.integration.storage.test_wal_checkpoint import silence_row as _silence
 
 
 def _insert(i: int):

@@ -19,7 +19,7 @@ from alertrouter.notifiers.pagerduty.send import PagerDutyNotifier
 from alertrouter.render.environment import Renderer, sample_data
 from tests.conftest import free_port
 from tests.fakes.pagerduty import FakePagerDuty
-from tests.unit.test_notifier_pagerduty import notification
+from tests.unit.notifiers.test_notifier_pagerduty import notification
 
 ROUTING_KEY = "0123456789abcdef0123456789abcdef"
 EXTERNAL_URL = "http://localhost:9095"
