@@ -41,7 +41,8 @@ from alertrouter.mute.muting import FlushContext, muted_by
 from alertrouter.notify.compose import Outgoing, load_entries, notify, time_muted_event
 from alertrouter.routing.tree import Route
 from alertrouter.storage.committer import GroupCommitter
-from alertrouter.storage.database import Database, from_millis
+from alertrouter.storage.database import Database
+from alertrouter.storage.tables import from_millis
 
 log = logging.getLogger(__name__)
 

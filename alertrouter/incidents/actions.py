@@ -45,7 +45,8 @@ from alertrouter.notify.compose import (
     load_entries,
 )
 from alertrouter.storage import timeline
-from alertrouter.storage.database import Database, incidents
+from alertrouter.storage.database import Database
+from alertrouter.storage.tables import incidents
 
 SOURCES = ("slack", "api", "cli", "pagerduty", "web")
 

@@ -29,7 +29,8 @@ from alertrouter.notify.compose import (
     load_entries,
 )
 from alertrouter.storage import timeline
-from alertrouter.storage.database import Database, escalations, incidents
+from alertrouter.storage.database import Database
+from alertrouter.storage.tables import escalations, incidents
 
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
 MUTED_RECHECK_MS = 30_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from alertrouter.ingest.groups import MEMBER_COLUMNS, MemberAlert, member_of
-from alertrouter.storage.database import alerts, incident_alerts
+from alertrouter.storage.tables import alerts, incident_alerts
 
 
 def incident_members(conn: sa.Connection, incident_id: int) -> list[MemberAlert]:

@@ -15,16 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.ingest.wire import IncomingAlert
-from alertrouter.storage.database import (
-    Database,
-    DriverStatement,
-    MultiRowInsert,
-    SerializedDict,
-    alert_occurrences,
-    alerts,
-    group_alerts,
-    groups,
-)
+from alertrouter.storage.database import Database
+from alertrouter.storage.statements import DriverStatement, MultiRowInsert, SerializedDict
+from alertrouter.storage.tables import alert_occurrences, alerts, group_alerts, groups
 
 
 @dataclass(frozen=True, slots=True)

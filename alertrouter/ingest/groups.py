@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.values import Severity
-from alertrouter.storage.database import Database, DriverStatement, alerts, group_alerts, groups
+from alertrouter.storage.database import Database
+from alertrouter.storage.statements import DriverStatement
+from alertrouter.storage.tables import alerts, group_alerts, groups
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.values import InputError, Labels
 from alertrouter.matchers import Matcher, MatcherParseError, MatchType
-from alertrouter.storage.database import silences
+from alertrouter.storage.tables import silences
 
 SilenceState = Literal["pending", "active", "expired"]
 

@@ -28,7 +28,9 @@ from alertrouter.notify.notification_log import (
 )
 from alertrouter.render.environment import Renderer, TemplateError
 from alertrouter.storage import timeline
-from alertrouter.storage.database import Database, DriverStatement, notification_log
+from alertrouter.storage.database import Database
+from alertrouter.storage.statements import DriverStatement, column_binds
+from alertrouter.storage.tables import notification_log
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +406,7 @@ def _upsert_entry(db: Database) -> DriverStatement:
     keys = (
         "group_key", "receiver", "integration", "firing", "resolved", "notified_at", "incident_id"
     )  # fmt: skip
-    insert = db.insert(notification_log).values(timeline.bound(notification_log, keys))
+    insert = db.insert(notification_log).values(column_binds(notification_log, keys))
     return DriverStatement(
         insert.on_conflict_do_update(
             index_elements=[
