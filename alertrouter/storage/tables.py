@@ -58,7 +58,7 @@ alert_occurrences = sa.Table(
     sa.Column("ends_at", Millis, nullable=True),
     sa.UniqueConstraint("alert_id", "starts_at"),
 )
-# Ended occurrences by end time: what history retention deletes (incidents.retention). Partial,
+# Ended occurrences by end time: what history retention deletes (history.retention). Partial,
 # so an occurrence that starts adds no entry, and one that ends adds it near the index's end.
 sa.Index(
     "ix_alert_occurrences_ended",
@@ -226,7 +226,7 @@ timeline_events = sa.Table(
     sa.Column("detail", Json, nullable=False),
 )
 
-# The next escalation step of each incident that is escalating (escalation.py).
+# The next escalation step of each incident that is escalating (incidents.escalation_store).
 escalations = sa.Table(
     "escalations",
     metadata,
@@ -262,7 +262,7 @@ inbound_requests = sa.Table(
     sa.Column("received_at", Millis, nullable=False, index=True),
 )
 
-# Per (group, receiver, integration): what the last notification reported (state.notification_log).
+# Per (group, receiver, integration): what the last notification reported (notify.notification_log).
 notification_log = sa.Table(
     "notification_log",
     metadata,
