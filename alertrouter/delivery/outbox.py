@@ -23,13 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Sent
 from alertrouter.storage import timeline
-from alertrouter.storage.database import (
-    Database,
-    DriverStatement,
-    delivery_threads,
-    outbox,
-    rate_slots,
-)
+from alertrouter.storage.database import Database
+from alertrouter.storage.statements import DriverStatement, column_binds, compiled_insert
+from alertrouter.storage.tables import delivery_threads, outbox, rate_slots
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 STATUSES = (PENDING, SENT, DEAD)
@@ -87,9 +83,7 @@ def enqueue(
     db: Database, conn: sa.Connection, messages: Sequence[tuple[NewMessage, int]], now: int
 ) -> None:
     """Queues each message until its deadline (epoch ms)."""
-    insert = db.cached(
-        "outbox.enqueue", lambda: timeline.compiled_insert(db, outbox, _ENQUEUE_KEYS)
-    )
+    insert = db.cached("outbox.enqueue", lambda: compiled_insert(outbox, _ENQUEUE_KEYS, db.dialect))
     insert.run_many(
         conn,
         [
@@ -325,7 +319,7 @@ def _mark_sent(db: Database) -> DriverStatement:
 
 def _upsert_thread(db: Database) -> DriverStatement:
     insert = db.insert(delivery_threads).values(
-        timeline.bound(delivery_threads, ("stream", "ref", "updated_at"))
+        column_binds(delivery_threads, ("stream", "ref", "updated_at"))
     )
     return DriverStatement(
         insert.on_conflict_do_update(

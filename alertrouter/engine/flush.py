@@ -28,7 +28,7 @@ from alertrouter.mute.inhibition import Inhibitor
 from alertrouter.mute.muting import FlushContext, muted_by
 from alertrouter.notify.compose import GroupNotice, Outgoing, notify, time_muted_event
 from alertrouter.notify.log_store import load_entries
-from alertrouter.storage.database import from_millis
+from alertrouter.storage.tables import from_millis
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alertrouter.core.values import InputError, Severity
 from alertrouter.matchers.model import Matcher
 from alertrouter.matchers.types import MatchType
-from alertrouter.storage.database import incident_alerts, incident_labels, incidents
+from alertrouter.storage.tables import incident_alerts, incident_labels, incidents
 
 STATUSES = ("triggered", "acknowledged", "resolved")
 OPEN_STATUSES = frozenset({"triggered", "acknowledged"})

@@ -35,8 +35,8 @@ import sqlalchemy as sa
 
 from alertrouter.config.models import HistoryConfig
 from alertrouter.delivery.outbox import DEAD, PENDING, SENT
-from alertrouter.storage.database import (
-    Database,
+from alertrouter.storage.database import Database
+from alertrouter.storage.tables import (
     alert_occurrences,
     alerts,
     delivery_threads,

@@ -13,8 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from alertrouter.storage import timeline
-from alertrouter.storage.database import Database, DriverStatement, incident_labels, incidents
+from alertrouter.storage.database import Database
+from alertrouter.storage.statements import DriverStatement, column_binds
+from alertrouter.storage.tables import incident_labels, incidents
 
 TEXT_LIMIT = 8000
 
@@ -67,7 +68,7 @@ class _Statements:
         keys = ("incident_id", "name", "value", "opened_at")
         self.labels = DriverStatement(
             db.insert(incident_labels)
-            .values(timeline.bound(incident_labels, keys))
+            .values(column_binds(incident_labels, keys))
             .on_conflict_do_nothing(),
             db.dialect,
         )

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.values import Severity
 from alertrouter.incidents.store import ALERT_SOURCE
-from alertrouter.storage.database import escalations, incident_labels, incidents
+from alertrouter.storage.tables import escalations, incident_labels, incidents
 
 DAY_MS = 86_400_000
 P90 = 0.9

@@ -41,7 +41,8 @@ from alertrouter.notify.compose import Announcement
 from alertrouter.notify.settings import NotifySettings
 from alertrouter.notify.template_data import common
 from alertrouter.storage import timeline
-from alertrouter.storage.database import Database, incidents
+from alertrouter.storage.database import Database
+from alertrouter.storage.tables import incidents
 
 SOURCES = ("slack", "api", "cli", "pagerduty", "web")
 

@@ -24,7 +24,8 @@ from alertrouter.incidents.store import SYSTEM_ACTOR, event_row
 from alertrouter.notify.compose import Announcement
 from alertrouter.notify.settings import NotifySettings
 from alertrouter.storage import timeline
-from alertrouter.storage.database import Database, escalations, incidents
+from alertrouter.storage.database import Database
+from alertrouter.storage.tables import escalations, incidents
 
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
 MUTED_RECHECK_MS = 30_000

@@ -14,7 +14,8 @@ from alertrouter.ingest.groups import MEMBER_COLUMNS, member_of
 from alertrouter.notify.compose import Announcement, GroupNotice, Outgoing, announce
 from alertrouter.notify.log_store import load_entries
 from alertrouter.notify.settings import NotifySettings
-from alertrouter.storage.database import Database, alerts, incident_alerts
+from alertrouter.storage.database import Database
+from alertrouter.storage.tables import alerts, incident_alerts
 
 
 def incident_members(conn: sa.Connection, incident_id: int) -> list[MemberAlert]:

@@ -14,10 +14,9 @@ from alertrouter.core.values import Severity
 from alertrouter.delivery import outbox
 from alertrouter.incidents.lifecycle import KnownAlert, OpenIncident, Plan
 from alertrouter.storage import timeline
-from alertrouter.storage.database import (
-    Database,
-    DriverStatement,
-    MultiRowInsert,
+from alertrouter.storage.database import Database
+from alertrouter.storage.statements import DriverStatement, MultiRowInsert, column_binds
+from alertrouter.storage.tables import (
     alert_occurrences,
     alerts,
     incident_alerts,
@@ -281,7 +280,7 @@ OPEN_KEYS = (
 
 def _upsert_members(db: Database) -> DriverStatement:
     keys = ("incident_id", "fingerprint", "state", "muted_by", "first_seen_at", "updated_at")
-    insert = db.insert(incident_alerts).values(timeline.bound(incident_alerts, keys))
+    insert = db.insert(incident_alerts).values(column_binds(incident_alerts, keys))
     return DriverStatement(
         insert.on_conflict_do_update(
             index_elements=[incident_alerts.c.incident_id, incident_alerts.c.fingerprint],
@@ -298,7 +297,7 @@ def _upsert_members(db: Database) -> DriverStatement:
 def event_row(
     incident_id: int, now: int, kind: str, detail: dict[str, object], *, actor: str, source: str
 ) -> dict[str, Any]:
-    """A timeline event (see state.timeline.append)."""
+    """A timeline event (see storage.timeline.append)."""
     return {
         "incident_id": incident_id,
         "at": now,

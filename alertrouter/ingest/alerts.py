@@ -17,16 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alertrouter.core.groups import GroupRef
 from alertrouter.ingest.values import RoutedAlert, WriteResult
 from alertrouter.ingest.wire import IncomingAlert
-from alertrouter.storage.database import (
-    Database,
-    DriverStatement,
-    MultiRowInsert,
-    SerializedDict,
-    alert_occurrences,
-    alerts,
-    group_alerts,
-    groups,
-)
+from alertrouter.storage.database import Database
+from alertrouter.storage.statements import DriverStatement, MultiRowInsert, SerializedDict
+from alertrouter.storage.tables import alert_occurrences, alerts, group_alerts, groups
 
 
 def serialized_ahead(routed: Sequence[RoutedAlert]) -> list[RoutedAlert]:

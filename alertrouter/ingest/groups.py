@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.values import Severity
-from alertrouter.storage.database import Database, DriverStatement, alerts, group_alerts, groups
+from alertrouter.storage.database import Database
+from alertrouter.storage.statements import DriverStatement
+from alertrouter.storage.tables import alerts, group_alerts, groups
 
 
 async def due_keys(conn: AsyncConnection, now: int, limit: int) -> list[str]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.values import InputError
 from alertrouter.mute.silences import Silence, matcher_from_json, matcher_to_json, validate_new
-from alertrouter.storage.database import silences
+from alertrouter.storage.tables import silences
 
 
 def create(conn: sa.Connection, silence: Silence, now: int) -> Silence:

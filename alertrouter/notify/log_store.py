@@ -8,8 +8,9 @@ from collections.abc import Collection
 import sqlalchemy as sa
 
 from alertrouter.notify.notification_log import LogEntry
-from alertrouter.storage import timeline
-from alertrouter.storage.database import Database, DriverStatement, notification_log
+from alertrouter.storage.database import Database
+from alertrouter.storage.statements import DriverStatement, column_binds
+from alertrouter.storage.tables import notification_log
 
 LogEntries = dict[str, tuple[LogEntry, int | None]]  # integration -> (entry, its incident id)
 
@@ -40,7 +41,7 @@ def upsert_entry(db: Database) -> DriverStatement:
     keys = (
         "group_key", "receiver", "integration", "firing", "resolved", "notified_at", "incident_id"
     )  # fmt: skip
-    insert = db.insert(notification_log).values(timeline.bound(notification_log, keys))
+    insert = db.insert(notification_log).values(column_binds(notification_log, keys))
     return DriverStatement(
         insert.on_conflict_do_update(
             index_elements=[

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from alertrouter.storage.database import Database, inbound_requests
+from alertrouter.storage.database import Database
+from alertrouter.storage.tables import inbound_requests
 
 
 def first_time(db: Database, conn: sa.Connection, key: str, now: int, *, keep_ms: int) -> bool:

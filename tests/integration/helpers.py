@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 
 from alertrouter.app import Service
-from alertrouter.storage.database import (
+from alertrouter.storage.tables import (
     alert_occurrences,
     alerts,
     group_alerts,

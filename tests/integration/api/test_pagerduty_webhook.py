@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from alertrouter.notifiers.pagerduty.compose import dedup_key
-from alertrouter.storage.database import inbound_requests, outbox
+from alertrouter.storage.tables import inbound_requests, outbox
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
 from tests.integration.conftest import PAGERDUTY_ROUTING_KEY as ROUTING_KEY

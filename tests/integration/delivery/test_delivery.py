@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from alertrouter.storage.database import outbox
+from alertrouter.storage.tables import outbox
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import incident, incidents_list, kinds, post
 from tests.payloads import alert, payload

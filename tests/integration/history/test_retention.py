@@ -22,7 +22,8 @@ from alertrouter.cli.main import main
 from alertrouter.core.values import ConfigError
 from alertrouter.engine.scheduler import Scheduler
 from alertrouter.history import retention
-from alertrouter.storage.database import (
+from alertrouter.storage.database import open_database
+from alertrouter.storage.tables import (
     alert_occurrences,
     alerts,
     delivery_threads,
@@ -30,7 +31,6 @@ from alertrouter.storage.database import (
     incident_alerts,
     incident_labels,
     incidents,
-    open_database,
     outbox,
     timeline_events,
 )

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alertrouter.api import ingest as api_ingest
 from alertrouter.ingest import wire as ingest
 from alertrouter.ingest.wire import fingerprint
-from alertrouter.storage.database import alerts
+from alertrouter.storage.tables import alerts
 from tests.integration.conftest import eventually
 from tests.integration.helpers import (
     incident,

@@ -8,7 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from alertrouter.storage import migrate
-from alertrouter.storage.database import DriverStatement, MultiRowInsert, groups, open_database
+from alertrouter.storage.database import open_database
+from alertrouter.storage.statements import DriverStatement, MultiRowInsert
+from alertrouter.storage.tables import groups
 
 KEYS = (
     "key",

@@ -11,7 +11,8 @@ from alembic.runtime.migration import MigrationContext
 
 from alertrouter.delivery import outbox as outbox_store
 from alertrouter.storage import migrate
-from alertrouter.storage.database import Database, incidents, metadata, open_database
+from alertrouter.storage.database import Database, open_database
+from alertrouter.storage.tables import incidents, metadata
 
 
 async def upgraded_from(

@@ -6,7 +6,7 @@ import asyncio
 
 import sqlalchemy as sa
 
-from alertrouter.storage.database import alert_occurrences, incidents, timeline_events
+from alertrouter.storage.tables import alert_occurrences, incidents, timeline_events
 from tests.integration.conftest import eventually
 from tests.payloads import alert, payload
 

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from alertrouter.storage import migrate
-from alertrouter.storage.database import open_database, silences
+from alertrouter.storage.database import open_database
+from alertrouter.storage.tables import silences
 from tests.integration.storage.test_wal_checkpoint import silence_row as _silence
 
 

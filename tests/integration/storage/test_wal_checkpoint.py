@@ -9,7 +9,8 @@ import sqlite3
 import sqlalchemy as sa
 
 from alertrouter.storage import migrate
-from alertrouter.storage.database import open_database, silences
+from alertrouter.storage.database import open_database
+from alertrouter.storage.tables import silences
 
 
 def silence_row(i: int) -> dict[str, object]:
