@@ -23,6 +23,7 @@ from alertrouter.incidents import store as incident_store
 from alertrouter.incidents.lifecycle import FlushAlert, Plan, plan_flush
 from alertrouter.ingest import groups as group_state
 from alertrouter.ingest.alerts import firing_alerts
+from alertrouter.ingest.values import Flushed
 from alertrouter.mute import silence_store
 from alertrouter.mute.inhibition import Inhibitor
 from alertrouter.mute.muting import FlushContext, muted_by
@@ -266,7 +267,7 @@ class Flusher:
             db,
             conn,
             [
-                group_state.Flushed(
+                Flushed(
                     f.group,
                     still_firing=any(m.firing for m in f.members),
                     drop_members=[m.fingerprint for m in f.members if not m.firing],

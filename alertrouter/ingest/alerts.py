@@ -8,14 +8,14 @@ else changes nothing, whichever replica or retry delivers it. Only real changes 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.groups import GroupRef
-from alertrouter.ingest.values import RoutedAlert, WriteResult
+from alertrouter.ingest.values import FiringAlert, RoutedAlert, WriteResult, newer
 from alertrouter.ingest.wire import IncomingAlert
 from alertrouter.storage.database import Database
 from alertrouter.storage.statements import DriverStatement, MultiRowInsert, SerializedDict
@@ -36,13 +36,6 @@ def serialized_ahead(routed: Sequence[RoutedAlert]) -> list[RoutedAlert]:
         )
         for r in routed
     ]
-
-
-def newer(candidate: IncomingAlert, current: IncomingAlert) -> bool:
-    """Whether `candidate` supersedes `current` for the same fingerprint (same rule as SQL)."""
-    if candidate.starts_at != current.starts_at:
-        return candidate.starts_at > current.starts_at
-    return current.ends_at is None and candidate.ends_at is not None
 
 
 def _merge(batch: Iterable[RoutedAlert]) -> dict[str, RoutedAlert]:
@@ -263,14 +256,6 @@ def _group_row(ref: GroupRef, now: int) -> dict[str, object]:
         "group_interval_ms": ref.group_interval_ms,
         "repeat_interval_ms": ref.repeat_interval_ms,
     }
-
-
-@dataclass(frozen=True, slots=True)
-class FiringAlert:
-    id: int
-    fingerprint: str
-    labels: dict[str, str]
-    starts_at: int
 
 
 async def firing_alerts(

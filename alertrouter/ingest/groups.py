@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.values import Severity
+from alertrouter.ingest.values import Flushed
 from alertrouter.storage.database import Database
 from alertrouter.storage.statements import DriverStatement
 from alertrouter.storage.tables import alerts, group_alerts, groups
@@ -83,13 +83,6 @@ def members(conn: sa.Connection, keys: Sequence[str]) -> dict[str, list[MemberAl
     for r in result:
         by_key.setdefault(r.group_key, []).append(member_of(r))
     return by_key
-
-
-@dataclass(frozen=True, slots=True)
-class Flushed:
-    group: GroupRow
-    still_firing: bool
-    drop_members: list[str]  # fingerprints of resolved alerts the flush recorded
 
 
 def mark_flushed(db: Database, conn: sa.Connection, flushed: Sequence[Flushed], now: int) -> None:

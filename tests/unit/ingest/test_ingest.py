@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from alertrouter.config.models import AlertLimits, SeverityConfig
 from alertrouter.core.values import InputError, Severity
-from alertrouter.ingest.alerts import newer
+from alertrouter.ingest.values import newer
 from alertrouter.ingest.wire import (
     IncomingAlert,
     WebhookPayload,
