@@ -24,7 +24,6 @@ from alertrouter.engine.runtime import Runtime
 from alertrouter.incidents.actions import Action, ActionResult
 from alertrouter.ingest.values import RoutedAlert, WriteResult
 from alertrouter.ingest.wire import WebhookPayload
-from alertrouter.mute.muting import FlushContext
 from alertrouter.storage.database import Database
 
 
@@ -77,9 +76,6 @@ class Pipeline:
 
     async def flush_due(self, now: int, limit: int = 100) -> list[str]:
         return await self._flusher.flush_due(now, limit)
-
-    async def flush_group(self, key: str, context: FlushContext) -> bool:
-        return await self._flusher.flush_group(key, context)
 
     # -- people and escalation
 

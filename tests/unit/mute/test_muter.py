@@ -8,10 +8,10 @@ import datetime as dt
 from alertrouter.core.values import Alert
 from alertrouter.matchers import parse_matcher
 from alertrouter.mute.inhibition import Inhibitor, rules_from_config
-from alertrouter.mute.muter import MuteChain, Muter, RouteMuter
+from alertrouter.mute.muter import MuteChain, Muter
 from alertrouter.mute.muting import FlushContext, muted_by
 from alertrouter.mute.silences import ActiveSilences, Silence
-from tests.conftest import load_text, routing_tree
+from tests.conftest import load_text
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
@@ -73,9 +73,3 @@ def test_flush_context_mutes_by_silences_first_then_inhibition():
     without = FlushContext(NOW_MS, (), inhibitor())
     assert muted_by(TARGET, without) == "inhibited by rule #0: ServiceDown abc123"
     assert muted_by(TARGET, FlushContext(NOW_MS, (), None)) is None
-
-
-def test_routing_tree_is_a_route_muter():
-    tree = routing_tree(CONFIG)
-    route_muter: RouteMuter = tree
-    assert route_muter.time_muted_by(tree.root, NOW) is None
