@@ -6,7 +6,7 @@ import asyncio
 import os
 import textwrap
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from alertrouter.config import load_config_file
 from tests.fakes.http import FakeHTTPServer, Reply
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
+from tests.fakes.smtp import FakeSMTPServer
 
 PG_ADMIN_URL = os.environ.get(
     "ALERTROUTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -196,3 +197,10 @@ async def hook() -> AsyncIterator[FakeHTTPServer]:
     await server.start()
     yield server
     await server.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[FakeSMTPServer]:
+    """A plain SMTP server on loopback that records every mail."""
+    with FakeSMTPServer() as server:
+        yield server

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,12 +59,6 @@ incidents:
 """
 
 MINUTE = 60.0
-
-
-@pytest.fixture
-def smtp() -> Iterator[FakeSMTPServer]:
-    with FakeSMTPServer() as server:
-        yield server
 
 
 @dataclass

@@ -8,7 +8,6 @@ import asyncio
 import pytest
 
 from tests.fakes.http import FakeHTTPServer, Reply
-from tests.fakes.smtp import FakeSMTPServer
 from tests.integration.conftest import PAGERDUTY_ROUTING_KEY, SLACK_TOKEN, FakeClock
 from tests.integration.helpers import incident, incidents_list, kinds, post
 from tests.payloads import alert, payload
@@ -236,23 +235,22 @@ notifications:
 
 
 async def test_an_escalation_tells_every_integration_what_escalated(
-    database_url, start_server, slack, pagerduty, hook
+    database_url, start_server, slack, pagerduty, hook, smtp
 ):
     clock = FakeClock()
-    with FakeSMTPServer() as smtp:
-        config = EVERY_INTEGRATION.format(
-            slack_token=SLACK_TOKEN,
-            slack=slack.url,
-            routing_key=PAGERDUTY_ROUTING_KEY,
-            pagerduty=pagerduty.url,
-            smarthost=smtp.smarthost,
-            hook=hook.url,
-        )
-        service, client = await start_server(database_url, config, clock=clock, run_scheduler=False)
-        opened = await open_incident(service, client, clock, severity="critical")
-        clock.ms += 1  # the step fires a millisecond after it is due, as in life
-        assert await at(service, clock, 5 * 60) == 1
-        mails = smtp.messages
+    config = EVERY_INTEGRATION.format(
+        slack_token=SLACK_TOKEN,
+        slack=slack.url,
+        routing_key=PAGERDUTY_ROUTING_KEY,
+        pagerduty=pagerduty.url,
+        smarthost=smtp.smarthost,
+        hook=hook.url,
+    )
+    service, client = await start_server(database_url, config, clock=clock, run_scheduler=False)
+    opened = await open_incident(service, client, clock, severity="critical")
+    clock.ms += 1  # the step fires a millisecond after it is due, as in life
+    assert await at(service, clock, 5 * 60) == 1
+    mails = smtp.messages
 
     detail = await incident(client, opened["id"])
     (event,) = [e for e in detail["timeline"] if e["kind"] == "escalated"]
