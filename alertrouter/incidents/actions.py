@@ -31,8 +31,9 @@ from alertrouter.core.groups import MemberAlert
 from alertrouter.core.reasons import ActionKind, NotifyReason
 from alertrouter.core.values import InputError
 from alertrouter.incidents import escalation_store
+from alertrouter.incidents.announce import announce_change
 from alertrouter.incidents.escalation import Policies
-from alertrouter.incidents.members import announce_change, incident_members
+from alertrouter.incidents.members import incident_members
 from alertrouter.incidents.store import event_row
 from alertrouter.matchers import Matcher, MatchType
 from alertrouter.mute import silence_store

@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from alertrouter.core.durations import human_duration
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import Severity
+from alertrouter.incidents.announce import announce_change
 from alertrouter.incidents.escalation import Due, Policies, first, following
-from alertrouter.incidents.members import announce_change, incident_members
+from alertrouter.incidents.members import incident_members
 from alertrouter.incidents.store import SYSTEM_ACTOR, event_row
 from alertrouter.notify.compose import Announcement
 from alertrouter.notify.settings import NotifySettings
