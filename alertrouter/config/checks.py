@@ -9,7 +9,9 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from alertrouter.config.people_checks import check_people
 from alertrouter.config.yamlsource import Path, YamlSource
+from alertrouter.config.yamlsource import yaml_items as _items
 from alertrouter.core.durations import parse_duration
 from alertrouter.core.values import ConfigIssue
 from alertrouter.matchers import (
@@ -43,18 +45,20 @@ def check_references(source: YamlSource) -> tuple[list[ConfigIssue], list[Config
     policies = _unique_names(data, "escalation_policies", "escalation policy", error)
 
     route = data.get("route")
+    routes = list(_walk_routes(route, ("route",))) if isinstance(route, dict) else []
     if route is None:
         error(("route",), "no routes provided: a root route is required")
     elif isinstance(route, dict):
         _check_root(route, error)
-        for path, node in _walk_routes(route, ("route",)):
+        for path, node in routes:
             _check_route(path, node, receivers, intervals, policies, error, warn)
         _check_intervals(route, ("route",), _root_timings(), warn)
+    check_people(data, receivers, intervals, routes, error)
 
     for path, policy in _items(data, "escalation_policies"):
         for step_path, step in _items(policy, "steps", path):
             name = step.get("receiver")
-            if isinstance(name, str) and name not in receivers:
+            if isinstance(name, str) and name and name not in receivers:
                 error((*step_path, "receiver"), f"undefined receiver {name!r} used in escalation")
 
     incidents = data.get("incidents")
@@ -77,14 +81,6 @@ def check_references(source: YamlSource) -> tuple[list[ConfigIssue], list[Config
     _check_integrations(data, error)
     _check_server(data, warn)
     return errors, warnings
-
-
-def _items(parent: Any, key: str, path: Path = ()) -> Iterator[tuple[Path, dict[str, Any]]]:
-    values = parent.get(key) if isinstance(parent, dict) else None
-    if isinstance(values, list):
-        for index, value in enumerate(values):
-            if isinstance(value, dict):
-                yield (*path, key, index), value
 
 
 def _unique_names(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,6 +28,13 @@ from alertrouter.config.fields import (
     ignored,
 )
 from alertrouter.config.intervals import TimeIntervalConfig
+from alertrouter.config.people import (
+    PERSON_PREFIX,
+    ScheduleConfig,
+    UserConfig,
+    person_receiver,
+    person_receiver_name,
+)
 from alertrouter.config.receivers import (
     BasicAuth,
     HTTPConfig,
@@ -293,9 +301,22 @@ class HistoryConfig(Model):
 
 
 class EscalationStep(Model):
+    """One step: after `after`, tell `receiver` (its channels), page the person on call of
+    `schedule` and page `users`; at least one of the three."""
+
     after: Duration
-    receiver: str
+    receiver: str | None = None
+    schedule: str | None = None
+    users: list[str] | None = None
     repeat: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _has_target(self) -> EscalationStep:
+        if not (self.receiver or self.schedule or self.users):
+            raise config_error(
+                "an escalation step needs a target: receiver, schedule or users (or several)"
+            )
+        return self
 
 
 class EscalationPolicy(Model):
@@ -405,6 +426,9 @@ class RouteConfig(Model):
     # Extensions of alertrouter:
     severity: Annotated[list[SeverityLevel], BeforeValidator(_severities)] | None = None
     escalation: str | None = None
+    # The schedule that owns the route: its person on call is mentioned in the route's Slack
+    # messages and paged by the default escalation.
+    oncall: str | None = None
 
     @property
     def all_matchers(self) -> tuple[Matcher, ...]:
@@ -460,6 +484,8 @@ class Config(Model):
     time_intervals: list[TimeIntervalConfig] = []
     mute_time_intervals: list[TimeIntervalConfig] = []
     escalation_policies: list[EscalationPolicy] = []
+    users: list[UserConfig] = []
+    schedules: list[ScheduleConfig] = []
     notifications: NotificationsConfig = NotificationsConfig()
     slack: SlackAppConfig = SlackAppConfig()
     pagerduty: PagerDutyInboundConfig = PagerDutyInboundConfig()
@@ -469,11 +495,35 @@ class Config(Model):
     templates: list[str] = []
     tracing: Any = ignored()
 
+    def user(self, name: str) -> UserConfig:
+        for user in self.users:
+            if user.name == name:
+                return user
+        raise KeyError(name)
+
+    def schedule(self, name: str) -> ScheduleConfig:
+        for schedule in self.schedules:
+            if schedule.name == name:
+                return schedule
+        raise KeyError(name)
+
     def receiver(self, name: str) -> Receiver:
+        """A configured receiver, or a person's own (`user:NAME`, see `config.people`)."""
         for receiver in self.receivers:
             if receiver.name == name:
                 return receiver
+        if name.startswith(PERSON_PREFIX):
+            return self._person_receivers[name]
         raise KeyError(name)
+
+    @functools.cached_property
+    def _person_receivers(self) -> dict[str, Receiver]:
+        return {
+            person_receiver_name(user.name): person_receiver(
+                user, self.slack.app_token, self.slack.app_token_file
+            )
+            for user in self.users
+        }
 
     @property
     def all_time_intervals(self) -> dict[str, tuple[TimeInterval, ...]]:

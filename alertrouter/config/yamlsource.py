@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,3 +186,13 @@ def _is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def yaml_items(parent: Any, key: str, path: Path = ()) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """The mappings of the list `parent[key]` with their paths; anything else is left to the
+    model validation to report."""
+    values = parent.get(key) if isinstance(parent, dict) else None
+    if isinstance(values, list):
+        for index, value in enumerate(values):
+            if isinstance(value, dict):
+                yield (*path, key, index), value
