@@ -8,13 +8,15 @@ not always.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from alertrouter.config.models import Config
 from alertrouter.config.people import LayerConfig, ScheduleConfig
 from alertrouter.core.timeintervals import InclusiveRange, TimeInterval
 from alertrouter.people.oncall import Schedule
 from alertrouter.people.rotation import Layer
 
-__all__ = ["NEVER_ACTIVE", "schedule_from_config", "schedules_from_config"]
+__all__ = ["NEVER_ACTIVE", "schedule_from_config", "schedule_from_parts", "schedules_from_config"]
 
 NEVER_ACTIVE = TimeInterval(months=(InclusiveRange(13, 13),))
 """The activity of a layer whose named intervals match no instant (month 13 never comes)."""
@@ -27,8 +29,16 @@ def schedules_from_config(config: Config) -> dict[str, Schedule]:
 
 def schedule_from_config(schedule: ScheduleConfig, config: Config) -> Schedule:
     """One configured schedule; its layers' interval names resolved in `config`."""
-    intervals = config.all_time_intervals
-    where = _path_of(schedule, config)
+    return schedule_from_parts(schedule, config.all_time_intervals, _path_of(schedule, config))
+
+
+def schedule_from_parts(
+    schedule: ScheduleConfig,
+    intervals: Mapping[str, tuple[TimeInterval, ...]],
+    where: str = "schedule",
+) -> Schedule:
+    """A schedule from its configuration and the time intervals its layers name (as a stored
+    version keeps them)."""
     return Schedule(
         schedule.name,
         schedule.zone,
@@ -46,7 +56,9 @@ def _path_of(schedule: ScheduleConfig, config: Config) -> str:
     return f"schedule {schedule.name!r}"
 
 
-def _layer(layer: LayerConfig, intervals: dict[str, tuple[TimeInterval, ...]], where: str) -> Layer:
+def _layer(
+    layer: LayerConfig, intervals: Mapping[str, tuple[TimeInterval, ...]], where: str
+) -> Layer:
     active: list[TimeInterval] = []
     for number, name in enumerate(layer.active_time_intervals):
         if name not in intervals:

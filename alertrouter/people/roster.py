@@ -15,14 +15,13 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from alertrouter.config.intervals import TimeIntervalConfig
 from alertrouter.config.models import Config
 from alertrouter.config.people import ScheduleConfig, UserConfig
-from alertrouter.core.timeintervals import TimeInterval
+from alertrouter.people.definitions import schedule_from_parts
 from alertrouter.people.oncall import (
     Answer,
     Override,
@@ -36,7 +35,6 @@ from alertrouter.people.oncall import (
 from alertrouter.people.oncall import (
     who as answer_at,
 )
-from alertrouter.people.rotation import Layer
 from alertrouter.storage.tables import from_millis, schedule_overrides, schedule_versions
 
 
@@ -63,7 +61,13 @@ class Definition:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def schedule(self) -> Schedule:
-        return _schedule(self.config, self.intervals)
+        return schedule_from_parts(
+            self.config,
+            {
+                name: tuple(spec.to_interval() for spec in specs if not spec.never_matches)
+                for name, specs in self.intervals.items()
+            },
+        )
 
 
 def definition_of(config: Config, schedule: ScheduleConfig) -> Definition:
@@ -233,42 +237,7 @@ def _stored_schedule(digest: str, definition: str) -> Schedule:
         name: tuple(TimeIntervalConfig.model_validate(spec) for spec in specs)
         for name, specs in data.get("time_intervals", {}).items()
     }
-    return _schedule(ScheduleConfig.model_validate(data["schedule"]), intervals)
-
-
-def _schedule(
-    config: ScheduleConfig, intervals: Mapping[str, Sequence[TimeIntervalConfig]]
-) -> Schedule:
-    return Schedule(
-        name=config.name,
-        zone=ZoneInfo(config.time_zone),
-        layers=tuple(
-            Layer(
-                name=layer.name,
-                rotation=layer.rotation,
-                shift_length=layer.shift_length,
-                handoff=layer.handoff,
-                users=tuple(layer.users),
-                active=active,
-            )
-            for layer in config.layers
-            # A layer whose intervals can never match has nobody on call, ever.
-            if (active := _active(layer.active_time_intervals, intervals)) is not None
-        ),
-    )
-
-
-def _active(
-    names: Sequence[str], intervals: Mapping[str, Sequence[TimeIntervalConfig]]
-) -> tuple[TimeInterval, ...] | None:
-    """The layer's intervals: () when it names none (always active), None when it names only
-    intervals that never match."""
-    found: list[TimeInterval] = []
-    for name in names:
-        found += [spec.to_interval() for spec in intervals.get(name, ()) if not spec.never_matches]
-    if names and not found:
-        return None
-    return tuple(found)
+    return Definition(ScheduleConfig.model_validate(data["schedule"]), intervals).schedule()
 
 
 def _json(value: Any) -> Any:
