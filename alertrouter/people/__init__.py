@@ -1,0 +1,1 @@
+"""People: who is on call. Schedules of rotating layers, overrides, their answer at an instant."""
