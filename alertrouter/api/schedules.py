@@ -9,6 +9,7 @@ GET /api/v1/schedules/{name}/oncall?at=     `alertrouter schedules who --url` pr
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ DAY_MS = 86_400_000
 DEFAULT_WINDOW_BEFORE_MS = DAY_MS  # the schedule's window starts a day before now ...
 DEFAULT_WINDOW_MS = 15 * DAY_MS  # ... and lasts 15 days
 MAX_WINDOW_MS = 100 * DAY_MS
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 async def list_schedules(request: web.Request) -> web.Response:
@@ -43,7 +45,7 @@ async def list_schedules(request: web.Request) -> web.Response:
         return [
             {
                 **_schedule_head(roster, name),
-                **_outlook_json(roster, outlook(conn, roster, name, now)),
+                **_outlook_json(roster, _outlook(conn, roster, name, now)),
             }
             for name in roster.definitions
         ]
@@ -66,7 +68,7 @@ async def get_schedule(request: web.Request) -> web.Response:
         timeline = on_call.shifts(conn, roster, name, start, end)
         return {
             **_schedule_head(roster, name),
-            **_outlook_json(roster, outlook(conn, roster, name, now)),
+            **_outlook_json(roster, _outlook(conn, roster, name, now)),
             "from": _instant(start),
             "to": _instant(end),
             "shifts": [shift_json(roster, shift) for shift in timeline],
@@ -108,7 +110,7 @@ def schedule_of(request: web.Request, roster: Roster) -> str:
 def instant_param(name: str, text: str) -> int:
     """Epoch ms of an RFC 3339 query parameter; a 400 naming it otherwise."""
     try:
-        return int(parse_instant(text, name).timestamp() * 1000)
+        return ms_of(parse_instant(text, name))
     except ValueError as exc:
         raise InputError(str(exc)) from None
 
@@ -165,6 +167,18 @@ def override_json(override: StoredOverride) -> dict[str, Any]:
         "deleted_at": _instant(override.deleted_at) if override.deleted_at is not None else None,
         "deleted_by": override.deleted_by,
     }
+
+
+def _outlook(conn: sa.Connection, roster: Roster, name: str, now: int) -> Outlook:
+    def shifts_between(start: dt.datetime, end: dt.datetime) -> list[Shift]:
+        return on_call.shifts(conn, roster, name, ms_of(start), ms_of(end))
+
+    return outlook(from_millis(now), on_call.who(conn, roster, name, now), shifts_between)
+
+
+def ms_of(instant: dt.datetime) -> int:
+    """Milliseconds since the epoch, exactly (floats would lose a millisecond now and then)."""
+    return (instant - EPOCH) // dt.timedelta(milliseconds=1)
 
 
 def _schedule_head(roster: Roster, name: str) -> dict[str, Any]:

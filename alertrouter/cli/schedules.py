@@ -59,11 +59,12 @@ def who(
 ) -> None:
     """The users on call for schedule NAME, one per line (nothing when nobody is). Reads the
     config file; with --url asks that server instead (overrides included)."""
-    instant = at or dt.datetime.now(dt.UTC)
-    if _online(server, config_path):
-        answer = server.call("GET", f"{_path(name)}/oncall?{urlencode({'at': _format(instant)})}")
+    if _online(server, config_path):  # without --at, the server's now
+        query = f"?{urlencode({'at': _format(at)})}" if at is not None else ""
+        answer = server.call("GET", f"{_path(name)}/oncall{query}")
         result = server.read(answer, _oncall_view)
     else:
+        instant = at or dt.datetime.now(dt.UTC)
         from alertrouter.people.oncall import versions_of
         from alertrouter.people.oncall import who as answer_at
 
@@ -264,18 +265,18 @@ def overrides_add(
     prints the new override's ID."""
     if (end is None) == (duration is None):
         fail("give either --end or --duration", EXIT_USAGE)
-    begins = start or dt.datetime.now(dt.UTC)
     if end is None:
-        end = begins + _duration(duration or "")
-    body = {
+        end = (start or dt.datetime.now(dt.UTC)) + _duration(duration or "")
+    body: dict[str, Any] = {
         "kind": kind,
         "users": list(users),
-        "start": _format(begins),
         "end": _format(end),
         "comment": comment,
         "created_by": by,
         "source": "cli",
     }
+    if start is not None:  # else the server's now
+        body["start"] = _format(start)
     answer = server.call("POST", f"{_path(name)}/overrides", body)
     override_id = server.read(answer, lambda a: int(a["id"]))
     if output_format == "json":

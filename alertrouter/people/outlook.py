@@ -1,21 +1,15 @@
 """A schedule seen from an instant: who is on call then, and the next change of who is on call
-(when, and who from then on), overrides included. What the schedules API and pages show.
-
-`next_change` is pure; `outlook` reads the database through the roster.
+(when, and who from then on). What the schedules API and pages show. Pure: the caller passes
+the answers (from `people.roster`, overrides included, or from the configuration alone).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
-from alertrouter.people import roster as on_call
 from alertrouter.people.oncall import Answer, Shift
-from alertrouter.people.roster import Roster
-from alertrouter.storage.tables import from_millis
 
 # How far ahead the next change is looked for: most schedules change within the first horizon,
 # so the longer ones (many shifts to compute) are rarely needed.
@@ -57,14 +51,15 @@ def next_change(timeline: Sequence[Shift], start: dt.datetime, end: dt.datetime)
     return None
 
 
-def outlook(conn: sa.Connection, roster: Roster, schedule: str, at_ms: int) -> Outlook:
-    """Who is on call for `schedule` at `at_ms`, and the next change. Raises KeyError for an
-    unknown schedule."""
-    now = on_call.who(conn, roster, schedule, at_ms)
+def outlook(
+    at: dt.datetime,
+    now: Answer,
+    shifts_between: Callable[[dt.datetime, dt.datetime], Sequence[Shift]],
+) -> Outlook:
+    """Who is on call at `at` (`now`, the caller's answer) and the next change, looked for in
+    the merged shifts `shifts_between(start, end)` over ever longer horizons."""
     for horizon in NEXT_CHANGE_HORIZONS:
-        end_ms = at_ms + int(horizon.total_seconds() * 1000)
-        timeline = on_call.shifts(conn, roster, schedule, at_ms, end_ms)
-        change = next_change(timeline, from_millis(at_ms), from_millis(end_ms))
+        change = next_change(shifts_between(at, at + horizon), at, at + horizon)
         if change is not None:
-            return Outlook(from_millis(at_ms), now, change)
-    return Outlook(from_millis(at_ms), now, None)
+            return Outlook(at, now, change)
+    return Outlook(at, now, None)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 # payments: weekly alice, bob, carol from Monday 2026-01-05 09:00 Berlin (08:00 UTC); dave covers
-# 09:00-17:00 London on weekdays. infra: daily erin, frank from 2026-01-01 00:00 UTC.
+# 09:00-17:00 London on weekdays. infra: daily erin, frank from 2026-01-01 00:00 UTC. daytime:
+# only dave's cover, nobody outside it.
 PEOPLE = """
 route:
   receiver: default
@@ -47,6 +48,13 @@ schedules:
         rotation: daily
         handoff: "2026-01-01T00:00"
         users: [erin, frank]
+  - name: daytime
+    layers:
+      - name: cover
+        rotation: daily
+        handoff: "2026-01-05T09:00"
+        users: [dave]
+        active_time_intervals: [business-hours]
 """
 
 
