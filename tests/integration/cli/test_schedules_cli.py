@@ -299,3 +299,33 @@ async def test_server_errors_are_one_line(database_url, start_server, monkeypatc
         "2026-07-04T00:00:00Z",
     )
     assert too_long.exit_code == 1 and "to: the window lasts at most 100 days" in too_long.stderr
+
+
+async def test_offline_and_server_agree_without_overrides_across_a_dst_change(
+    database_url, start_server, people, monkeypatch
+):
+    """Berlin and London move their clocks on Sunday 2026-03-29: the weekly hand-off on Monday
+    is at 09:00 Berlin summer time (07:00 UTC), business hours in London start at 08:00 UTC."""
+    _, client = await start_server(
+        database_url, PEOPLE, AUTH, clock=FakeClock(NOW), run_scheduler=False
+    )
+    url = str(client.make_url("/")).rstrip("/")
+    monkeypatch.setenv("ALERTROUTER_API_TOKEN", "t0k")
+    start = dt.datetime(2026, 3, 28, tzinfo=dt.UTC)
+    for hours in range(0, 72, 5):
+        at = (start + dt.timedelta(hours=hours)).isoformat()
+        for schedule in ("payments", "infra", "daytime"):
+            args = ("schedules", "who", schedule, "--at", at, "--format", "json")
+            offline = cli(*args, "--config", people)
+            online = await asyncio.to_thread(cli, *args, "--url", url)
+            assert json.loads(offline.output) == json.loads(online.output), (schedule, at)
+    window = ("--from", "2026-03-28T00:00:00Z", "--to", "2026-03-31T00:00:00Z")
+    offline = cli("schedules", "shifts", "payments", *window, "--config", people)
+    online = await asyncio.to_thread(cli, "schedules", "shifts", "payments", *window, "--url", url)
+    assert offline.output == online.output
+    assert offline.output.splitlines() == [
+        "2026-03-28T00:00:00Z 2026-03-30T07:00:00Z carol weekly",
+        "2026-03-30T07:00:00Z 2026-03-30T08:00:00Z alice weekly",  # 09:00 in Berlin, summer time
+        "2026-03-30T08:00:00Z 2026-03-30T16:00:00Z dave business-hours-cover",  # London too
+        "2026-03-30T16:00:00Z 2026-03-31T00:00:00Z alice weekly",
+    ]
