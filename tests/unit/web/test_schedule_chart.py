@@ -75,7 +75,7 @@ def test_lanes_days_colours_and_overrides():
     days = [t.text for t in chart.texts if t.anchor == "start" and t.css == ""]
     assert days[:2] == ["Mon 23", "Wed 25"]  # every other day: a label needs 56 units
     labels = [t.text for t in chart.texts if t.css == "lane"]
-    assert labels == ["weekly", "business-hours-…", "overrides", "on call"]
+    assert labels == ["weekly", "business-hour…", "overrides", "on call"]  # shortened to fit
     assert "bob, dave" in [t.text for t in chart.texts if t.css == "bar"]
 
 
