@@ -30,6 +30,7 @@ def add_routes(app: web.Application) -> None:
             web.get("/api/v1/incidents/{incident_id}", incidents.get_incident),
             web.post("/api/v1/incidents/{incident_id}/{action}", actions.act),
             web.get("/api/v1/stats", stats.get_stats),
+            web.get("/api/v1/stats/people", stats.get_people_stats),
             web.get("/api/v1/openapi.json", openapi.get_openapi),
             web.post("/api/v1/pagerduty/webhook", pagerduty_webhook.handle),
             web.get("/api/v1/notifications", notifications.list_notifications),

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.history import people_load
 from alertrouter.history.measures import P90, Measure, as_float, percentile
@@ -35,6 +36,7 @@ from alertrouter.history.people_load import (
     Person,
 )
 from alertrouter.history.stats import count_if
+from alertrouter.people import roster
 from alertrouter.people.oncall import Shift
 from alertrouter.storage.tables import person_activity
 
@@ -47,6 +49,18 @@ class PeopleQuery:
     since: int
     until: int
     user: str | None = None  # only this person
+
+
+async def load(conn: AsyncConnection, query: PeopleQuery, on_call: roster.Roster) -> PeopleLoad:
+    """The statistics of the configured people (and of names in the history): the roster
+    answers who was on call, with overrides and the schedules' earlier definitions."""
+    people = [Person(u.name, u.full_name, u.time_zone) for u in on_call.users.values()]
+    schedules = list(on_call.schedules)
+
+    def shifts_of(sync: sa.Connection, schedule: str, start: int, end: int) -> Sequence[Shift]:
+        return roster.shifts(sync, on_call, schedule, start, end)
+
+    return await conn.run_sync(lambda sync: compute(sync, query, people, schedules, shifts_of))
 
 
 def compute(
