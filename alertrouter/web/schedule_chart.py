@@ -96,12 +96,12 @@ def _days(
     plot: int,
 ) -> None:
     """A grid line at each local midnight, labelled (every few days when narrow)."""
-    first = _instant(start_ms).astimezone(zone).date()
+    first = instant_of(start_ms).astimezone(zone).date()
     midnights = []
     day = first
     while True:
         instant = localize(dt.datetime.combine(day, dt.time()), zone)
-        ms = _ms(instant)
+        ms = ms_of(instant)
         if ms >= end_ms:
             break
         if ms >= start_ms:
@@ -137,13 +137,15 @@ def _fit(text: str, room: float) -> str:
     return text[: fits - 1] + "…" if fits >= 3 else ""
 
 
-def _instant(ms: int) -> dt.datetime:
+def instant_of(ms: int) -> dt.datetime:
+    """Epoch milliseconds as an aware UTC datetime, exactly (no float on the way)."""
     return _EPOCH + dt.timedelta(milliseconds=ms)
 
 
-def _ms(instant: dt.datetime) -> int:
+def ms_of(instant: dt.datetime) -> int:
+    """An aware datetime as epoch milliseconds (whole ones: shifts start on them)."""
     return (instant - _EPOCH) // dt.timedelta(milliseconds=1)
 
 
 def _when(ms: int, zone: dt.tzinfo) -> str:
-    return _instant(ms).astimezone(zone).strftime("%a %d %b %H:%M")
+    return instant_of(ms).astimezone(zone).strftime("%a %d %b %H:%M")
