@@ -1,0 +1,179 @@
+"""The schedules and people pages in a real browser: sign in with the API token, read who is on
+call and the two-week timeline, add an override with the form (it then shows, in the table and
+on the timeline), open a person's page. Screenshots under test-output/browser/ (paths printed)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from alertrouter.app import Service
+from alertrouter.config import load_config_file
+from tests.browser.test_browser import TOKEN, shoot
+from tests.fakes.background import LoopThread
+from tests.integration.conftest import FakeClock
+from tests.payloads import alert, payload
+
+CONFIG = """
+global:
+  smtp_smarthost: localhost:25
+  smtp_from: alertrouter@example.com
+server:
+  auth:
+    api:
+      bearer_tokens: ['{token}']
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 0s
+  routes:
+    - matchers: ['service="payments"']
+      receiver: team
+      oncall: payments
+      escalation: payments
+receivers:
+  - name: team
+time_intervals:
+  - name: business-hours
+    time_intervals:
+      - weekdays: ['monday:friday']
+        times: [{{start_time: '09:00', end_time: '17:00'}}]
+        location: Europe/Berlin
+escalation_policies:
+  - name: payments
+    steps:
+      - after: 0s
+        schedule: payments
+users:
+  - {{name: alice, full_name: Alice Liddell, email: alice@example.com, time_zone: Europe/London}}
+  - {{name: bob, full_name: Bob Builder, email: bob@example.com, time_zone: Europe/Berlin}}
+  - {{name: carol, email: carol@example.com, time_zone: America/New_York}}
+  - {{name: dave, email: dave@example.com}}
+schedules:
+  - name: payments
+    time_zone: Europe/Berlin
+    layers:
+      - name: weekly
+        rotation: weekly
+        handoff: "2026-01-05T09:00"
+        users: [alice, bob, carol]
+      - name: business-hours-cover
+        rotation: daily
+        handoff: "2026-01-05T09:00"
+        users: [dave]
+        active_time_intervals: [business-hours]
+  - name: search
+    time_zone: America/New_York
+    layers:
+      - name: daily
+        rotation: daily
+        handoff: "2026-01-05T08:00"
+        users: [carol, bob]
+storage:
+  url: 'sqlite:///{db}'
+"""
+
+
+@dataclass
+class Server:
+    url: str
+    service: Service
+    clock: FakeClock
+    loop: LoopThread
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        request = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with LoopThread() as loop:
+        path = tmp_path / "config.yml"
+        path.write_text(CONFIG.format(token=TOKEN, db=tmp_path / "ar.db"))
+        clock = FakeClock(int(time.time() * 1000))
+        service = Service(load_config_file(path, environ={}), clock_ms=clock, run_scheduler=False)
+        http = TestServer(service.build_app(), host="127.0.0.1")
+        loop.run(http.start_server())
+        try:
+            yield Server(str(http.make_url("")).rstrip("/"), service, clock, loop)
+        finally:
+            loop.run(http.close())
+
+
+def page_someone(server: Server) -> None:
+    """A P0 on the payments route: its first step pages whoever is on call."""
+    body = payload(alert(alertname="CardsDeclined", service="payments", severity="critical"))
+    server.api("POST", "/api/v1/alertmanager", body)
+    assert server.service.pipeline is not None
+    server.loop.run(server.service.pipeline.flush_due(server.clock()))
+    server.loop.run(server.service.pipeline.escalate_due(server.clock()))
+
+
+def test_schedules_override_form_and_a_persons_page(
+    server: Server, browser: Any, screenshots: Path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+
+    page_someone(server)
+    browser.get(server.url + "/schedules")
+    browser.find_element(By.ID, "token").send_keys(TOKEN)
+    browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+    assert browser.current_url.endswith("/schedules")
+    sections = browser.find_elements(By.CSS_SELECTOR, "section.schedule")
+    assert [s.get_attribute("data-schedule") for s in sections] == ["payments", "search"]
+    payments = sections[0]
+    on_call_now = payments.find_element(By.CSS_SELECTOR, "dd.now").text
+    assert any(name in on_call_now for name in ("alice", "bob", "carol", "dave"))
+    lanes = payments.find_elements(By.CSS_SELECTOR, "svg.chart.wide text.lane")
+    assert [t.text for t in lanes] == ["weekly", "business-hour…", "overrides", "on call"]
+    assert not payments.find_elements(By.CSS_SELECTOR, "svg.chart.wide rect.override")
+    shoot(browser, screenshots, "6-schedules")
+
+    form = payments.find_element(By.CSS_SELECTOR, "form.add-override")
+    Select(form.find_element(By.NAME, "kind")).select_by_value("add")
+    Select(form.find_element(By.NAME, "users")).select_by_value("dave")
+    form.find_element(By.NAME, "comment").send_keys("shadowing alice <b>first week</b>")
+    form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+
+    assert browser.find_element(By.ID, "outcome").text == "Override added."
+    payments = browser.find_element(By.ID, "schedule-payments")
+    (row,) = payments.find_elements(By.CSS_SELECTOR, "table.overrides tr[data-override]")
+    assert "add" in row.text and "dave" in row.text
+    assert "shadowing alice <b>first week</b>" in row.text  # shown as text, not markup
+    marked = payments.find_elements(By.CSS_SELECTOR, "svg.chart.wide rect.override")
+    assert len(marked) == 2  # in the overrides lane, and where it decides the merged one
+    (stored,) = server.api("GET", "/api/v1/stats/people?user=dave")["people"]
+    assert stored["user"] == "dave"
+    shoot(browser, screenshots, "7-schedules-override-added")
+    shoot(browser, screenshots, "7-schedules-phone", width=400)
+
+    browser.set_window_size(1280, 900)
+    row.find_element(By.LINK_TEXT, "dave").click()
+    assert browser.current_url.endswith("/people/dave")
+    shifts = browser.find_elements(By.CSS_SELECTOR, "#shifts tbody tr")
+    assert shifts and "payments" in shifts[0].text
+    assert "/calendar/users/dave.ics" in browser.page_source
+    shoot(browser, screenshots, "8-person")
+
+    browser.find_element(By.LINK_TEXT, "People").click()
+    names = browser.find_elements(By.CSS_SELECTOR, "#people tr[data-user]")
+    assert [n.get_attribute("data-user") for n in names] == ["alice", "bob", "carol", "dave"]
+    paged = [n for n in names if n.find_elements(By.CSS_SELECTOR, "td.num")[0].text == "1"]
+    assert len(paged) == 1  # whoever was on call when the P0 fired
+    shoot(browser, screenshots, "9-people")
