@@ -4,11 +4,8 @@ on the timeline), open a person's page. Screenshots under test-output/browser/ (
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,100 +14,35 @@ from aiohttp.test_utils import TestServer
 
 from alertrouter.app import Service
 from alertrouter.config import load_config_file
-from tests.browser.test_browser import TOKEN, shoot
+from tests.browser.test_browser import TOKEN, Server, shoot
 from tests.fakes.background import LoopThread
+from tests.fakes.http import FakeHTTPServer
 from tests.integration.conftest import FakeClock
+from tests.integration.web.test_people_pages import PEOPLE
 from tests.payloads import alert, payload
 
-CONFIG = """
-global:
-  smtp_smarthost: localhost:25
-  smtp_from: alertrouter@example.com
-server:
-  auth:
-    api:
-      bearer_tokens: ['{token}']
-route:
-  receiver: team
-  group_by: [alertname]
-  group_wait: 0s
-  routes:
-    - matchers: ['service="payments"']
-      receiver: team
-      oncall: payments
-      escalation: payments
-receivers:
-  - name: team
-time_intervals:
-  - name: business-hours
-    time_intervals:
-      - weekdays: ['monday:friday']
-        times: [{{start_time: '09:00', end_time: '17:00'}}]
-        location: Europe/Berlin
-escalation_policies:
-  - name: payments
-    steps:
-      - after: 0s
-        schedule: payments
-users:
-  - {{name: alice, full_name: Alice Liddell, email: alice@example.com, time_zone: Europe/London}}
-  - {{name: bob, full_name: Bob Builder, email: bob@example.com, time_zone: Europe/Berlin}}
-  - {{name: carol, email: carol@example.com, time_zone: America/New_York}}
-  - {{name: dave, email: dave@example.com}}
-schedules:
-  - name: payments
-    time_zone: Europe/Berlin
-    layers:
-      - name: weekly
-        rotation: weekly
-        handoff: "2026-01-05T09:00"
-        users: [alice, bob, carol]
-      - name: business-hours-cover
-        rotation: daily
-        handoff: "2026-01-05T09:00"
-        users: [dave]
-        active_time_intervals: [business-hours]
-  - name: search
-    time_zone: America/New_York
-    layers:
-      - name: daily
-        rotation: daily
-        handoff: "2026-01-05T08:00"
-        users: [carol, bob]
+CONFIG = (
+    PEOPLE
+    + """
 storage:
   url: 'sqlite:///{db}'
 """
-
-
-@dataclass
-class Server:
-    url: str
-    service: Service
-    clock: FakeClock
-    loop: LoopThread
-
-    def api(self, method: str, path: str, body: Any = None) -> Any:
-        request = urllib.request.Request(
-            self.url + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"null")
+)
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     with LoopThread() as loop:
         path = tmp_path / "config.yml"
-        path.write_text(CONFIG.format(token=TOKEN, db=tmp_path / "ar.db"))
+        auth = f"{{bearer_tokens: ['{TOKEN}']}}"  # a token only: the sign-in form
+        path.write_text(CONFIG.format(auth=auth, evil="<i>Liddell</i>", db=tmp_path / "ar.db"))
+        hook = loop.start(FakeHTTPServer())  # unused: the pages tell no receiver
         clock = FakeClock(int(time.time() * 1000))
         service = Service(load_config_file(path, environ={}), clock_ms=clock, run_scheduler=False)
         http = TestServer(service.build_app(), host="127.0.0.1")
         loop.run(http.start_server())
         try:
-            yield Server(str(http.make_url("")).rstrip("/"), service, clock, loop)
+            yield Server(str(http.make_url("")).rstrip("/"), service, clock, loop, hook)
         finally:
             loop.run(http.close())
 
@@ -136,10 +68,10 @@ def test_schedules_override_form_and_a_persons_page(
     browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
     assert browser.current_url.endswith("/schedules")
     sections = browser.find_elements(By.CSS_SELECTOR, "section.schedule")
-    assert [s.get_attribute("data-schedule") for s in sections] == ["payments", "search"]
+    assert [s.get_attribute("data-schedule") for s in sections] == ["payments"]
     payments = sections[0]
     on_call_now = payments.find_element(By.CSS_SELECTOR, "dd.now").text
-    assert any(name in on_call_now for name in ("alice", "bob", "carol", "dave"))
+    assert any(name in on_call_now for name in ("alice", "bob", "carol"))
     lanes = payments.find_elements(By.CSS_SELECTOR, "svg.chart.wide text.lane")
     assert [t.text for t in lanes] == ["weekly", "business-hour…", "overrides", "on call"]
     assert not payments.find_elements(By.CSS_SELECTOR, "svg.chart.wide rect.override")
@@ -147,33 +79,32 @@ def test_schedules_override_form_and_a_persons_page(
 
     form = payments.find_element(By.CSS_SELECTOR, "form.add-override")
     Select(form.find_element(By.NAME, "kind")).select_by_value("add")
-    Select(form.find_element(By.NAME, "users")).select_by_value("dave")
+    Select(form.find_element(By.NAME, "users")).select_by_value("carol")
     form.find_element(By.NAME, "comment").send_keys("shadowing alice <b>first week</b>")
     form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
 
     assert browser.find_element(By.ID, "outcome").text == "Override added."
     payments = browser.find_element(By.ID, "schedule-payments")
     (row,) = payments.find_elements(By.CSS_SELECTOR, "table.overrides tr[data-override]")
-    assert "add" in row.text and "dave" in row.text
+    assert "add" in row.text and "carol" in row.text
     assert "shadowing alice <b>first week</b>" in row.text  # shown as text, not markup
     marked = payments.find_elements(By.CSS_SELECTOR, "svg.chart.wide rect.override")
-    assert len(marked) == 2  # in the overrides lane, and where it decides the merged one
-    (stored,) = server.api("GET", "/api/v1/stats/people?user=dave")["people"]
-    assert stored["user"] == "dave"
+    assert len(marked) >= 2  # in the overrides lane, and wherever it decides the merged one
     shoot(browser, screenshots, "7-schedules-override-added")
     shoot(browser, screenshots, "7-schedules-phone", width=400)
 
     browser.set_window_size(1280, 900)
-    row.find_element(By.LINK_TEXT, "dave").click()
-    assert browser.current_url.endswith("/people/dave")
+    row.find_element(By.LINK_TEXT, "carol").click()
+    assert browser.current_url.endswith("/people/carol")
     shifts = browser.find_elements(By.CSS_SELECTOR, "#shifts tbody tr")
     assert shifts and "payments" in shifts[0].text
-    assert "/calendar/users/dave.ics" in browser.page_source
+    assert "/calendar/users/carol.ics" in browser.page_source
     shoot(browser, screenshots, "8-person")
 
     browser.find_element(By.LINK_TEXT, "People").click()
     names = browser.find_elements(By.CSS_SELECTOR, "#people tr[data-user]")
-    assert [n.get_attribute("data-user") for n in names] == ["alice", "bob", "carol", "dave"]
+    assert [n.get_attribute("data-user") for n in names] == ["alice", "bob", "carol"]
+    assert "Alice <i>Liddell</i>" in names[0].text  # a name is text, not markup
     paged = [n for n in names if n.find_elements(By.CSS_SELECTOR, "td.num")[0].text == "1"]
     assert len(paged) == 1  # whoever was on call when the P0 fired
     shoot(browser, screenshots, "9-people")

@@ -21,16 +21,15 @@ EVIL = "<script>alert(1)</script>"
 TOKEN = "t0ken/with=signs+1"
 # A weekly rotation (alice holds the week from Monday 2 March, 09:00 in Berlin) under a layer
 # that puts carol on call on weekdays 09:00-17:00 UTC. The route's escalation pages whoever
-# is on call.
-CONFIG = f"""
+# is on call. `auth` is the server's credentials (the browser test signs in with a token only).
+PEOPLE = """
 global:
   smtp_smarthost: localhost:25
   smtp_from: alertrouter@example.com
 server:
   auth:
     api:
-      bearer_tokens: ['{TOKEN}']
-      basic_auth: [{{username: alice, password: wonderland}}]
+      {auth}
 route:
   receiver: team
   group_by: [alertname]
@@ -54,7 +53,7 @@ escalation_policies:
         schedule: payments
 users:
   - name: alice
-    full_name: "Alice {EVIL}"
+    full_name: "Alice {evil}"
     email: alice@example.com
     time_zone: Europe/London
   - name: bob
@@ -76,6 +75,10 @@ schedules:
         users: [carol]
         active_time_intervals: [business-hours]
 """
+CONFIG = PEOPLE.format(
+    auth=f"{{bearer_tokens: ['{TOKEN}'], basic_auth: [{{username: alice, password: wonderland}}]}}",
+    evil=EVIL,
+)
 NOW = "2026-03-02T10:00:00+00:00"  # a Monday
 
 
