@@ -84,3 +84,6 @@ class Pipeline:
 
     async def escalate_due(self, now: int, limit: int = 50) -> int:
         return await self._oncall.escalate_due(now, limit)
+
+    async def record_schedules(self) -> list[str]:
+        return await self._oncall.record_schedules()
