@@ -6,7 +6,8 @@ acknowledge; SQLite returns the timed acknowledgements sorted, as history.stats 
 pages fell outside a person's working hours is decided in that query too: local time is `at`
 plus the offset of the person's zone, a CASE over the offset changes within the window
 (people_load.offset_spans), and people_load's arithmetic reads night and weekend from it.
-Shifts are computed once per schedule for the whole window, not per person.
+Shifts are computed once per schedule for the whole window, not per person, from two queries
+for all schedules (roster.all_shifts).
 
 Synchronous, on a `sa.Connection`: the roster's shifts are (async callers use run_sync).
 """
@@ -40,8 +41,8 @@ from alertrouter.people import roster
 from alertrouter.people.oncall import Shift
 from alertrouter.storage.tables import person_activity
 
-# (connection, schedule, start_ms, end_ms) -> the schedule's merged shifts: roster.shifts.
-ShiftsOf = Callable[[sa.Connection, str, int, int], Sequence[Shift]]
+# (connection, start_ms, end_ms) -> each schedule's merged shifts: roster.all_shifts.
+ShiftsOf = Callable[[sa.Connection, int, int], Mapping[str, Sequence[Shift]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,25 +56,24 @@ async def load(conn: AsyncConnection, query: PeopleQuery, on_call: roster.Roster
     """The statistics of the configured people (and of names in the history): the roster
     answers who was on call, with overrides and the schedules' earlier definitions."""
     people = [Person(u.name, u.full_name, u.time_zone) for u in on_call.users.values()]
-    schedules = list(on_call.schedules)
 
-    def shifts_of(sync: sa.Connection, schedule: str, start: int, end: int) -> Sequence[Shift]:
-        return roster.shifts(sync, on_call, schedule, start, end)
+    def shifts_of(sync: sa.Connection, start: int, end: int) -> Mapping[str, Sequence[Shift]]:
+        return roster.all_shifts(sync, on_call, start, end)
 
-    return await conn.run_sync(lambda sync: compute(sync, query, people, schedules, shifts_of))
+    return await conn.run_sync(lambda sync: compute(sync, query, people, shifts_of))
 
 
 def compute(
     conn: sa.Connection,
     query: PeopleQuery,
     people: Sequence[Person],
-    schedules: Sequence[str],
     shifts_of: ShiftsOf,
 ) -> PeopleLoad:
     zones = {p.name: ZoneInfo(p.time_zone) for p in people}
     activity = count_activity(conn, query, zones)
-    shifts = {name: shifts_of(conn, name, query.since, query.until) for name in schedules}
-    on_call = people_load.on_call_ms(shifts, query.since, query.until)
+    on_call = people_load.on_call_ms(
+        shifts_of(conn, query.since, query.until), query.since, query.until
+    )
     rows = people_load.combine(people, activity, on_call, only=query.user)
     return PeopleLoad(query.since, query.until, rows)
 
@@ -109,7 +109,9 @@ def count_activity(
             paged_at_night=int(row.nights),
             paged_on_weekends=int(row.weekends),
             acknowledged=int(row.acknowledged),
-            to_acknowledge=Measure(as_float(row.tta_mean), as_float(getattr(row, "tta_p90", None))),
+            to_acknowledge=Measure(
+                as_float(row.tta_mean), as_float(row.tta_p90) if postgres else None
+            ),
         )
         for row in conn.execute(sa.select(*columns).where(*in_window).group_by(pa.user_name))
     }
@@ -154,9 +156,10 @@ def _sqlite_percentiles(
 def _offset_ms(zones: Mapping[str, ZoneInfo], since: int, until: int) -> sa.ColumnElement[int]:
     """Each row's UTC offset in its person's zone: people whose zones have the same offsets
     over the window share a branch; UTC and people no longer configured take 0."""
+    spans_of = {zone: people_load.offset_spans(zone, since, until) for zone in set(zones.values())}
     by_spans: dict[tuple[OffsetSpan, ...], list[str]] = {}
     for user, zone in zones.items():
-        spans = people_load.offset_spans(zone, since, until)
+        spans = spans_of[zone]
         if spans != (OffsetSpan(since, 0),):
             by_spans.setdefault(spans, []).append(user)
     if not by_spans:

@@ -97,6 +97,7 @@ async def started(database_url, start_server):
     )
     await service.pipeline.flush_due(clock())
     await service.pipeline.escalate_due(clock())  # pages carol, on call now
+    clock.advance(60)
     return service, client, clock
 
 
@@ -245,7 +246,15 @@ async def test_a_persons_page_shows_shifts_incidents_and_load(started):
     incidents = re.search(r'<table id="incidents">(.*?)</table>', text, re.S).group(1)
     assert "CardsDeclined" in incidents and 'class="num">1</td>' in incidents
     load = re.search(r'<table id="load">(.*?)</table>', text, re.S).group(1)
-    assert '<td class="num">1</td>' in load  # paged once
+    assert re.findall(r'<td class="num">([^<]*)</td>', load) == [
+        "1",  # paged once
+        "0",
+        "0",
+        "0",
+        "—",
+        "—",
+        "161.02 h",  # 8 hours a weekday for 30 days back, and 61 minutes since 09:00 UTC today
+    ]
     assert "/calendar/users/carol.ics?token=" in text
 
     alice = await page(await client.get("/people/alice", headers=basic()))
