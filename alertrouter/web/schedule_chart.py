@@ -21,6 +21,7 @@ from alertrouter.web.charts import DAY_LABEL_SPACING, WIDE, Chart, Line, Rect, T
 COLOURS = 8  # u0..u7 in the style sheet
 LANE, GAP, AXIS = 26, 6, 22
 CHARACTER = 6.6  # the width of one character of a 12px label, roughly
+BOLD_CHARACTER = 7.6  # of a bold one (the lanes' names)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -48,7 +49,7 @@ def timeline(
     now_ms: int,
     width: int = WIDE,
 ) -> Chart:
-    left = 104 if width >= WIDE else 70
+    left = 120 if width >= WIDE else 76
     right = 8
     plot = width - left - right
     height = len(lanes) * (LANE + GAP) + AXIS
@@ -64,7 +65,7 @@ def timeline(
     colours = _colours(lanes)
     for index, lane in enumerate(lanes):
         top = index * (LANE + GAP) + GAP / 2
-        label = _fit(lane.label, left - 8)
+        label = _fit(lane.label, left - 8, BOLD_CHARACTER)
         chart.texts.append(Text(left - 6, top + LANE / 2 + 4, label, "end", "lane"))
         for span in lane.spans:
             x1, x2 = x(span.start_ms), x(span.end_ms)
@@ -81,8 +82,8 @@ def timeline(
             shown = _fit(names, x2 - x1 - 6)
             if shown:
                 chart.texts.append(Text(x1 + 4, top + LANE / 2 + 4, shown, "start", "bar"))
-    if start_ms <= now_ms < end_ms:
-        chart.lines.append(Line(x(now_ms), 0, x(now_ms), bottom, "now"))
+    if start_ms <= now_ms < end_ms:  # a rectangle, drawn over the bars (lines go under them)
+        chart.rects.append(Rect(x(now_ms) - 1, 0, 2, bottom, "now", f"now: {_when(now_ms, zone)}"))
     return chart
 
 
@@ -129,9 +130,9 @@ def _colours(lanes: Sequence[Lane]) -> dict[str, str]:
     return seen
 
 
-def _fit(text: str, room: float) -> str:
+def _fit(text: str, room: float, character: float = CHARACTER) -> str:
     """`text`, shortened with an ellipsis to fit `room` units; "" when not even that fits."""
-    fits = int(room // CHARACTER)
+    fits = int(room // character)
     if len(text) <= fits:
         return text
     return text[: fits - 1] + "…" if fits >= 3 else ""

@@ -108,11 +108,19 @@ def _view(conn: sa.Connection, on_call: rosters.Roster, name: str, now: int) -> 
         name=name,
         time_zone=config.time_zone,
         layers=[layer.name for layer in schedule.layers],
-        outlook=outlook.outlook(conn, on_call, name, now),
+        outlook=_outlook(conn, on_call, name, now),
         charts={size: timeline(lanes, start, end, zone, now, w) for size, w in WIDTHS},
         overrides=[o for o in listed if o.ends_at > now],
         form=_default_form(now, zone),
     )
+
+
+def _outlook(conn: sa.Connection, on_call: rosters.Roster, name: str, now: int) -> outlook.Outlook:
+    def shifts_between(start: dt.datetime, end: dt.datetime) -> list[Shift]:
+        return rosters.shifts(conn, on_call, name, ms_of(start), ms_of(end))
+
+    at = instant_of(now)
+    return outlook.outlook(at, rosters.who(conn, on_call, name, now), shifts_between)
 
 
 def _two_weeks(now: int, zone: dt.tzinfo) -> tuple[int, int]:

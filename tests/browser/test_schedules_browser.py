@@ -54,6 +54,7 @@ def page_someone(server: Server) -> None:
     assert server.service.pipeline is not None
     server.loop.run(server.service.pipeline.flush_due(server.clock()))
     server.loop.run(server.service.pipeline.escalate_due(server.clock()))
+    server.clock.advance(60)
 
 
 def test_schedules_override_form_and_a_persons_page(

@@ -53,16 +53,16 @@ def lanes() -> list[Lane]:
 def test_lanes_days_colours_and_overrides():
     chart = timeline(lanes(), START, END, BERLIN, now_ms=START + DAY + HOUR)
     rects = chart.rects
-    assert len(rects) == 3 + 1 + 1 + 3  # carol's shift is after the window
+    assert len(rects) == 3 + 1 + 1 + 3 + 1  # carol's shift is after the window; the now mark
     first, bob, alice_again = rects[:3]
     left = first.x
     plot = alice_again.x + alice_again.width - left  # clipped to the window's end
     assert first.width == pytest.approx(plot * 2 * DAY / (END - START))
     assert bob.x == pytest.approx(left + plot * 2 * DAY / (END - START))
     # one colour per person, the same in every lane
-    colour = {r.title.split(":")[0]: r.css.split()[0] for r in rects}
+    colour = {r.title.split(":")[0]: r.css.split()[0] for r in rects[:-1]}
     assert colour["alice"] == "u0" and colour["bob"] == "u1" and colour["dave"] == "u2"
-    assert rects[-1].css == "u1 merged" and rects[-2].css == "u1 merged override"
+    assert rects[-2].css == "u1 merged" and rects[-3].css == "u1 merged override"
     assert rects[4].css == "u1 override" and rects[4].title.endswith("(replace)")
     assert rects[4].title.startswith("bob: Tue 24 Mar 00:00 – Wed 25 Mar 00:00")
     # a grid line at each local midnight: 14 of them, the 30th's an hour early in UTC terms
@@ -70,8 +70,8 @@ def test_lanes_days_colours_and_overrides():
     assert len(grid) == 14
     gaps = [b - a for a, b in itertools.pairwise(grid)]
     assert gaps[6] == pytest.approx(gaps[0] * 23 / 24)  # Sunday the 29th lasts 23 hours
-    (now,) = [line for line in chart.lines if line.css == "now"]
-    assert now.x1 == pytest.approx(left + plot * (DAY + HOUR) / (END - START))
+    (now,) = [r for r in chart.rects if r.css == "now"]  # over the bars
+    assert now.x + now.width / 2 == pytest.approx(left + plot * (DAY + HOUR) / (END - START))
     days = [t.text for t in chart.texts if t.anchor == "start" and t.css == ""]
     assert days[:2] == ["Mon 23", "Wed 25"]  # every other day: a label needs 56 units
     labels = [t.text for t in chart.texts if t.css == "lane"]
@@ -83,7 +83,7 @@ def test_narrow_charts_label_fewer_days_and_shorten_names():
     chart = timeline(lanes(), START, END, BERLIN, now_ms=END + DAY, width=NARROW)
     days = [t.text for t in chart.texts if t.anchor == "start" and t.css == ""]
     assert 2 <= len(days) < 14
-    assert not [line for line in chart.lines if line.css == "now"]  # now is after the window
+    assert not [r for r in chart.rects if r.css == "now"]  # now is after the window
     for text in chart.texts:
         if text.css == "bar":
             assert len(text.text) * 6.6 <= chart.width
