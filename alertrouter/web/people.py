@@ -84,8 +84,8 @@ def _upcoming(
     """The person's shifts overlapping the next two weeks, in every schedule, by start."""
     end = now + SHIFT_DAYS * DAY_MS
     found = []
-    for schedule in on_call.schedules:
-        for shift in rosters.shifts(conn, on_call, schedule, now, end):
+    for schedule, shifts in rosters.all_shifts(conn, on_call, now, end).items():
+        for shift in shifts:
             if name in shift.users:
                 others = tuple(u for u in shift.users if u != name)
                 found.append(
