@@ -277,16 +277,20 @@ class TimeInterval:
             minute = local.hour * 60 + local.minute
             if not any(r.start_minute <= minute < r.end_minute for r in self.times):
                 return False
+        return self.contains_date(local)
+
+    def contains_date(self, day: dt.date) -> bool:
+        """Whether a date on the wall clock of `location` matches every field but `times`."""
         if self.days_of_month:
-            month_days = calendar.monthrange(local.year, local.month)[1]
-            if not any(_day_matches(r, local.day, month_days) for r in self.days_of_month):
+            month_days = calendar.monthrange(day.year, day.month)[1]
+            if not any(_day_matches(r, day.day, month_days) for r in self.days_of_month):
                 return False
-        if self.months and not _in_any(self.months, local.month):
+        if self.months and not _in_any(self.months, day.month):
             return False
-        weekday = local.isoweekday() % 7  # sunday=0
+        weekday = day.isoweekday() % 7  # sunday=0
         if self.weekdays and not _in_any(self.weekdays, weekday):
             return False
-        return not self.years or _in_any(self.years, local.year)
+        return not self.years or _in_any(self.years, day.year)
 
 
 def any_contains(intervals: Iterable[TimeInterval], instant: dt.datetime) -> bool:

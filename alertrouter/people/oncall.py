@@ -11,12 +11,14 @@ also before its own. Every instant returned is in UTC.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from alertrouter.people.rotation import Layer
-from alertrouter.people.wallclock import require_aware
+from alertrouter.people.timeline import Segment, join, layers_timeline
+from alertrouter.people.wallclock import from_micros, require_aware, to_micros
 
 __all__ = [
     "OVERRIDE_LAYER",
@@ -134,46 +136,96 @@ def shifts(
     start, end = require_aware(start, "start"), require_aware(end, "end")
     if start >= end:
         return []
-    relevant = sorted((o for o in overrides if o.start < end and o.end > start), key=_by_start)
-    timeline: list[Shift] = []
-    in_force: list[Override] = []
-    waiting = iter(relevant)
-    upcoming = next(waiting, None)
-    edges = _change_points(versions, start, end, relevant)
-    for segment_start, segment_end in zip(edges, [*edges[1:], end], strict=True):
-        while upcoming is not None and upcoming.start <= segment_start:
-            in_force.append(upcoming)
-            upcoming = next(waiting, None)
-        in_force = [o for o in in_force if o.end > segment_start]
-        schedule = version_at(versions, segment_start).schedule
-        answer = _with_overrides(_layers_answer(schedule, segment_start), in_force)
-        if not answer.users:
-            continue
-        last = timeline[-1] if timeline else None
-        if (
-            last is not None
-            and last.end == segment_start
-            and (last.users, last.layer) == (answer.users, answer.layer)
-        ):
-            timeline[-1] = Shift(last.start, segment_end, last.users, last.layer)
-        else:
-            timeline.append(Shift(segment_start, segment_end, answer.users, answer.layer or ""))
-    return timeline
-
-
-def _change_points(
-    versions: Sequence[Version], start: dt.datetime, end: dt.datetime, overrides: list[Override]
-) -> list[dt.datetime]:
-    """`start` and every instant in (start, end) where the answer may change, in order."""
-    points: set[dt.datetime] = {start}
+    layered: list[Segment] = []
     for version, since, until in _version_spans(versions, start, end):
-        points.add(since)
-        for layer in version.schedule.layers:
-            points.update(layer.change_points(since, until, version.schedule.zone))
-    points.update(
-        t.astimezone(dt.UTC) for o in overrides for t in (o.start, o.end) if start < t < end
-    )
-    return sorted(points)
+        schedule = version.schedule
+        for segment in layers_timeline(
+            schedule.zone, schedule.layers, to_micros(since), to_micros(until)
+        ):
+            join(layered, segment)
+    relevant = sorted((o for o in overrides if o.start < end and o.end > start), key=_by_start)
+    timeline = _overridden(layered, _override_spans(relevant, to_micros(start), to_micros(end)))
+    instants: dict[int, dt.datetime] = {}
+    return [
+        Shift(_instant(since, instants), _instant(until, instants), users, layer)
+        for since, until, users, layer in timeline
+    ]
+
+
+_Effect = tuple[tuple[str, ...] | None, tuple[str, ...]]
+"""What the overrides in force do: the winning replace's users (None: none), the added users."""
+
+
+def _override_spans(
+    relevant: list[Override], start: int, end: int
+) -> list[tuple[int, int, _Effect]]:
+    """The parts of [start, end) where overrides are in force, each with their effect, in order.
+
+    `relevant` is ordered by start, as `who` meets them, so ties resolve as there."""
+    bounds = [(max(start, to_micros(o.start)), min(end, to_micros(o.end)), o) for o in relevant]
+    edges = sorted({instant for since, until, _ in bounds for instant in (since, until)})
+    found = []
+    in_force: list[tuple[int, int, Override]] = []
+    waiting = 0
+    for since, until in itertools.pairwise(edges):
+        while waiting < len(bounds) and bounds[waiting][0] <= since:
+            in_force.append(bounds[waiting])
+            waiting += 1
+        in_force = [entry for entry in in_force if entry[1] > since]
+        if in_force:
+            found.append((since, until, _effect([entry[2] for entry in in_force])))
+    return found
+
+
+def _effect(in_force: list[Override]) -> _Effect:
+    """`_with_overrides`, with the layers' answer left open."""
+    replaces = [o for o in in_force if o.kind == "replace"]
+    replaced = max(replaces, key=_by_creation).users if replaces else None
+    added: tuple[str, ...] = ()
+    for override in sorted((o for o in in_force if o.kind == "add"), key=_by_creation):
+        added += override.users
+    return replaced, added
+
+
+def _overridden(
+    layered: list[Segment], overridden: list[tuple[int, int, _Effect]]
+) -> list[Segment]:
+    """The layers' segments with the overrides applied, touching equal neighbours joined."""
+    found: list[Segment] = []
+    pending = layered[::-1]  # the next layered segment last
+    for since, until, (replaced, added) in overridden:
+        while pending and pending[-1][0] < since:  # the layers alone decide before `since`
+            segment = pending.pop()
+            if segment[1] > since:
+                pending.append((since, *segment[1:]))
+                segment = (segment[0], since, *segment[2:])
+            join(found, segment)
+        cursor = since
+        while cursor < until:
+            if pending and pending[-1][0] <= cursor:  # the layers have someone at `cursor`
+                layered_end, layered_users = pending[-1][1], pending[-1][2]
+                if layered_end > until:
+                    pending[-1] = (until, *pending[-1][1:])
+                else:
+                    pending.pop()
+                piece_end = min(until, layered_end)
+            else:
+                layered_users = ()
+                piece_end = min(until, pending[-1][0]) if pending else until
+            users = layered_users if replaced is None else replaced
+            join(found, (cursor, piece_end, tuple(dict.fromkeys(users + added)), OVERRIDE_LAYER))
+            cursor = piece_end
+    for segment in reversed(pending):
+        join(found, segment)
+    return found
+
+
+def _instant(micros: int, known: dict[int, dt.datetime]) -> dt.datetime:
+    """The datetime of an instant, made once for the end of a shift and the next one's start."""
+    instant = known.get(micros)
+    if instant is None:
+        instant = known[micros] = from_micros(micros)
+    return instant
 
 
 def _layers_answer(schedule: Schedule, at: dt.datetime) -> Answer:

@@ -19,7 +19,13 @@ from typing import Literal, get_args
 
 from alertrouter.core.timeintervals import TimeInterval
 from alertrouter.people import activity
-from alertrouter.people.wallclock import localize, require_aware, wall
+from alertrouter.people.wallclock import (
+    from_micros,
+    localize,
+    require_aware,
+    to_micros,
+    wall,
+)
 
 __all__ = ["Layer", "Rotation"]
 
@@ -120,6 +126,22 @@ class Layer:
             k += 1
             next_start = self.boundary(k + 1, zone)
         return found
+
+    def shift_starts(self, start: int, end: int, zone: dt.tzinfo) -> tuple[int, list[int]]:
+        """(k, starts): the shift k containing `start` and the start of every later shift before
+        `end`, shifts k + 1, k + 2, ... (instants in microseconds since the Unix epoch)."""
+        if self.rotation == "hourly":  # absolute hours: no wall-clock reading but the first
+            origin = to_micros(localize(self.handoff, zone))
+            period = self.period // dt.timedelta(microseconds=1)
+            k = (start - origin) // period
+            return k, list(range(origin + (k + 1) * period, end, period))
+        k, _, next_start = self.shift_at(from_micros(start), zone)
+        starts = []
+        following = to_micros(next_start)
+        while following < end:
+            starts.append(following)
+            following = to_micros(self.boundary(k + len(starts) + 1, zone))
+        return k, starts
 
     def change_points(
         self, start: dt.datetime, end: dt.datetime, zone: dt.tzinfo

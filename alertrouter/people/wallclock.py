@@ -5,6 +5,11 @@ instant a rotation means by it: a reading skipped by a spring-forward change mea
 instant after the gap; a reading that occurs twice (fall back) means its first occurrence.
 `instants_reading` gives every instant at which the clock shows a reading (none, one or two),
 which is what an edge of a time-of-day range needs.
+
+The fast paths (`oncall.shifts`) count instants as integer microseconds since the Unix epoch
+(`to_micros`, `from_micros`): exact at a datetime's resolution, and cheap to compare and add.
+`offset_spans` cuts such a window where a zone's UTC offset changes, so that within each piece
+the wall clock reads the instant plus one fixed offset.
 """
 
 from __future__ import annotations
@@ -13,10 +18,24 @@ import datetime as dt
 import itertools
 from collections.abc import Callable
 
-__all__ = ["instants_reading", "localize", "offset_changes", "require_aware", "wall"]
+__all__ = [
+    "DAY_MICROS",
+    "MINUTE_MICROS",
+    "from_micros",
+    "instants_reading",
+    "localize",
+    "offset_changes",
+    "offset_spans",
+    "require_aware",
+    "to_micros",
+    "wall",
+]
 
 _RESOLUTION = dt.timedelta(microseconds=1)
 _DAY = dt.timedelta(days=1)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MINUTE_MICROS = 60_000_000
+DAY_MICROS = 24 * 60 * MINUTE_MICROS
 
 
 def require_aware(instant: dt.datetime, what: str = "instant") -> dt.datetime:
@@ -55,6 +74,40 @@ def instants_reading(reading: dt.datetime, zone: dt.tzinfo) -> tuple[dt.datetime
     return tuple(sorted(found))
 
 
+def to_micros(instant: dt.datetime) -> int:
+    """An aware instant as microseconds since the Unix epoch."""
+    return (instant - _EPOCH) // _RESOLUTION
+
+
+def from_micros(micros: int) -> dt.datetime:
+    """Microseconds since the Unix epoch as an instant in UTC."""
+    return _EPOCH + dt.timedelta(microseconds=micros)
+
+
+def offset_spans(zone: dt.tzinfo, start: int, end: int) -> list[tuple[int, int, int]]:
+    """[start, end) (microseconds) cut where the UTC offset of `zone` changes: (since, until,
+    offset in microseconds) in order. Like `offset_changes`, it samples once a day (at UTC
+    midnights) and finds each change between two samples to the microsecond."""
+    samples = [start, *range((start // DAY_MICROS + 1) * DAY_MICROS, end, DAY_MICROS), end - 1]
+    offsets = [_offset_micros(sample, zone) for sample in samples]
+    spans = []
+    since = start
+    for index in range(1, len(samples)):
+        offset = offsets[index]
+        if offset != offsets[index - 1]:
+            low, high = samples[index - 1], samples[index]  # old offset at low, new at high
+            while high - low > 1:
+                middle = (low + high) // 2
+                if _offset_micros(middle, zone) == offset:
+                    high = middle
+                else:
+                    low = middle
+            spans.append((since, high, offsets[index - 1]))
+            since = high
+    spans.append((since, end, offsets[-1]))
+    return spans
+
+
 def offset_changes(instants: list[dt.datetime], zone: dt.tzinfo) -> list[dt.datetime]:
     """The instants where the UTC offset of `zone` changes, between sorted sample instants.
 
@@ -91,6 +144,11 @@ def _bisect(
         else:
             low = middle
     return high
+
+
+def _offset_micros(micros: int, zone: dt.tzinfo) -> int:
+    offset = from_micros(micros).astimezone(zone).utcoffset()
+    return 0 if offset is None else offset // _RESOLUTION
 
 
 def _offset(instant: dt.datetime, zone: dt.tzinfo) -> dt.timedelta | None:
