@@ -23,7 +23,7 @@ from alertrouter.people.wallclock import (
     to_micros,
 )
 
-__all__ = ["active_spans", "edges", "is_active"]
+__all__ = ["Span", "active_spans", "edges", "is_active"]
 
 Span = tuple[int, int]
 """[start, end) in microseconds since the Unix epoch."""

@@ -16,8 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from alertrouter.people.daymemo import join
 from alertrouter.people.rotation import Layer
-from alertrouter.people.timeline import Segment, join, layers_timeline
+from alertrouter.people.timeline import Segment, layers_timeline
 from alertrouter.people.wallclock import from_micros, require_aware, to_micros
 
 __all__ = [
@@ -139,21 +140,22 @@ def shifts(
     layered: list[Segment] = []
     for version, since, until in _version_spans(versions, start, end):
         schedule = version.schedule
-        for segment in layers_timeline(
+        segments = layers_timeline(
             schedule.zone, schedule.layers, to_micros(since), to_micros(until)
-        ):
-            join(layered, segment)
+        )
+        if layered and segments:
+            join(layered, segments[0])
+            segments = segments[1:]
+        layered.extend(segments)
     relevant = sorted((o for o in overrides if o.start < end and o.end > start), key=_by_start)
     timeline = _overridden(layered, _override_spans(relevant, to_micros(start), to_micros(end)))
-    instants: dict[int, dt.datetime] = {}
-    return [
-        Shift(_instant(since, instants), _instant(until, instants), users, layer)
-        for since, until, users, layer in timeline
-    ]
+    instants: dict[int, dt.datetime] = {}  # one datetime for a shift's end and the next's start
+    return [_SHIFTS.get(segment) or _shift(segment, instants) for segment in timeline]
 
 
 _Effect = tuple[tuple[str, ...] | None, tuple[str, ...]]
-"""What the overrides in force do: the winning replace's users (None: none), the added users."""
+"""What the overrides in force do: the users when a replace wins (the added ones included), else
+None; and the added users, to put after the layers' ones."""
 
 
 def _override_spans(
@@ -162,17 +164,28 @@ def _override_spans(
     """The parts of [start, end) where overrides are in force, each with their effect, in order.
 
     `relevant` is ordered by start, as `who` meets them, so ties resolve as there."""
-    bounds = [(max(start, to_micros(o.start)), min(end, to_micros(o.end)), o) for o in relevant]
-    edges = sorted({instant for since, until, _ in bounds for instant in (since, until)})
+    entries = []
+    edges = set()
+    for override in relevant:
+        since, until = max(start, to_micros(override.start)), min(end, to_micros(override.end))
+        if override.kind == "replace":
+            alone: _Effect = (_distinct(override.users), ())
+        else:
+            alone = (None, override.users)
+        entries.append((since, until, override, alone))
+        edges.add(since)
+        edges.add(until)
     found = []
-    in_force: list[tuple[int, int, Override]] = []
+    in_force: list[tuple[int, int, Override, _Effect]] = []
     waiting = 0
-    for since, until in itertools.pairwise(edges):
-        while waiting < len(bounds) and bounds[waiting][0] <= since:
-            in_force.append(bounds[waiting])
+    for since, until in itertools.pairwise(sorted(edges)):
+        while waiting < len(entries) and entries[waiting][0] <= since:
+            in_force.append(entries[waiting])
             waiting += 1
         in_force = [entry for entry in in_force if entry[1] > since]
-        if in_force:
+        if len(in_force) == 1:
+            found.append((since, until, in_force[0][3]))
+        elif in_force:
             found.append((since, until, _effect([entry[2] for entry in in_force])))
     return found
 
@@ -180,11 +193,12 @@ def _override_spans(
 def _effect(in_force: list[Override]) -> _Effect:
     """`_with_overrides`, with the layers' answer left open."""
     replaces = [o for o in in_force if o.kind == "replace"]
-    replaced = max(replaces, key=_by_creation).users if replaces else None
     added: tuple[str, ...] = ()
     for override in sorted((o for o in in_force if o.kind == "add"), key=_by_creation):
         added += override.users
-    return replaced, added
+    if replaces:
+        return _distinct(max(replaces, key=_by_creation).users + added), ()
+    return None, added
 
 
 def _overridden(
@@ -197,35 +211,53 @@ def _overridden(
         while pending and pending[-1][0] < since:  # the layers alone decide before `since`
             segment = pending.pop()
             if segment[1] > since:
-                pending.append((since, *segment[1:]))
-                segment = (segment[0], since, *segment[2:])
+                pending.append((since, segment[1], segment[2]))
+                segment = (segment[0], since, segment[2])
             join(found, segment)
+        if replaced is not None:  # whoever the layers have
+            join(found, (since, until, (replaced, OVERRIDE_LAYER)))
+            while pending and pending[-1][1] <= until:
+                pending.pop()
+            if pending and pending[-1][0] < until:
+                pending[-1] = (until, pending[-1][1], pending[-1][2])
+            continue
         cursor = since
         while cursor < until:
             if pending and pending[-1][0] <= cursor:  # the layers have someone at `cursor`
-                layered_end, layered_users = pending[-1][1], pending[-1][2]
+                layered_end, (layered_users, _) = pending[-1][1], pending[-1][2]
                 if layered_end > until:
-                    pending[-1] = (until, *pending[-1][1:])
+                    pending[-1] = (until, layered_end, pending[-1][2])
                 else:
                     pending.pop()
                 piece_end = min(until, layered_end)
             else:
                 layered_users = ()
                 piece_end = min(until, pending[-1][0]) if pending else until
-            users = layered_users if replaced is None else replaced
-            join(found, (cursor, piece_end, tuple(dict.fromkeys(users + added)), OVERRIDE_LAYER))
+            users = _distinct(layered_users + added)
+            join(found, (cursor, piece_end, (users, OVERRIDE_LAYER)))
             cursor = piece_end
     for segment in reversed(pending):
         join(found, segment)
     return found
 
 
-def _instant(micros: int, known: dict[int, dt.datetime]) -> dt.datetime:
-    """The datetime of an instant, made once for the end of a shift and the next one's start."""
-    instant = known.get(micros)
-    if instant is None:
-        instant = known[micros] = from_micros(micros)
-    return instant
+def _distinct(users: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(users))
+
+
+_SHIFTS: dict[Segment, Shift] = {}
+"""The shifts made lately, by segment: a window asked again mostly gives the same ones."""
+_MAX_SHIFTS = 20_000
+
+
+def _shift(segment: Segment, instants: dict[int, dt.datetime]) -> Shift:
+    if len(_SHIFTS) >= _MAX_SHIFTS:
+        _SHIFTS.clear()
+    since, until, (users, layer) = segment
+    start = instants.get(since) or instants.setdefault(since, from_micros(since))
+    end = instants.get(until) or instants.setdefault(until, from_micros(until))
+    shift = _SHIFTS[segment] = Shift(start, end, users, layer)
+    return shift
 
 
 def _layers_answer(schedule: Schedule, at: dt.datetime) -> Answer:

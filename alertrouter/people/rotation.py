@@ -20,8 +20,12 @@ from typing import Literal, get_args
 from alertrouter.core.timeintervals import TimeInterval
 from alertrouter.people import activity
 from alertrouter.people.wallclock import (
+    DAY_MICROS,
     from_micros,
     localize,
+    localize_micros,
+    offset_spans,
+    reading_micros,
     require_aware,
     to_micros,
     wall,
@@ -31,6 +35,7 @@ __all__ = ["Layer", "Rotation"]
 
 Rotation = Literal["hourly", "daily", "weekly"]
 
+_MICROSECOND = dt.timedelta(microseconds=1)
 _UNIT: dict[str, dt.timedelta] = {
     "hourly": dt.timedelta(hours=1),
     "daily": dt.timedelta(days=1),
@@ -132,15 +137,25 @@ class Layer:
         `end`, shifts k + 1, k + 2, ... (instants in microseconds since the Unix epoch)."""
         if self.rotation == "hourly":  # absolute hours: no wall-clock reading but the first
             origin = to_micros(localize(self.handoff, zone))
-            period = self.period // dt.timedelta(microseconds=1)
+            period = self.period // _MICROSECOND
             k = (start - origin) // period
             return k, list(range(origin + (k + 1) * period, end, period))
         k, _, next_start = self.shift_at(from_micros(start), zone)
-        starts = []
         following = to_micros(next_start)
+        if following >= end:
+            return k, []
+        # Shift n starts at the reading handoff + n periods: localized with the zone's offsets
+        # around the window (whole UTC days, which layers alike share), `boundary` past them.
+        first_day, last_day = following // DAY_MICROS - 1, -(-end // DAY_MICROS) + 1
+        spans = offset_spans(zone, first_day * DAY_MICROS, last_day * DAY_MICROS)
+        handoff = reading_micros(self.handoff)
+        period = self.period // _MICROSECOND
+        starts = []
         while following < end:
             starts.append(following)
-            following = to_micros(self.boundary(k + len(starts) + 1, zone))
+            n = k + len(starts) + 1
+            instant = localize_micros(handoff + n * period, spans)
+            following = to_micros(self.boundary(n, zone)) if instant is None else instant
         return k, starts
 
     def change_points(

@@ -15,17 +15,23 @@ the wall clock reads the instant plus one fixed offset.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
-from collections.abc import Callable
+import zoneinfo
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "DAY_MICROS",
     "MINUTE_MICROS",
+    "clear_offset_memo",
     "from_micros",
+    "has_fixed_rules",
     "instants_reading",
     "localize",
+    "localize_micros",
     "offset_changes",
     "offset_spans",
+    "reading_micros",
     "require_aware",
     "to_micros",
     "wall",
@@ -34,6 +40,8 @@ __all__ = [
 _RESOLUTION = dt.timedelta(microseconds=1)
 _DAY = dt.timedelta(days=1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SECOND_MICROS = 1_000_000
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
 MINUTE_MICROS = 60_000_000
 DAY_MICROS = 24 * 60 * MINUTE_MICROS
 
@@ -81,31 +89,84 @@ def to_micros(instant: dt.datetime) -> int:
 
 def from_micros(micros: int) -> dt.datetime:
     """Microseconds since the Unix epoch as an instant in UTC."""
-    return _EPOCH + dt.timedelta(microseconds=micros)
+    return _EPOCH + dt.timedelta(0, 0, micros)
 
 
-def offset_spans(zone: dt.tzinfo, start: int, end: int) -> list[tuple[int, int, int]]:
+def offset_spans(zone: dt.tzinfo, start: int, end: int) -> tuple[tuple[int, int, int], ...]:
     """[start, end) (microseconds) cut where the UTC offset of `zone` changes: (since, until,
     offset in microseconds) in order. Like `offset_changes`, it samples once a day (at UTC
-    midnights) and finds each change between two samples to the microsecond."""
+    midnights) and finds each change between two samples to the microsecond. Memoized for the
+    zones whose rules cannot change (`has_fixed_rules`)."""
+    if has_fixed_rules(zone):
+        return _offset_spans_memo(zone, start, end)
+    return _offset_spans(zone, start, end)
+
+
+def reading_micros(reading: dt.datetime) -> int:
+    """A naive wall-clock reading as microseconds since the reading 1970-01-01 00:00."""
+    return (reading - _NAIVE_EPOCH) // _RESOLUTION
+
+
+def localize_micros(reading: int, spans: Sequence[tuple[int, int, int]]) -> int | None:
+    """`localize` for a reading in microseconds (`reading_micros`), with the zone's `offset_spans`
+    around the instant; None when that instant is not inside them."""
+    for index, (since, until, offset) in enumerate(spans):
+        instant = reading - offset
+        if instant < since:  # the clock skipped the reading: the first instant after the gap
+            return since if index else None
+        if instant < until:  # the first piece showing it: the first occurrence
+            return instant
+    return None
+
+
+def has_fixed_rules(zone: dt.tzinfo) -> bool:
+    """Whether the zone's rules are fixed for the life of the process: a ZoneInfo or a fixed
+    offset, not the host's zone (`Local`), which follows TZ and /etc/localtime."""
+    return isinstance(zone, zoneinfo.ZoneInfo | dt.timezone)
+
+
+def _offset_spans(zone: dt.tzinfo, start: int, end: int) -> tuple[tuple[int, int, int], ...]:
     samples = [start, *range((start // DAY_MICROS + 1) * DAY_MICROS, end, DAY_MICROS), end - 1]
     offsets = [_offset_micros(sample, zone) for sample in samples]
     spans = []
     since = start
     for index in range(1, len(samples)):
-        offset = offsets[index]
-        if offset != offsets[index - 1]:
-            low, high = samples[index - 1], samples[index]  # old offset at low, new at high
-            while high - low > 1:
-                middle = (low + high) // 2
-                if _offset_micros(middle, zone) == offset:
-                    high = middle
-                else:
-                    low = middle
-            spans.append((since, high, offsets[index - 1]))
-            since = high
+        if offsets[index] != offsets[index - 1]:
+            change = _first_at(offsets[index], samples[index - 1], samples[index], zone)
+            spans.append((since, change, offsets[index - 1]))
+            since = change
     spans.append((since, end, offsets[-1]))
-    return spans
+    return tuple(spans)
+
+
+_offset_spans_memo = functools.lru_cache(maxsize=512)(_offset_spans)
+
+
+def clear_offset_memo() -> None:
+    """Forget the memoized `offset_spans` (for measurements and tests)."""
+    _offset_spans_memo.cache_clear()
+
+
+def _first_at(offset: int, low: int, high: int, zone: dt.tzinfo) -> int:
+    """The first microsecond in (low, high] with `offset`, which `high` has and `low` not."""
+    while high - low > _SECOND_MICROS:  # the tz database changes offsets at whole seconds
+        middle = (low + high) // 2
+        middle -= middle % _SECOND_MICROS
+        if middle <= low:
+            break
+        if _offset_micros(middle, zone) == offset:
+            high = middle
+        else:
+            low = middle
+    if high % _SECOND_MICROS == 0 and _offset_micros(high - 1, zone) != offset:
+        return high
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _offset_micros(middle, zone) == offset:
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def offset_changes(instants: list[dt.datetime], zone: dt.tzinfo) -> list[dt.datetime]:

@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,6 +58,7 @@ DST_DAYS = [
     dt.datetime(2026, 11, 1),
 ]
 USERS = ("ann", "bob", "cid", "dan", "eve")
+NIGHTS = TimeInterval(times=(TimeRange(0, 6 * 60),), location=ZoneInfo("America/New_York"))
 
 
 # ------------------------------------------------------------------------- the former algorithm
@@ -237,13 +239,19 @@ def test_active_spans_agree_with_is_active_at_every_change(active, day):
     assert spans == expected
 
 
-def test_a_window_longer_than_the_memo_agrees_with_the_former_algorithm():
-    layer = Layer("primary", "daily", 1, dt.datetime(2026, 3, 1, 9), USERS)
-    versions = (Version(None, Schedule("s", ZONES[0], (layer,))),)
+@pytest.mark.parametrize("users", [("ann",), ("ann", "bob")])
+def test_windows_longer_than_the_memos_agree_with_the_former_algorithm(users):
+    daily = Layer("primary", "daily", 1, dt.datetime(2026, 3, 1, 9), users)
+    nights = Layer("nights", "weekly", 1, dt.datetime(2026, 3, 1, 9), ("cid",), (NIGHTS,))
+    versions = (Version(None, Schedule("s", ZONES[0], (daily, nights))),)
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    end = dt.datetime(2028, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
     clear_caches()
-    assert shifts(versions, start, end) == reference_shifts(versions, start, end, [])
+    expected = reference_shifts(versions, start, end, [])
+    assert shifts(versions, start, end) == expected
+    assert shifts(versions, start, end) == expected  # memoized
+    later = start + dt.timedelta(days=100)
+    assert shifts(versions, later, end) == reference_shifts(versions, later, end, [])
 
 
 def test_version_at_the_window_start_decides_there():
