@@ -12,6 +12,7 @@ dropping those computed first.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -31,13 +32,14 @@ class DayMemo(Generic[V]):
     """The memoized answers of `compute(start, end) -> list[Piece]` (in order, disjoint, maybe
     not joined), by UTC day; a window of `max_days` or more is computed afresh."""
 
-    __slots__ = ("_by_day", "_compute", "_max_days", "_ranges")
+    __slots__ = ("_by_day", "_compute", "_lock", "_max_days", "_ranges")
 
     def __init__(self, compute: Callable[[int, int], list[Piece[V]]], max_days: int) -> None:
         self._compute = compute
         self._max_days = max_days
         self._by_day: dict[int, list[Piece[V]]] = {}
         self._ranges: dict[tuple[int, int], list[Piece[V]]] = {}
+        self._lock = threading.Lock()  # a writer thread may ask too (the database's)
 
     def read(self, start: int, end: int) -> list[Piece[V]]:
         """What `compute(start, end)` returns (start < end), from the days memoized."""
@@ -49,7 +51,8 @@ class DayMemo(Generic[V]):
             return joined
         pieces = self._ranges.get((first, last))
         if pieces is None:
-            pieces = self._days(first, last)
+            with self._lock:
+                pieces = self._days(first, last)
         low, high = 0, len(pieces)
         while low < high and pieces[low][1] <= start:
             low += 1

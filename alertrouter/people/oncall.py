@@ -6,6 +6,11 @@ most recently created wins (`created_at`, then the higher id); `add` overrides j
 the order they were created, without repeating anyone. A schedule's definition may change over
 time: each `Version` is in force from its `effective_from` until the next one's, and the first
 also before its own. Every instant returned is in UTC.
+
+`who` asks each layer at the instant. `shifts` works on integer-microsecond segments instead: each
+version's layers merged over its part of the window (`timeline`, memoized by day), then the
+overrides applied in one sweep, then equal neighbours joined; it gives what `who` gives at every
+instant of the window.
 """
 
 from __future__ import annotations
