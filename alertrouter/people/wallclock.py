@@ -3,13 +3,11 @@
 A naive datetime here is a wall-clock reading in some zone. `localize` turns one into the
 instant a rotation means by it: a reading skipped by a spring-forward change means the first
 instant after the gap; a reading that occurs twice (fall back) means its first occurrence.
-`instants_reading` gives every instant at which the clock shows a reading (none, one or two),
-which is what an edge of a time-of-day range needs.
 
 The fast paths (`oncall.shifts`) count instants as integer microseconds since the Unix epoch
 (`to_micros`, `from_micros`): exact at a datetime's resolution, and cheap to compare and add.
 `offset_spans` cuts such a window where a zone's UTC offset changes, so that within each piece
-the wall clock reads the instant plus one fixed offset.
+the wall clock reads the instant plus one fixed offset; `localize_micros` localizes with them.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ __all__ = [
     "clear_offset_memo",
     "from_micros",
     "has_fixed_rules",
-    "instants_reading",
     "localize",
     "localize_micros",
     "offset_changes",
@@ -69,17 +66,6 @@ def localize(reading: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     if wall(second, zone) == reading:  # a tzinfo whose fold=0 is the later occurrence
         return min(first, second)
     return _first_instant_after_gap(reading, zone, first, second)
-
-
-def instants_reading(reading: dt.datetime, zone: dt.tzinfo) -> tuple[dt.datetime, ...]:
-    """Every UTC instant at which the clock in `zone` shows `reading`, earliest first."""
-    found = {
-        instant
-        for fold in (0, 1)
-        if wall(instant := reading.replace(tzinfo=zone, fold=fold).astimezone(dt.UTC), zone)
-        == reading
-    }
-    return tuple(sorted(found))
 
 
 def to_micros(instant: dt.datetime) -> int:
