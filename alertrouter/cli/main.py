@@ -34,6 +34,7 @@ LAZY_COMMANDS = {
     "silences": ("alertrouter.cli.remote", "silences"),
     "incidents": ("alertrouter.cli.remote", "incidents"),
     "stats": ("alertrouter.cli.remote", "stats"),
+    "users": ("alertrouter.cli.users", "users"),
 }
 
 
