@@ -143,6 +143,7 @@ class Service:
         )
         app[DB] = self.db
         app[PIPELINE] = self.pipeline
+        await self.pipeline.record_schedules()
         self.pipeline.start()
         self.delivery.start(claiming=self.run_scheduler)
         if self.run_scheduler:
@@ -185,6 +186,10 @@ class Service:
         log.info("configuration reloaded from %s", self.config_path)
         if self.pipeline is not None:
             self.pipeline.runtime = runtime
+            try:
+                await self.pipeline.record_schedules()
+            except Exception:  # the new config is in force; the next reload or start records it
+                log.exception("recording the changed schedules failed")
             try:
                 moved = await self.pipeline.reroute_firing()
             except Exception:  # the new config is in force; ingest re-routes what changes

@@ -18,6 +18,7 @@ NOW = 1_795_000_000_000  # 2026-11-18T11:06:40Z
 # http(s) URLs under a name the template chose, and an escalation's @here.
 _SLACK_TEMPLATE_MARKUP = re.compile(
     r"<(?:!here"
+    r"|@U01ALICE"  # the sample data's person on call (configured, not alert data)
     r"|https?://[^<>|\s]+/incidents/\d+\|[^<>]*"
     r"|https?://[^<>|\s]+\|(?:Source|Runbook|Dashboard))>"
 )

@@ -92,11 +92,15 @@ async def _act(request: web.Request, click: Click, now: int) -> None:
         log.info("Slack user %s may not act on incidents (slack.allowed)", click.user_id)
         await _tell(click, "You are not allowed to act on incidents.")
         return
+    # A configured user is known by their Slack user ID: the click is theirs, by their name, so
+    # the timeline and the statistics count people, not display names.
+    person = request.app[PIPELINE].runtime.roster.user_by_slack_id(click.user_id)
     action = Action(
         kind=click.kind,
         incident_id=click.incident_id,
-        actor=actor,
+        actor=person.name if person is not None else actor,
         source="slack",
+        user=person.name if person is not None else None,
         silence_ms=int(config.slack.silence_duration.total_seconds() * 1000),
     )
     try:

@@ -6,7 +6,7 @@ of groups is one transaction of set-based statements."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -242,6 +242,7 @@ class Flusher:
         entries = load_entries(conn, [(f.group.key, f.group.receiver) for f, _ in notified])
         outgoing = Outgoing()
         queued: dict[str, int] = {}
+        oncall: dict[str, Mapping[str, Any] | None] = {}  # by route key, once per batch
         for f, row in notified:
             time_muted = _time_muted(runtime, f.group, now)
             if time_muted is not None:
@@ -252,6 +253,9 @@ class Flusher:
                         time_muted_event(int(row["id"]), f.group.receiver, time_muted, now)
                     )
                 continue
+            route_key = f.group.route_key
+            if route_key not in oncall:
+                oncall[route_key] = runtime.oncall_of(conn, route_key, now)
             notice = GroupNotice(
                 f.group,
                 row,
@@ -260,6 +264,7 @@ class Flusher:
                 entries.get((f.group.key, f.group.receiver), {}),
                 runtime.notify_settings(f.group.receiver),
                 now,
+                oncall[route_key],
             )
             queued[f.group.key] = notify(outgoing, notice)
         outgoing.write(db, conn, now)

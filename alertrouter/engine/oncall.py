@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -12,6 +13,7 @@ from alertrouter.engine.observers import StageParts
 from alertrouter.incidents import escalation_store
 from alertrouter.incidents.actions import Action, ActionResult, perform
 from alertrouter.mute.muting import FlushContext, muted_by
+from alertrouter.people import roster
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ class OnCall:
         ActionRefused."""
         now = self._now()
         runtime = self._runtime()
+        if action.user is None and action.actor in runtime.roster.users:
+            action = replace(action, user=action.actor)
         result = await self._db.run_write(
             lambda conn: perform(
                 self._db, conn, action, runtime.notify_settings, runtime.policies, now
@@ -61,13 +65,31 @@ class OnCall:
                 runtime.policies,
                 runtime.notify_settings,
                 now,
+                roster=runtime.roster,
                 limit=limit,
                 is_muted=lambda labels: muted_by(labels, context) is not None,
             )
         )
         self._observers.queued(sum(f.queued for f in fired))
         for f in fired:
-            log.info("incident %s escalated to %s (step %d)", f.incident_id, f.receiver, f.step + 1)
+            log.info(
+                "incident %s escalated (step %d) to %s%s",
+                f.incident_id,
+                f.step + 1,
+                f.receiver,
+                "".join(f", paged {p.user} via {'+'.join(p.via)}" for p in f.paged),
+            )
             for observe in self._observers.on_escalated:
                 observe(f)
         return len(fired)
+
+    async def record_schedules(self) -> list[str]:
+        """Records the schedules whose definition changed (at start, after a reload): from now
+        on they answer with the new rotation; earlier instants keep the old one."""
+        runtime, now = self._runtime(), self._now()
+        changed = await self._db.run_write(
+            lambda conn: roster.record_versions(conn, runtime.roster, now)
+        )
+        if changed:
+            log.info("schedules changed, in force from now: %s", ", ".join(changed))
+        return changed

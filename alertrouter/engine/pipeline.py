@@ -89,6 +89,9 @@ class Pipeline:
     async def escalate_due(self, now: int, limit: int = 50) -> int:
         return await self._oncall.escalate_due(now, limit)
 
+    async def record_schedules(self) -> list[str]:
+        return await self._oncall.record_schedules()
+
     # -- schedules
 
     async def announce_handoffs(self, now: int) -> list[Announced]:

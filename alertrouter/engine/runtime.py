@@ -1,11 +1,15 @@
 """The objects one configuration gives: routing tree, severity mapper, inhibition rules,
-template renderer, escalation policies. A reload builds a new Runtime and swaps it in whole."""
+template renderer, escalation policies, people and schedules (the roster). A reload builds a new
+Runtime and swaps it in whole."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 from alertrouter.config import LoadedConfig
 from alertrouter.config.models import Config
@@ -14,6 +18,7 @@ from alertrouter.incidents.escalation import Policies
 from alertrouter.mute.inhibition import InhibitRule, rules_from_config
 from alertrouter.notify.settings import NotifySettings
 from alertrouter.notify.templatecheck import check_templates
+from alertrouter.people.roster import Roster, oncall_view
 from alertrouter.render.environment import Renderer
 from alertrouter.routing.severity import SeverityMapper
 from alertrouter.routing.tree import RoutingTree
@@ -27,6 +32,7 @@ class Runtime:
     inhibit_rules: tuple[InhibitRule, ...]
     renderer: Renderer
     policies: Policies
+    roster: Roster
 
     @classmethod
     def build(cls, loaded: LoadedConfig) -> Runtime:
@@ -46,6 +52,7 @@ class Runtime:
             rules_from_config(config),
             renderer,
             Policies(config, routing),
+            Roster.from_config(config),
         )
 
     @property
@@ -66,7 +73,16 @@ class Runtime:
             interactive=config.slack.interactive,
             max_retry_ms=int(config.notifications.retry.max_retry_time.total_seconds() * 1000),
             route_labels=self.routing.labels_by_key,
+            oncall_of=self.oncall_of,
         )
+
+    def oncall_of(self, conn: sa.Connection, route_key: str, now: int) -> dict[str, Any] | None:
+        """Who is on call for the schedule that owns the route (`oncall`), as templates see it."""
+        route = self.routing.route(route_key)
+        schedule = route.opts.oncall if route is not None else None
+        if schedule is None or schedule not in self.roster.definitions:
+            return None
+        return oncall_view(conn, self.roster, schedule, now)
 
 
 def _template_dirs(loaded: LoadedConfig) -> list[Path]:

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alertrouter.core.groups import MemberAlert
 from alertrouter.core.reasons import ActionKind, NotifyReason
 from alertrouter.core.values import InputError
-from alertrouter.incidents import escalation_store
+from alertrouter.incidents import escalation_store, paging
 from alertrouter.incidents.announce import announce_change
 from alertrouter.incidents.escalation import Policies
 from alertrouter.incidents.members import incident_members
@@ -56,6 +56,9 @@ class Action:
     source: str  # one of SOURCES
     comment: str = ""
     silence_ms: int = 3_600_000  # for SILENCE
+    # The configured user who acted (config `users`), when known: their acknowledgements count
+    # in the per-person statistics.
+    user: str | None = None
 
 
 class NoSuchIncident(LookupError):
@@ -108,6 +111,9 @@ def perform(
         if incident["first_acknowledged_at"] is None:
             values["first_acknowledged_at"] = now
         event = ("incident_acknowledged", {})
+        if action.user is not None:
+            response_ms = paging.record_acknowledgement(conn, action.incident_id, action.user, now)
+            event = ("incident_acknowledged", {"user": action.user, "response_ms": response_ms})
         reason = NotifyReason.ACKNOWLEDGED
         escalation_store.cancel(db, conn, [action.incident_id], now)
     elif action.kind is ActionKind.UNACKNOWLEDGE:
@@ -161,8 +167,11 @@ def perform(
     )
     if action.kind is ActionKind.UNACKNOWLEDGE:
         escalation_store.start(db, conn, [incident], policies, now)
-    settings = settings_of(incident["receiver"])
-    queued = _tell(db, conn, incident, action, reason, settings, now, silence_id=silence_id)
+    queued = 0
+    # The incident's own receiver, then everyone paged about it (their direct messages).
+    for receiver in [incident["receiver"], *paging.paged_receivers(conn, action.incident_id)]:
+        settings = settings_of(receiver)
+        queued += _tell(db, conn, incident, action, reason, settings, now, silence_id=silence_id)
     return ActionResult(
         incident,
         changed=True,

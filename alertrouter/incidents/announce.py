@@ -38,6 +38,7 @@ def announce_change(
         entries.get((group.key, receiver), {}),
         settings,
         now,
+        oncall=settings.oncall_of(conn, group.route_key, now),
     )
     outgoing = Outgoing()
     queued = announce(outgoing, change, notice)

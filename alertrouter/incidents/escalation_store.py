@@ -18,12 +18,15 @@ import sqlalchemy as sa
 from alertrouter.core.durations import human_duration
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import Severity
+from alertrouter.incidents import paging
 from alertrouter.incidents.announce import announce_change
-from alertrouter.incidents.escalation import Due, Policies, first, following
+from alertrouter.incidents.escalation import NO_RECEIVER, Due, Policies, first, following
 from alertrouter.incidents.members import incident_members
 from alertrouter.incidents.store import SYSTEM_ACTOR, event_row
 from alertrouter.notify.compose import Announcement
 from alertrouter.notify.settings import NotifySettings
+from alertrouter.people.roster import Roster
+from alertrouter.people.roster import person_view as roster_view
 from alertrouter.storage import timeline
 from alertrouter.storage.database import Database
 from alertrouter.storage.tables import escalations, incidents
@@ -66,8 +69,9 @@ class Fired:
     incident_id: int
     severity: Severity
     step: int
-    receiver: str
+    receiver: str  # NO_RECEIVER for a step that pages people only
     queued: int
+    paged: tuple[paging.Page, ...] = ()
 
 
 def fire_due(
@@ -77,6 +81,7 @@ def fire_due(
     settings_of: Callable[[str], NotifySettings],
     now: int,
     *,
+    roster: Roster | None = None,
     limit: int = 50,
     is_muted: Callable[[Mapping[str, str]], bool] = lambda labels: False,
 ) -> list[Fired]:
@@ -111,7 +116,17 @@ def fire_due(
         incident = dict(incident_row._mapping)
         due = Due(row.policy, row.step, row.iteration, row.receiver, row.due_at)
         step = escalation_step(due, unacknowledged_ms=now - _chain_start(conn, row, incident))
-        queued = _announce(db, conn, incident, step, settings_of(row.receiver), now)
+        severity = Severity(incident["severity"])
+        targets = policies.targets(due, incident["route_key"], severity)
+        paged = (
+            paging.page(db, conn, incident, step, targets, roster, settings_of, now)
+            if roster is not None and (targets.schedule or targets.users)
+            else []
+        )
+        queued = sum(p.queued for p in paged)
+        if row.receiver != NO_RECEIVER:
+            announced = {**step, "paged": [roster_view(roster, p.user) for p in paged]}
+            queued += _announce(db, conn, incident, announced, settings_of(row.receiver), now)
         timeline.append(
             db,
             conn,
@@ -124,7 +139,9 @@ def fire_due(
                         "policy": step["policy"],
                         "step": step["step"],
                         "iteration": row.iteration,
-                        "receiver": row.receiver,
+                        "receiver": None if row.receiver == NO_RECEIVER else row.receiver,
+                        "schedule": targets.schedule,
+                        "paged": [p.user for p in paged],
                         "unacknowledged_for": step["unacknowledged_for"],
                         "unacknowledged_ms": step["unacknowledged_ms"],
                     },
@@ -138,9 +155,7 @@ def fire_due(
         upcoming = following(policy, due, incident["receiver"], now) if policy else None
         if upcoming is not None:
             conn.execute(sa.insert(escalations).values(_row(row.incident_id, upcoming, now)))
-        fired.append(
-            Fired(row.incident_id, Severity(incident["severity"]), row.step, row.receiver, queued)
-        )
+        fired.append(Fired(row.incident_id, severity, row.step, row.receiver, queued, tuple(paged)))
     return fired
 
 

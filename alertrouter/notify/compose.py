@@ -46,6 +46,8 @@ class GroupNotice:
     entries: LogEntries  # the notification log of the group's receiver (log_store.load_entries)
     settings: NotifySettings
     now: int
+    # Who is on call for the schedule owning the group's route (people.roster.oncall_view).
+    oncall: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -109,6 +111,7 @@ def notify(outgoing: Outgoing, notice: GroupNotice) -> int:
             reason=reason,
             settings=settings,
             now=now,
+            oncall=notice.oncall,
         )
         notification = Notification(
             reason=reason,
@@ -186,6 +189,7 @@ def announce(outgoing: Outgoing, change: Announcement, notice: GroupNotice) -> i
         settings=settings,
         now=now,
         action=change.template_action(),
+        oncall=notice.oncall,
     )
     queued = 0
     for kind, index, config in receiver.integrations:

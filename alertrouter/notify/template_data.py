@@ -22,8 +22,10 @@ def template_data(
     settings: NotifySettings,
     now: int,
     action: Mapping[str, Any] | None = None,
+    oncall: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The data every template receives (the shape of render.sample_data)."""
+    """The data every template receives (the shape of render.sample_data). `oncall`: who is on
+    call for the schedule that owns the group's route (people.roster.oncall_view), or None."""
     alerts = [*firing, *resolved]
     return {
         "incident": dict(incident),
@@ -43,6 +45,7 @@ def template_data(
         "now": now,
         "interactive": settings.interactive,
         "action": dict(action) if action is not None else None,
+        "oncall": dict(oncall) if oncall is not None else None,
     }
 
 

@@ -29,6 +29,7 @@ from alertrouter.render.escaping import (
     is_web_url,
     slack_escape,
     slack_link,
+    slack_mention,
 )
 from alertrouter.resources import resource_dir
 
@@ -73,6 +74,7 @@ class Renderer:
             humanize_duration=humanize_duration,
             slack_escape=slack_escape,
             slack_link=slack_link,
+            slack_mention=slack_mention,
             html_link=html_link,
             iso_time=iso_time,
         )
@@ -195,6 +197,19 @@ def sample_data(
         "external_url": external_url,
         "now": now_millis,
         "interactive": True,
-        # Set when a person or escalation changed the incident (see delivery.notify.Announce).
+        # Set when a person or escalation changed the incident (see notify.compose.Announcement).
         "action": None,
+        # Who is on call for the schedule that owns the route (`oncall:`); None without one.
+        "oncall": {
+            "schedule": "payments",
+            "layer": "weekly",
+            "users": [
+                {
+                    "name": "alice",
+                    "full_name": "Alice Liddell",
+                    "slack_user_id": "U01ALICE",
+                    "email": "alice@example.com",
+                }
+            ],
+        },
     }

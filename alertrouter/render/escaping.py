@@ -74,6 +74,20 @@ def slack_link(url: object, text: object = "") -> str:
     return f"<{target}|{shown}>" if shown else f"<{target}>"
 
 
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+def slack_mention(person: object) -> str:
+    """A person of the template data (`oncall.users`, `action.escalation.paged`) as a Slack
+    mention `<@U…>`, which notifies them; their escaped name when they have no Slack user ID."""
+    if not isinstance(person, dict):
+        return slack_escape(person)
+    user_id = person.get("slack_user_id")
+    if isinstance(user_id, str) and _SLACK_USER_ID.fullmatch(user_id):
+        return f"<@{user_id}>"
+    return slack_escape(person.get("full_name") or person.get("name") or "")
+
+
 def html_link(url: object, text: object = "") -> Markup:
     """`<a href="url">text</a>` for an http(s) URL; any other URL as escaped text (after the
     text, in brackets); nothing without a URL."""

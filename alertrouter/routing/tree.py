@@ -37,6 +37,8 @@ class RouteOpts:
     mute_time_intervals: tuple[str, ...] = ()
     active_time_intervals: tuple[str, ...] = ()
     escalation: str | None = None
+    # The schedule that owns the route (inherited): its person on call is mentioned and paged.
+    oncall: str | None = None
     # Route labels, merged from the root down (a child redefines single labels), sorted.
     labels: tuple[tuple[str, str], ...] = ()
 
@@ -178,6 +180,7 @@ def _build(config: RouteConfig, path: str, parent: RouteOpts, *, is_root: bool =
         mute_time_intervals=tuple(config.mute_time_intervals or ()),
         active_time_intervals=tuple(config.active_time_intervals or ()),
         escalation=config.escalation or (None if is_root else parent.escalation),
+        oncall=config.oncall or (None if is_root else parent.oncall),
     )
     children = tuple(
         _build(child, f"{path}.routes[{index}]", opts)

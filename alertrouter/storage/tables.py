@@ -421,9 +421,7 @@ person_activity = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("user_name", sa.String(64), nullable=False),
-    sa.Column(
-        "incident_id", Id, sa.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("incident_id", Id, sa.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),  # paged | acknowledged
     sa.Column("at", Millis, nullable=False),
     sa.Column("schedule", sa.String(64), nullable=True),

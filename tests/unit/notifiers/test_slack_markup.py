@@ -168,7 +168,7 @@ def test_alert_urls_are_links_when_they_are_http_or_https():
     ],
 )
 def test_other_urls_are_shown_as_text_never_as_links(url):
-    data = sample_data(NOW)
+    data = sample_data(NOW) | {"oncall": None}  # no mention of the person on call either
     for alert in data["alerts"]["firing"] + data["alerts"]["resolved"]:
         alert["generator_url"] = url
         alert["annotations"] |= {"runbook_url": url, "dashboard_url": url}

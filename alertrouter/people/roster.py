@@ -1,0 +1,248 @@
+"""Who is on call, as the database knows it: the schedules of the configuration in force, the
+definitions earlier configurations had (`schedule_versions`: a reload that changes a rotation
+changes who is on call from the reload on, never in the past) and the overrides people made.
+
+Sync functions over an `sa.Connection`: they run inside the caller's transaction (a flush, an
+escalation step) or, for async readers, through `AsyncConnection.run_sync`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from alertrouter.config.intervals import TimeIntervalConfig
+from alertrouter.config.models import Config
+from alertrouter.config.people import ScheduleConfig, UserConfig
+from alertrouter.people.definitions import schedule_from_parts
+from alertrouter.people.oncall import (
+    Answer,
+    Override,
+    Schedule,
+    Shift,
+    Version,
+)
+from alertrouter.people.oncall import (
+    shifts as merged_shifts,
+)
+from alertrouter.people.oncall import (
+    who as answer_at,
+)
+from alertrouter.storage.tables import from_millis, schedule_overrides, schedule_versions
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One schedule as configured, with the time intervals its layers name: what a version
+    stores, and what it is rebuilt from."""
+
+    config: ScheduleConfig
+    intervals: Mapping[str, Sequence[TimeIntervalConfig]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schedule": self.config.model_dump(mode="json", exclude_none=True),
+            "time_intervals": {
+                name: [spec.model_dump(mode="json", exclude_none=True) for spec in specs]
+                for name, specs in sorted(self.intervals.items())
+            },
+        }
+
+    @property
+    def digest(self) -> str:
+        text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def schedule(self) -> Schedule:
+        return schedule_from_parts(
+            self.config,
+            {
+                name: tuple(spec.to_interval() for spec in specs if not spec.never_matches)
+                for name, specs in self.intervals.items()
+            },
+        )
+
+
+def definition_of(config: Config, schedule: ScheduleConfig) -> Definition:
+    named = {ti.name: ti for ti in [*config.mute_time_intervals, *config.time_intervals]}
+    wanted = {name for layer in schedule.layers for name in layer.active_time_intervals}
+    return Definition(
+        schedule, {name: tuple(named[name].time_intervals) for name in wanted if name in named}
+    )
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The people and schedules of one configuration."""
+
+    users: Mapping[str, UserConfig]
+    definitions: Mapping[str, Definition]
+    schedules: Mapping[str, Schedule]
+    _by_slack_id: Mapping[str, UserConfig]
+
+    @classmethod
+    def from_config(cls, config: Config) -> Roster:
+        definitions = {s.name: definition_of(config, s) for s in config.schedules}
+        return cls(
+            users={u.name: u for u in config.users},
+            definitions=definitions,
+            schedules={name: d.schedule() for name, d in definitions.items()},
+            _by_slack_id={u.slack_user_id: u for u in config.users if u.slack_user_id},
+        )
+
+    def user_by_slack_id(self, slack_user_id: str) -> UserConfig | None:
+        return self._by_slack_id.get(slack_user_id)
+
+    def schedule_config(self, name: str) -> ScheduleConfig:
+        return self.definitions[name].config
+
+
+def who(conn: sa.Connection, roster: Roster, schedule: str, at_ms: int) -> Answer:
+    """Who is on call for `schedule` at `at_ms`. Raises KeyError for an unknown schedule."""
+    versions = load_versions(conn, roster, schedule)
+    overrides = load_overrides(conn, schedule, at_ms, at_ms + 1)
+    return answer_at(versions, from_millis(at_ms), overrides)
+
+
+def shifts(
+    conn: sa.Connection, roster: Roster, schedule: str, start_ms: int, end_ms: int
+) -> list[Shift]:
+    """The merged shifts of `schedule` within [start_ms, end_ms). Raises KeyError."""
+    versions = load_versions(conn, roster, schedule)
+    overrides = load_overrides(conn, schedule, start_ms, end_ms)
+    return merged_shifts(versions, from_millis(start_ms), from_millis(end_ms), overrides)
+
+
+def oncall_view(conn: sa.Connection, roster: Roster, schedule: str, at_ms: int) -> dict[str, Any]:
+    """Who is on call, as notification templates see it (`oncall`): the schedule, the deciding
+    layer and each person with the ways to reach them."""
+    answer = who(conn, roster, schedule, at_ms)
+    return {
+        "schedule": schedule,
+        "layer": answer.layer,
+        "users": [person_view(roster, name) for name in answer.users],
+    }
+
+
+def person_view(roster: Roster, name: str) -> dict[str, Any]:
+    user = roster.users.get(name)
+    return {
+        "name": name,
+        "full_name": user.display_name if user else name,
+        "slack_user_id": user.slack_user_id if user else None,
+        "email": user.email if user else None,
+    }
+
+
+def load_overrides(
+    conn: sa.Connection, schedule: str, start_ms: int, end_ms: int
+) -> list[Override]:
+    """The overrides of `schedule` in force at some instant of [start_ms, end_ms), not deleted."""
+    t = schedule_overrides.c
+    rows = conn.execute(
+        sa.select(t.id, t.kind, t.users, t.starts_at, t.ends_at, t.created_at).where(
+            t.schedule == schedule,
+            t.ends_at > start_ms,
+            t.starts_at < end_ms,
+            t.deleted_at.is_(None),
+        )
+    ).all()
+    return [
+        Override(
+            id=int(r.id),
+            kind=r.kind,
+            users=tuple(_json(r.users)),
+            start=from_millis(r.starts_at),
+            end=from_millis(r.ends_at),
+            created_at=from_millis(r.created_at),
+        )
+        for r in rows
+    ]
+
+
+def load_versions(conn: sa.Connection, roster: Roster, schedule: str) -> tuple[Version, ...]:
+    """The schedule's definitions over time; the configuration's own when none is stored yet
+    (or its latest stored one is not this configuration's: it is recorded at the next load)."""
+    current = roster.definitions[schedule]
+    t = schedule_versions.c
+    rows = conn.execute(
+        sa.select(t.digest, t.definition, t.effective_from)
+        .where(t.schedule == schedule)
+        .order_by(t.effective_from, t.id)
+    ).all()
+    if not rows:
+        return (Version(None, roster.schedules[schedule]),)
+    versions = [
+        Version(
+            from_millis(r.effective_from),
+            roster.schedules[schedule]
+            if r.digest == current.digest
+            else _stored_schedule(r.digest, json.dumps(_json(r.definition))),
+        )
+        for r in rows
+    ]
+    return tuple(versions)
+
+
+def record_versions(conn: sa.Connection, roster: Roster, now_ms: int) -> list[str]:
+    """Records, from `now_ms`, the definition of each schedule that differs from its latest
+    stored one (at start and at every reload); returns their names."""
+    t = schedule_versions.c
+    latest = (
+        sa.select(t.schedule, sa.func.max(t.effective_from).label("effective_from"))
+        .group_by(t.schedule)
+        .subquery()
+    )
+    stored = {
+        r.schedule: r.digest
+        for r in conn.execute(
+            sa.select(t.schedule, t.digest, t.id)
+            .join(
+                latest,
+                sa.and_(
+                    t.schedule == latest.c.schedule, t.effective_from == latest.c.effective_from
+                ),
+            )
+            .order_by(t.id)
+        )
+    }
+    changed = [name for name, d in roster.definitions.items() if stored.get(name) != d.digest]
+    if changed:
+        conn.execute(
+            sa.insert(schedule_versions),
+            [
+                {
+                    "schedule": name,
+                    "digest": roster.definitions[name].digest,
+                    "definition": roster.definitions[name].to_json(),
+                    "effective_from": now_ms,
+                }
+                for name in changed
+            ],
+        )
+    return changed
+
+
+@functools.lru_cache(maxsize=256)
+def _stored_schedule(digest: str, definition: str) -> Schedule:
+    data = json.loads(definition)
+    intervals = {
+        name: tuple(TimeIntervalConfig.model_validate(spec) for spec in specs)
+        for name, specs in data.get("time_intervals", {}).items()
+    }
+    return Definition(ScheduleConfig.model_validate(data["schedule"]), intervals).schedule()
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def epoch_ms(instant: dt.datetime) -> int:
+    return int(instant.timestamp() * 1000)
