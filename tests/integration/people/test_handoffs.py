@@ -95,6 +95,7 @@ async def test_an_override_is_a_hand_off_and_nobody_on_call_leaves_the_group(
         database_url, people_config(slack), clock=clock, run_scheduler=False
     )
     await service.scheduler.handoffs()
+    await service.delivery.deliver_due()  # one Slack post per channel per second (fake time)
     start, end = clock() + 60_000, clock() + 3_600_000
     await service.db.run_write(
         lambda conn: conn.execute(
@@ -110,6 +111,7 @@ async def test_an_override_is_a_hand_off_and_nobody_on_call_leaves_the_group(
     clock.advance(61)
     (announced,) = await service.scheduler.handoffs()
     assert announced.handoff.users == ("bob", "dave") and announced.handoff.layer == "override"
+    await service.delivery.deliver_due()
     exposition = await (await client.get("/metrics")).text()
     assert 'alertrouter_schedule_overrides_active{schedule="payments"} 1.0' in exposition
     assert 'alertrouter_schedule_overrides_active{schedule="infra"} 0.0' in exposition
@@ -121,8 +123,8 @@ async def test_an_override_is_a_hand_off_and_nobody_on_call_leaves_the_group(
         (GROUP, ["U02BOB", "U04DAVE"]),
         (GROUP, ["U02BOB"]),
     ]
-    assert texts(slack)[1:] == [  # the override: Tuesday 11:01-12:01 in Berlin
-        f"{PAYMENTS}: Bob, Dave until Tue 12:01, was Bob",
+    assert texts(slack)[1:] == [  # the override: Tuesday 11:01-12:00 in Berlin
+        f"{PAYMENTS}: Bob, Dave until Tue 12:00, was Bob",
         f"{PAYMENTS}: Bob until Mon 09:00, was Bob, Dave",
     ]
 
@@ -140,6 +142,7 @@ async def test_two_replicas_on_one_database_announce_each_change_once(
 
     async def race() -> list[str]:
         done = await asyncio.gather(one.scheduler.handoffs(), two.scheduler.handoffs())
+        await asyncio.gather(one.delivery.deliver_due(), two.delivery.deliver_due())
         return sorted(a.handoff.schedule for announced in done for a in announced)
 
     assert await race() == ["infra", "payments"]  # the first pass, each schedule once
@@ -150,8 +153,6 @@ async def test_two_replicas_on_one_database_announce_each_change_once(
     assert await race() == ["infra", "payments"]
     clock.advance(7 * 86_400)  # alice
     assert await race() == ["infra", "payments"]
-    await asyncio.gather(one.delivery.deliver_due(), two.delivery.deliver_due())
-    await one.delivery.deliver_due()
     handoffs = [e for e in await events(one) if e["kind"] == "handoff"]
     assert [e["detail"]["users"] for e in handoffs] == [["alice"], ["bob"], ["carol"], ["alice"]]
     assert len(slack.usergroup_updates) == 3  # alice, bob, alice (carol has no Slack ID)
@@ -183,3 +184,33 @@ async def test_after_a_restart_the_current_shift_is_announced_once_and_a_missed_
 
 async def _delivered(slack, posts: int) -> bool:
     return len(slack.posts()) >= posts
+
+
+async def test_a_replica_skips_a_schedule_another_is_announcing(pg_database, start_server, slack):
+    """While one transaction holds the schedule's row (announcing), another replica's pass does
+    nothing for it, and once the first commits there is nothing left to announce."""
+    from alertrouter.people.handoffs import HandOffSettings, hand_over
+
+    clock = clock_at(2026, 1, 12, 7, 59)
+    service, _ = await start_server(
+        pg_database, people_config(slack), clock=clock, run_scheduler=False
+    )
+    runtime = service.pipeline.runtime
+    settings = HandOffSettings(runtime.config, runtime.roster, runtime.renderer)
+    db = service.db
+    await service.scheduler.handoffs()
+    clock.advance(90)
+
+    def announce(conn):
+        return hand_over(db, conn, settings, "payments", clock())
+
+    async with db.async_writer.begin() as holding:
+        first = await holding.run_sync(announce)
+        assert first is not None and first.handoff.users == ("bob",)
+        assert await db.run_write(announce) is None  # row locked: skipped, not waited for
+        assert await service.scheduler.handoffs() == []
+    assert await db.run_write(announce) is None  # committed: bob is announced already
+    assert [e["detail"]["users"] for e in await events(service) if e["kind"] == "handoff"] == [
+        ["alice"],
+        ["bob"],
+    ]
