@@ -84,21 +84,23 @@ async def _act(request: web.Request, click: Click, now: int) -> None:
     config = request.app[PIPELINE].config()
     app = slack_directory.slack_app(config)
     directory = _directories.setdefault(request.app, slack_directory.SlackDirectory())
+    # A configured user is known by their Slack user ID: the click is theirs, by their name, so
+    # the timeline and the statistics count people, not display names.
+    person = request.app[PIPELINE].runtime.roster.user_by_slack_id(click.user_id)
     allowed, actor = await asyncio.gather(  # at once: Slack gives us 3 s in all
         directory.is_allowed(app, click.user_id, config.slack.allowed, now),
-        directory.display_name(app, click.user_id, click.user_name, now),
+        _known(person.name)
+        if person is not None
+        else directory.display_name(app, click.user_id, click.user_name, now),
     )
     if not allowed:
         log.info("Slack user %s may not act on incidents (slack.allowed)", click.user_id)
         await _tell(click, "You are not allowed to act on incidents.")
         return
-    # A configured user is known by their Slack user ID: the click is theirs, by their name, so
-    # the timeline and the statistics count people, not display names.
-    person = request.app[PIPELINE].runtime.roster.user_by_slack_id(click.user_id)
     action = Action(
         kind=click.kind,
         incident_id=click.incident_id,
-        actor=person.name if person is not None else actor,
+        actor=actor,
         source="slack",
         user=person.name if person is not None else None,
         silence_ms=int(config.slack.silence_duration.total_seconds() * 1000),
@@ -112,6 +114,10 @@ async def _act(request: web.Request, click: Click, now: int) -> None:
     else:
         if not result.changed:
             await _tell(click, f"Incident #{click.incident_id} {_UNCHANGED[click.kind]}.")
+
+
+async def _known(name: str) -> str:
+    return name
 
 
 def _check_signature(

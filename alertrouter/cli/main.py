@@ -5,9 +5,10 @@ Exit codes: 0 success; 1 invalid configuration or input (every error is printed)
 (an invalid configuration lists each of its errors).
 
 The commands live by job in cli_offline (a config, no server), cli_template, cli_remote (a
-running server) and here (serve, db). Each is a new process someone waits for, so these modules
-import click and the standard library only, a command module is imported only when one of its
-commands runs, and a command imports what it needs when it runs
+running server), cli_schedules (a config or a running server) and here (serve, db). Each is a
+new process someone waits for, so these modules import click and the standard library only, a
+command module is imported only when one of its commands runs, and a command imports what it
+needs when it runs
 (tests/integration/cli/test_cli_imports.py holds them to it, bench/cli_startup.py times it).
 """
 
@@ -34,6 +35,7 @@ LAZY_COMMANDS = {
     "silences": ("alertrouter.cli.remote", "silences"),
     "incidents": ("alertrouter.cli.remote", "incidents"),
     "stats": ("alertrouter.cli.remote", "stats"),
+    "schedules": ("alertrouter.cli.schedules", "schedules"),
     "users": ("alertrouter.cli.users", "users"),
 }
 

@@ -115,6 +115,10 @@ def _print_check_report(report: dict[str, Any]) -> None:
         )
     click.echo(f"  - {len(report['time_intervals'])} time intervals")
     click.echo(f"  - {len(report['escalation_policies'])} escalation policies")
+    click.echo(f"  - {len(report['users'])} users")
+    click.echo(f"  - {len(report['schedules'])} schedules")
+    for schedule in report["schedules"]:
+        click.echo(f"      {schedule['name']}: {', '.join(schedule['layers'])}")
     if report["warnings"]:
         click.echo(f"{len(report['warnings'])} warning(s):")
         for warning in report["warnings"]:

@@ -25,6 +25,10 @@ def check_summary(loaded: LoadedConfig) -> dict[str, Any]:
         "inhibit_rules": [rule.describe() for rule in rules_from_config(config)],
         "time_intervals": sorted(config.all_time_intervals),
         "escalation_policies": [p.name for p in config.escalation_policies],
+        "users": [u.name for u in config.users],
+        "schedules": [
+            {"name": s.name, "layers": [layer.name for layer in s.layers]} for s in config.schedules
+        ],
         "warnings": [str(w) for w in loaded.warnings],
     }
 
@@ -44,6 +48,7 @@ def route_object(route: Route, severity: Severity) -> dict[str, Any]:
         "route": route.path,
         "mute_time_intervals": list(opts.mute_time_intervals),
         "active_time_intervals": list(opts.active_time_intervals),
+        "oncall": opts.oncall,
         "escalation": opts.escalation,
         "labels": dict(opts.labels),
     }

@@ -29,6 +29,21 @@ CLIENT_COMMANDS = [
     ["silences", "expire", "0f8b1c2e-0000-4000-8000-000000000000"],
     ["stats"],
     ["stats", "-o", "json"],
+    ["schedules", "who", "payments"],
+    ["schedules", "who", "payments", "--format", "json"],
+    [
+        "schedules",
+        "shifts",
+        "payments",
+        "--from",
+        "2026-03-04T00:00:00Z",
+        "--to",
+        "2026-03-05T00:00:00Z",
+    ],
+    ["schedules", "overrides", "list", "payments"],
+    ["schedules", "overrides", "list", "payments", "--format", "json"],
+    ["schedules", "overrides", "add", "payments", "bob", "--duration", "1h"],
+    ["schedules", "overrides", "delete", "payments", "1"],
 ]
 
 HTML = "<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1>\n<p>...</p></body></html>"
@@ -125,6 +140,41 @@ async def test_half_right_answers_are_not_alertrouter(server):
         (["incidents", "show", "abc"], "'abc' is not a valid integer"),
         (["incidents", "ack", "-1"], "No such option"),
         (["stats", "--top", "0"], "--top"),
+        (["schedules", "who", "payments", "--at", "noon"], "--at: expected an RFC 3339 time"),
+        (["schedules", "who", "payments", "--config", "c.yml"], "exclude each other"),
+        (
+            [
+                "schedules",
+                "shifts",
+                "payments",
+                "--from",
+                "2026-03-05T00:00:00Z",
+                "--to",
+                "2026-03-04T00:00:00Z",
+            ],
+            "--to must be after --from",
+        ),
+        (
+            ["schedules", "shifts", "payments", "--from", "2026-03-05T00:00:00Z"],
+            "Missing option '--to'",
+        ),
+        (["schedules", "overrides", "add", "payments", "bob"], "either --end or --duration"),
+        (["schedules", "overrides", "add", "payments", "bob", "-d", "0s"], "positive"),
+        (["schedules", "overrides", "add", "payments", "bob", "-d", "soon"], "--duration"),
+        (
+            ["schedules", "overrides", "add", "payments", "bob", "--end", "2030-01-01T00:00:00"],
+            "--end: expected",
+        ),
+        (
+            ["schedules", "overrides", "add", "payments", "bob", "-d", "1h", "--kind", "swap"],
+            "--kind",
+        ),
+        (["schedules", "overrides", "add", "payments", "-d", "1h"], "Missing argument 'USERS"),
+        (
+            ["schedules", "overrides", "delete", "payments", "seven"],
+            "'seven' is not a valid integer",
+        ),
+        (["schedules", "overrides", "list", "payments", "--from", "today"], "--from: expected"),
     ],
 )
 async def test_bad_arguments_print_one_line_and_send_nothing(server, args, says):

@@ -15,6 +15,7 @@ import pytest
 from alertrouter.cli import remote as cli_remote
 from alertrouter.cli import users as cli_users
 from tests.conftest import free_port
+from tests.integration.schedule_config import PEOPLE
 
 # Runs the CLI in a fresh interpreter, then writes every module it imported to the file named
 # by its first argument.
@@ -82,7 +83,30 @@ def _leaves(command: click.Command, path: list[str]) -> list[tuple[list[str], cl
     return [leaf for name, sub in command.commands.items() for leaf in _leaves(sub, [*path, name])]
 
 
-CLIENT_COMMANDS = client_commands()
+# `schedules who` and `shifts` read a config unless given --url (which every run here adds).
+SCHEDULES_CLIENT_COMMANDS = [
+    ["schedules", "who", "payments"],
+    [
+        "schedules",
+        "shifts",
+        "payments",
+        "--from",
+        "2026-03-04T00:00:00Z",
+        "--to",
+        "2026-03-05T00:00:00Z",
+    ],
+    ["schedules", "overrides", "list", "payments"],
+    ["schedules", "overrides", "add", "payments", "bob", "--duration", "1h"],
+    ["schedules", "overrides", "delete", "payments", "1"],
+]
+CLIENT_COMMANDS = client_commands() + SCHEDULES_CLIENT_COMMANDS
+SCHEDULES_HELP = [
+    ["schedules", "--help"],
+    ["schedules", "who", "--help"],
+    ["schedules", "shifts", "--help"],
+    ["schedules", "overrides", "--help"],
+    ["schedules", "overrides", "add", "--help"],
+]
 
 
 @pytest.mark.parametrize(
@@ -90,7 +114,8 @@ CLIENT_COMMANDS = client_commands()
     [["--help"], ["--version"]]
     + [[*c[:2], "--help"] for c in CLIENT_COMMANDS]
     + [[g, "--help"] for g in ("check-config", "routes", "matchers", "inhibit", "template")]
-    + [["routes", "test", "--help"], ["template", "render", "--help"], ["serve", "--help"]],
+    + [["routes", "test", "--help"], ["template", "render", "--help"], ["serve", "--help"]]
+    + SCHEDULES_HELP,
     ids=" ".join,
 )
 def test_help_imports_neither_server_nor_config(args, tmp_path):
@@ -111,7 +136,18 @@ def test_offline_commands_import_no_server_module(tmp_path, example_config_path)
     config = ["--config", str(example_config_path)]
     alerts = tmp_path / "alerts.json"
     alerts.write_text("[]")
+    people = tmp_path / "people.yml"
+    people.write_text(PEOPLE)
     for args in (
+        ["schedules", "who", "payments", "--config", str(people)],
+        [
+            "schedules",
+            "shifts",
+            "payments",
+            "--config",
+            str(people),
+            *SCHEDULES_CLIENT_COMMANDS[1][3:],
+        ],
         ["routes", "test", *config, "severity=high", "team=payments"],
         ["routes", "show", *config],
         ["matchers", "parse", '{env="prod"}'],
@@ -119,4 +155,5 @@ def test_offline_commands_import_no_server_module(tmp_path, example_config_path)
     ):
         names = imported(*args, tmp_path=tmp_path)
         assert "alertrouter.config" in names or args[0] == "matchers"
+        assert "alertrouter.people.definitions" in names or args[0] != "schedules"
         assert loaded(names, SERVER_SIDE) == set(), args

@@ -42,7 +42,7 @@ def test_check_config_example_succeeds(run, example_config_path):
 
 def test_check_config_broken_copy_names_every_error(run, tmp_path, example_config_path):
     text = example_config_path.read_text()
-    text = text.replace("receiver: payments-high", "receiver: payments-hihg")
+    text = text.replace("receiver: payments-high", "receiver: payments-hihg", 1)
     text = text.replace('team=~"platform|infra"', 'team=~"platform|(infra"', 1)
     text = text.replace("  group_wait: 30s\n", "  group_wait: 30s\n  grup_by: [x]\n", 1)
     broken = write(tmp_path, text, "broken.yaml")
