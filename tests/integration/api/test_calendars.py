@@ -4,13 +4,17 @@ open them are made, checked and revoked as the API documents."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import re
 from urllib.parse import urlsplit
 
 import icalendar
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from alertrouter.cli.main import main
 from alertrouter.people import roster as rosters
 from alertrouter.people.calendar import feed_window
 from alertrouter.storage.tables import calendar_tokens, schedule_overrides
@@ -75,6 +79,25 @@ async def expected_shifts(service, clock, schedule: str):
     return [(schedule, s.start, s.end, s.users) for s in shifts]
 
 
+async def cli_shifts(client, clock, schedule: str):
+    """`alertrouter schedules shifts` over the feed's window, asking the server."""
+    start, end = feed_window(dt.datetime.fromtimestamp(clock() / 1000, dt.UTC))
+    args = [
+        "schedules", "shifts", schedule, "--from", start.isoformat(), "--to", end.isoformat(),
+        "--format", "json", "--url", str(client.make_url("/")).rstrip("/"), "--token", "t0k",
+    ]  # fmt: skip
+    result = await asyncio.to_thread(CliRunner().invoke, main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return [
+        (schedule, _instant(s["start"]), _instant(s["end"]), tuple(s["users"]))
+        for s in json.loads(result.output)["shifts"]
+    ]
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 async def test_the_feeds_parse_back_into_the_same_shifts(database_url, start_server, slack):
     service, client, clock = await started(database_url, start_server, slack)
     alice = await token_of(client, "alice")
@@ -91,6 +114,9 @@ async def test_the_feeds_parse_back_into_the_same_shifts(database_url, start_ser
     assert ("payments", dt.datetime(2026, 1, 14, 10, tzinfo=dt.UTC),
             dt.datetime(2026, 1, 14, 14, tzinfo=dt.UTC), ("dave",)) in expected  # fmt: skip
     assert len(expected) > 14  # a week back, 90 days ahead: about a shift a week, split by dave
+
+    printed = await cli_shifts(client, clock, "payments")
+    assert parsed(body) == printed  # what `alertrouter schedules shifts` prints, too
 
     mine = await client.get(local(alice["urls"]["user"]))
     assert mine.status == 200

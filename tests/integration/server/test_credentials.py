@@ -38,6 +38,7 @@ KINDS = {
 ENDPOINT = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`]*)`")
 PATH_VALUES = {
     "incident_id": "1", "action": "ack", "silence_id": "x", "notification_id": "1", "name": "x",
+    "override_id": "1",
 }  # fmt: skip
 # Every request comes as if from one of our pages, so the web forms' same-origin check passes
 # and only credentials decide.
