@@ -1,12 +1,16 @@
 """The hand-off stage: announces each schedule's shift changes once (people.handoffs), driven by
-the scheduler every `HANDOFF_INTERVAL` seconds and at start. A read finds the schedules whose
+the scheduler at start and every 30 s (`Scheduler(handoff_every=...)`). A read finds the schedules whose
 answer changed; each of them gets a write transaction of its own, which checks again under the
 row lock, so a replica that lost the race does nothing."""
 
 from __future__ import annotations
 
+import logging
+
 from alertrouter.engine.observers import StageParts
 from alertrouter.people.handoffs import Announced, HandOffSettings, changed, hand_over
+
+log = logging.getLogger(__name__)
 
 
 class HandOffs:
@@ -27,9 +31,13 @@ class HandOffs:
             names = await conn.run_sync(lambda c: changed(c, settings, now))
         done: list[Announced] = []
         for name in names:
-            announced = await db.run_write(
-                lambda conn, name=name: hand_over(db, conn, settings, name, now)
-            )
+            try:
+                announced = await db.run_write(
+                    lambda conn, name=name: hand_over(db, conn, settings, name, now)
+                )
+            except Exception:  # the others still get their turn; this one at the next pass
+                log.exception("announcing the shift change of schedule %r failed", name)
+                continue
             if announced is None:
                 continue
             done.append(announced)

@@ -214,3 +214,25 @@ async def test_a_replica_skips_a_schedule_another_is_announcing(pg_database, sta
         ["alice"],
         ["bob"],
     ]
+
+
+async def test_a_reload_that_changes_the_rotation_hands_over_from_the_reload_on(
+    database_url, start_server, slack
+):
+    slack.add_usergroup(GROUP, ["U09STALE"])
+    clock = clock_at(2026, 1, 13, 10)  # bob's week
+    config = people_config(slack)
+    service, _ = await start_server(database_url, config, clock=clock, run_scheduler=False)
+    await service.scheduler.handoffs()
+    await service.delivery.deliver_due()
+
+    clock.advance(3600)
+    service.config_path.write_text(
+        service.config_path.read_text().replace("users: [alice, bob, carol]", "users: [bob, dave]")
+    )
+    assert await service.reload() == []
+    (announced,) = await service.scheduler.handoffs()  # week k=1 of [bob, dave] is dave's
+    assert (announced.handoff.users, announced.handoff.previous) == (("dave",), ("bob",))
+    await service.delivery.deliver_due()
+    assert slack.usergroup_updates == [(GROUP, ["U02BOB"]), (GROUP, ["U04DAVE"])]
+    assert texts(slack)[1:] == [f"{PAYMENTS}: Dave until Mon 09:00, was Bob"]
