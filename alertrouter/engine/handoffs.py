@@ -1,7 +1,7 @@
-"""The hand-off stage: announces each schedule's shift changes once (people.handoffs), driven by
-the scheduler at start and every 30 s (`Scheduler(handoff_every=...)`). A read finds the schedules whose
-answer changed; each of them gets a write transaction of its own, which checks again under the
-row lock, so a replica that lost the race does nothing."""
+"""The hand-off stage: announces each schedule's shift changes once (people.handoffs), driven
+by the scheduler at start and every 30 s (`Scheduler(handoff_every=...)`). A read finds the
+schedules whose answer changed; each of them gets a write transaction of its own, which checks
+again under the row lock, so a replica that lost the race does nothing."""
 
 from __future__ import annotations
 
