@@ -20,7 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alertrouter.api.errors import json_error
-from alertrouter.api.schedules import DAY_MS, ms_of, override_json, schedule_of, window
+from alertrouter.api.schedules import DAY_MS, override_json, schedule_of, window
 from alertrouter.core.values import InputError
 from alertrouter.people import override_store
 from alertrouter.people.override_store import (
@@ -31,6 +31,7 @@ from alertrouter.people.override_store import (
 )
 from alertrouter.server import auth
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
+from alertrouter.storage.tables import to_millis
 
 DEFAULT_LIST_WINDOW_MS = 100 * DAY_MS
 MAX_LIST_WINDOW_MS = 366 * DAY_MS
@@ -129,7 +130,7 @@ def rejected(exc: OverrideRejected) -> web.Response:
 def _ms(value: dt.datetime, field: str) -> int:
     if value.tzinfo is None:
         raise OverrideRejected([(field, "needs a time zone offset (RFC 3339), e.g. ...Z")])
-    return ms_of(value)
+    return to_millis(value)
 
 
 def _who(request: web.Request, given: str | None, field: str) -> str:

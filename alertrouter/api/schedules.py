@@ -27,13 +27,12 @@ from alertrouter.people.roster import Roster
 from alertrouter.people.times import format_instant, parse_instant
 from alertrouter.server import auth
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
-from alertrouter.storage.tables import from_millis
+from alertrouter.storage.tables import from_millis, to_millis
 
 DAY_MS = 86_400_000
 DEFAULT_WINDOW_BEFORE_MS = DAY_MS  # the schedule's window starts a day before now ...
 DEFAULT_WINDOW_MS = 15 * DAY_MS  # ... and lasts 15 days
 MAX_WINDOW_MS = 100 * DAY_MS
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 async def list_schedules(request: web.Request) -> web.Response:
@@ -110,7 +109,7 @@ def schedule_of(request: web.Request, roster: Roster) -> str:
 def instant_param(name: str, text: str) -> int:
     """Epoch ms of an RFC 3339 query parameter; a 400 naming it otherwise."""
     try:
-        return ms_of(parse_instant(text, name))
+        return to_millis(parse_instant(text, name))
     except ValueError as exc:
         raise InputError(str(exc)) from None
 
@@ -171,14 +170,9 @@ def override_json(override: StoredOverride) -> dict[str, Any]:
 
 def _outlook(conn: sa.Connection, roster: Roster, name: str, now: int) -> Outlook:
     def shifts_between(start: dt.datetime, end: dt.datetime) -> list[Shift]:
-        return on_call.shifts(conn, roster, name, ms_of(start), ms_of(end))
+        return on_call.shifts(conn, roster, name, to_millis(start), to_millis(end))
 
     return outlook(from_millis(now), on_call.who(conn, roster, name, now), shifts_between)
-
-
-def ms_of(instant: dt.datetime) -> int:
-    """Milliseconds since the epoch, exactly (floats would lose a millisecond now and then)."""
-    return (instant - EPOCH) // dt.timedelta(milliseconds=1)
 
 
 def _schedule_head(roster: Roster, name: str) -> dict[str, Any]:

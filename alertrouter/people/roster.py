@@ -8,7 +8,6 @@ escalation step) or, for async readers, through `AsyncConnection.run_sync`.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
@@ -242,7 +241,3 @@ def _stored_schedule(digest: str, definition: str) -> Schedule:
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
-
-
-def epoch_ms(instant: dt.datetime) -> int:
-    return int(instant.timestamp() * 1000)

@@ -446,6 +446,14 @@ calendar_tokens = sa.Table(
 )
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def from_millis(value: int) -> dt.datetime:
-    """A Millis column's value as an aware UTC datetime."""
-    return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
+    """A Millis column's value as an aware UTC datetime (exactly: no float in between)."""
+    return EPOCH + dt.timedelta(milliseconds=value)
+
+
+def to_millis(instant: dt.datetime) -> int:
+    """An aware datetime as a Millis value, exactly."""
+    return (instant - EPOCH) // dt.timedelta(milliseconds=1)
