@@ -25,6 +25,7 @@ from alertrouter.people import roster as rosters
 from alertrouter.people.calendar import FeedShift
 from alertrouter.server import auth
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
+from alertrouter.storage.tables import from_millis, to_millis
 
 CONTENT_TYPE = "text/calendar"
 # Subscribers poll; an intermediate cache must never keep a feed read with someone's token.
@@ -38,10 +39,6 @@ class TokenIn(BaseModel):
 
 def _roster(request: web.Request) -> rosters.Roster:
     return request.app[PIPELINE].runtime.roster
-
-
-def _ms(instant: dt.datetime) -> int:
-    return int(instant.timestamp() * 1000)
 
 
 def _feed_urls(request: web.Request, user: str, token: str) -> dict[str, object]:
@@ -136,9 +133,9 @@ async def user_feed(request: web.Request) -> web.Response:
 
 
 def _window(request: web.Request) -> tuple[dt.datetime, int, int]:
-    now = dt.datetime.fromtimestamp(request.app[CLOCK_MS]() / 1000, dt.UTC)
+    now = from_millis(request.app[CLOCK_MS]())
     start, end = calendar.feed_window(now)
-    return now, _ms(start), _ms(end)
+    return now, to_millis(start), to_millis(end)
 
 
 def _ics(body: bytes, name: str) -> web.Response:

@@ -36,7 +36,7 @@ from alertrouter.people import roster as rosters
 from alertrouter.people.handoff_notice import HandOff, notice, notice_data
 from alertrouter.render.environment import Renderer, TemplateError
 from alertrouter.storage.database import Database
-from alertrouter.storage.tables import oncall_state, schedule_events
+from alertrouter.storage.tables import oncall_state, schedule_events, to_millis
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +163,8 @@ def _until(
     holds `now`, or (nobody on call) the start of the next one."""
     for shift in rosters.shifts(conn, settings.roster, schedule, now, now + HORIZON_MS):
         if not users:
-            return _ms(shift.start)
-        end = _ms(shift.end)
+            return to_millis(shift.start)
+        end = to_millis(shift.end)
         return end if end < now + HORIZON_MS else None
     return None
 
@@ -287,7 +287,3 @@ def _users(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):  # JSON text where the driver does not decode it
         value = json.loads(value)
     return tuple(str(v) for v in value or ())
-
-
-def _ms(instant: Any) -> int:
-    return int(instant.timestamp() * 1000)
