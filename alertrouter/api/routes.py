@@ -33,6 +33,7 @@ def add_routes(app: web.Application) -> None:
             web.get("/api/v1/incidents/{incident_id}", incidents.get_incident),
             web.post("/api/v1/incidents/{incident_id}/{action}", actions.act),
             web.get("/api/v1/stats", stats.get_stats),
+            web.get("/api/v1/stats/people", stats.get_people_stats),
             web.get("/api/v1/schedules", schedules.list_schedules),
             web.get("/api/v1/schedules/{name}", schedules.get_schedule),
             web.get("/api/v1/schedules/{name}/oncall", schedules.get_oncall),

@@ -1,4 +1,5 @@
-"""Text for the history commands: incident tables, one incident with its timeline, statistics.
+"""Text for the history commands: incident tables, one incident with its timeline, statistics
+(by incident and by person).
 Input is the API's JSON (see alertrouter/api/openapi.yaml)."""
 
 from __future__ import annotations
@@ -167,3 +168,26 @@ def stats_lines(stats: Mapping[str, Any]) -> list[str]:
             for f in stats["flapping"]
         ]
     return lines
+
+
+def people_lines(stats: Mapping[str, Any]) -> list[str]:
+    lines = [
+        f"People {when(stats['from'])} .. {when(stats['to'])} (UTC); nights (22:00-07:00) and "
+        "weekends on each person's own clock",
+        "",
+    ]
+    headers = ["USER", "PAGED", "NIGHTS", "WEEKENDS", "ACKED", "MTTA", "P90 TTA", "ON CALL"]
+    rows = [
+        [
+            p["user"],
+            str(p["paged"]),
+            str(p["pagedOutsideWorkingHours"]["nights"]),
+            str(p["pagedOutsideWorkingHours"]["weekends"]),
+            str(p["acknowledged"]),
+            seconds(p["timeToAcknowledge"]["meanSeconds"]),
+            seconds(p["timeToAcknowledge"]["p90Seconds"]),
+            f"{p['hoursOnCall']:g}h",
+        ]
+        for p in stats["people"]
+    ]
+    return [*lines, *table(headers, rows)]

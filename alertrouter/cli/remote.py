@@ -1,4 +1,4 @@
-"""The commands that talk to a running server: silences, incidents, stats.
+"""The commands that talk to a running server: silences, incidents, stats (by person too).
 
 Each is a new process a person waits for, so this module imports click and the standard library
 only; the HTTP client and the text views are imported when a command runs. An answer is read
@@ -360,17 +360,43 @@ def incidents_show(incident_id: int, output: str, server: Server) -> None:
 @click.option(
     "--until", metavar="DURATION|RFC3339", callback=_time_or_duration, help="Default: now."
 )
+@click.option(
+    "--by",
+    type=click.Choice(["incident", "person"]),
+    default="incident",
+    show_default=True,
+    help="person: each person's pages, acknowledgements and hours on call.",
+)
+@click.option("--user", metavar="NAME", help="With --by person: only this person.")
 @click.option("--service-label", default="service", show_default=True)
 @click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True)
 @output_option("table", "json")
 @server_options
 def stats(
-    since: str, until: str | None, service_label: str, top: int, output: str, server: Server
+    since: str,
+    until: str | None,
+    by: str,
+    user: str | None,
+    service_label: str,
+    top: int,
+    output: str,
+    server: Server,
 ) -> None:
-    """Response statistics of a running server: MTTA, MTTR, share within target."""
+    """Response statistics of a running server: MTTA, MTTR, share within target; or, with
+    --by person, the load each person carried."""
+    from alertrouter.cli.history import people_lines, stats_lines
+
+    if by == "person":
+        params = {
+            "from": since,
+            **({"to": until} if until else {}),
+            **({"user": user} if user else {}),
+        }
+        _show(server, f"/api/v1/stats/people?{urlencode(params)}", output, people_lines)
+        return
+    if user:
+        fail("--user needs --by person")
     params = {"since": since, "service_label": service_label, "top": str(top)}
     if until:
         params["until"] = until
-    from alertrouter.cli.history import stats_lines
-
     _show(server, f"/api/v1/stats?{urlencode(params)}", output, stats_lines)

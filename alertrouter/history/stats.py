@@ -14,8 +14,7 @@ and the same interpolation runs here.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,19 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.values import Severity
+from alertrouter.history.measures import P90, Measure, as_float, iso, measure_json, percentile
 from alertrouter.incidents.store import ALERT_SOURCE
 from alertrouter.storage.tables import escalations, incident_labels, incidents
 
 DAY_MS = 86_400_000
-P90 = 0.9
-
-
-@dataclass(frozen=True, slots=True)
-class Measure:
-    """Milliseconds; None when nothing was measured."""
-
-    mean: float | None = None
-    p90: float | None = None
 
 
 @dataclass(slots=True)
@@ -134,7 +125,7 @@ class _Expressions:
         )
 
 
-def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
@@ -150,11 +141,11 @@ async def _breakdown(
     columns: list[sa.ColumnElement[Any]] = [
         (key if key is not None else sa.null()).label("key"),
         sa.func.count().label("opened"),
-        _count_if(e.responded).label("acknowledged"),
+        count_if(e.responded).label("acknowledged"),
         sa.func.count(c.resolved_at).label("resolved"),
-        _count_if(c.resolved_at.is_(None)).label("open"),
-        _count_if(e.within).label("within"),
-        _count_if(e.needing).label("needing"),
+        count_if(c.resolved_at.is_(None)).label("open"),
+        count_if(e.within).label("within"),
+        count_if(e.needing).label("needing"),
         sa.func.avg(e.tta).label("tta_mean"),
         sa.func.avg(e.ttr).label("ttr_mean"),
     ]
@@ -178,8 +169,8 @@ async def _breakdown(
             open=int(row.open),
             within_target=int(row.within),
             needing_response=int(row.needing),
-            to_acknowledge=Measure(_float(row.tta_mean), _float(getattr(row, "tta_p90", None))),
-            to_resolve=Measure(_float(row.ttr_mean), _float(getattr(row, "ttr_p90", None))),
+            to_acknowledge=Measure(as_float(row.tta_mean), as_float(getattr(row, "tta_p90", None))),
+            to_resolve=Measure(as_float(row.ttr_mean), as_float(getattr(row, "ttr_p90", None))),
         )
     if not postgres and found:
         await _sqlite_percentiles(conn, e, key, source, found)
@@ -222,16 +213,6 @@ async def _sqlite_percentiles(
         for k, ordered in values.items():
             stats = found[k]
             setattr(stats, attribute, Measure(getattr(stats, attribute).mean, percentile(ordered)))
-
-
-def percentile(ordered: Sequence[float], fraction: float = P90) -> float | None:
-    """Linear interpolation between closest ranks, as PostgreSQL's percentile_cont."""
-    if not ordered:
-        return None
-    position = fraction * (len(ordered) - 1)
-    below = int(position)
-    above = min(below + 1, len(ordered) - 1)
-    return float(ordered[below] + (ordered[above] - ordered[below]) * (position - below))
 
 
 async def _count_escalations(
@@ -320,7 +301,7 @@ async def _flapping(conn: AsyncConnection, query: StatsQuery) -> list[Flapping]:
         .where(c.opened_at >= query.since, c.opened_at < query.until)
         .subquery()
     )
-    reopened = _count_if(
+    reopened = count_if(
         previous.c.opened_at - previous.c.previous_resolved_at <= query.flap_window
     ).label("reopened")
     rows = (
@@ -359,15 +340,11 @@ async def _flapping(conn: AsyncConnection, query: StatsQuery) -> list[Flapping]:
     ]
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def document(stats: Stats) -> dict[str, Any]:
     """The JSON shape of GET /api/v1/stats (documented in the OpenAPI description)."""
     return {
-        "from": _iso(stats.since),
-        "to": _iso(stats.until),
+        "from": iso(stats.since),
+        "to": iso(stats.until),
         "serviceLabel": stats.service_label,
         "overall": _group_json(stats.overall),
         "bySeverity": [
@@ -382,7 +359,7 @@ def document(stats: Stats) -> dict[str, Any]:
         "byService": [{"service": k, **_group_json(g)} for k, g in stats.by_service.items()],
         "perDay": [
             {
-                "day": _iso(day)[:10],
+                "day": iso(day)[:10],
                 "opened": sum(counts.values()),
                 "bySeverity": {level.name: n for level, n in counts.items()},
             }
@@ -409,8 +386,8 @@ def _group_json(g: GroupStats) -> dict[str, Any]:
         "acknowledged": g.acknowledged,
         "resolved": g.resolved,
         "open": g.open,
-        "timeToAcknowledge": _measure_json(g.to_acknowledge),
-        "timeToResolve": _measure_json(g.to_resolve),
+        "timeToAcknowledge": measure_json(g.to_acknowledge),
+        "timeToResolve": measure_json(g.to_resolve),
         "acknowledgedWithinTarget": {
             "count": g.within_target,
             "of": g.needing_response,
@@ -420,15 +397,3 @@ def _group_json(g: GroupStats) -> dict[str, Any]:
         },
         "escalations": g.escalations,
     }
-
-
-def _measure_json(m: Measure) -> dict[str, float | None]:
-    return {
-        "meanSeconds": None if m.mean is None else round(m.mean / 1000, 3),
-        "p90Seconds": None if m.p90 is None else round(m.p90 / 1000, 3),
-    }
-
-
-def _iso(ms: int) -> str:
-    moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

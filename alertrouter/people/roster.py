@@ -153,32 +153,37 @@ def load_overrides(
             t.deleted_at.is_(None),
         )
     ).all()
-    return [
-        Override(
-            id=int(r.id),
-            kind=r.kind,
-            users=tuple(_json(r.users)),
-            start=from_millis(r.starts_at),
-            end=from_millis(r.ends_at),
-            created_at=from_millis(r.created_at),
-        )
-        for r in rows
-    ]
+    return [_override(r) for r in rows]
+
+
+def _override(r: sa.Row[Any]) -> Override:
+    return Override(
+        id=int(r.id),
+        kind=r.kind,
+        users=tuple(_json(r.users)),
+        start=from_millis(r.starts_at),
+        end=from_millis(r.ends_at),
+        created_at=from_millis(r.created_at),
+    )
 
 
 def load_versions(conn: sa.Connection, roster: Roster, schedule: str) -> tuple[Version, ...]:
     """The schedule's definitions over time; the configuration's own when none is stored yet
     (or its latest stored one is not this configuration's: it is recorded at the next load)."""
-    current = roster.definitions[schedule]
     t = schedule_versions.c
     rows = conn.execute(
         sa.select(t.digest, t.definition, t.effective_from)
         .where(t.schedule == schedule)
         .order_by(t.effective_from, t.id)
     ).all()
+    return _versions(roster, schedule, rows)
+
+
+def _versions(roster: Roster, schedule: str, rows: Sequence[sa.Row[Any]]) -> tuple[Version, ...]:
     if not rows:
         return (Version(None, roster.schedules[schedule]),)
-    versions = [
+    current = roster.definitions[schedule]
+    return tuple(
         Version(
             from_millis(r.effective_from),
             roster.schedules[schedule]
@@ -186,8 +191,37 @@ def load_versions(conn: sa.Connection, roster: Roster, schedule: str) -> tuple[V
             else _stored_schedule(r.digest, json.dumps(_json(r.definition))),
         )
         for r in rows
-    ]
-    return tuple(versions)
+    )
+
+
+def all_shifts(
+    conn: sa.Connection, roster: Roster, start_ms: int, end_ms: int
+) -> dict[str, list[Shift]]:
+    """The merged shifts of every schedule within [start_ms, end_ms), as `shifts` gives them,
+    read with two queries for all schedules (their versions; the overrides in the window)
+    instead of two per schedule: what the per-person statistics need."""
+    t, o = schedule_versions.c, schedule_overrides.c
+    stored: dict[str, list[sa.Row[Any]]] = {}
+    for row in conn.execute(
+        sa.select(t.schedule, t.digest, t.definition, t.effective_from)
+        .where(t.schedule.in_(list(roster.schedules)))
+        .order_by(t.schedule, t.effective_from, t.id)
+    ):
+        stored.setdefault(row.schedule, []).append(row)
+    overrides: dict[str, list[Override]] = {}
+    for row in conn.execute(
+        sa.select(o.schedule, o.id, o.kind, o.users, o.starts_at, o.ends_at, o.created_at).where(
+            o.ends_at > start_ms, o.starts_at < end_ms, o.deleted_at.is_(None)
+        )
+    ):
+        overrides.setdefault(row.schedule, []).append(_override(row))
+    start, end = from_millis(start_ms), from_millis(end_ms)
+    return {
+        name: merged_shifts(
+            _versions(roster, name, stored.get(name, [])), start, end, overrides.get(name, [])
+        )
+        for name in roster.schedules
+    }
 
 
 def record_versions(conn: sa.Connection, roster: Roster, now_ms: int) -> list[str]:

@@ -9,17 +9,21 @@ opened_after / opened_before / resolved_after / resolved_before
                                                ago (24h, 7d)
 since=7d                                       short for opened_after
 acknowledged_by=NAME   q=TEXT   limit=N   cursor=TOKEN
+
+The statistics read a range: since / until (the people statistics: from / to), defaults the
+7 days before now.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from multidict import MultiMapping
 
 from alertrouter.core.durations import parse_duration
 from alertrouter.core.values import InputError, Severity
+from alertrouter.history.people_stats import PeopleQuery
 from alertrouter.history.queries import STATUSES, Cursor, HistoryFilter
 from alertrouter.history.stats import StatsQuery
 from alertrouter.matchers import parse_matchers
@@ -122,18 +126,26 @@ def parse_cursor(query: Mapping[str, str]) -> Cursor | None:
     return Cursor.decode(raw) if raw else None
 
 
+def parse_range(
+    query: MultiMapping[str], now: int, start: str = "since", end: str = "until"
+) -> tuple[int, int]:
+    """[start, end) of the statistics: `end` defaults to now, `start` to 7 days before it."""
+    since = optional_time(query, start, now)
+    until = optional_time(query, end, now)
+    until = now if until is None else until
+    since = until - DEFAULT_STATS_RANGE_MS if since is None else since
+    if since >= until:
+        raise InputError(f"{start} must be before {end}")
+    if until - since > MAX_STATS_RANGE_MS:
+        raise InputError("the range may span at most 366 days")
+    return since, until
+
+
 def parse_stats_query(
     query: MultiMapping[str], now: int, targets: Mapping[Severity, int]
 ) -> StatsQuery:
     """since (default 7d) / until (default now), service_label (default service), top (10)."""
-    since = optional_time(query, "since", now)
-    until = optional_time(query, "until", now)
-    until = now if until is None else until
-    since = until - DEFAULT_STATS_RANGE_MS if since is None else since
-    if since >= until:
-        raise InputError("since must be before until")
-    if until - since > MAX_STATS_RANGE_MS:
-        raise InputError("the range may span at most 366 days")
+    since, until = parse_range(query, now)
     raw_top = query.get("top", "").strip() or "10"
     if not raw_top.isdigit() or not 1 <= int(raw_top) <= 100:
         raise InputError("top must be an integer between 1 and 100")
@@ -146,3 +158,15 @@ def parse_stats_query(
         service_label=label,
         top=int(raw_top),
     )
+
+
+def parse_people_query(query: MultiMapping[str], now: int, users: Collection[str]) -> PeopleQuery:
+    """from (default 7 days before `to`) / to (default now), as since/until are for the
+    other statistics (those names are accepted too); user=NAME, one of `users`."""
+    start = "from" if "from" in query else "since"
+    end = "to" if "to" in query else "until"
+    since, until = parse_range(query, now, start, end)
+    user = query.get("user", "").strip() or None
+    if user is not None and user not in users:
+        raise InputError(f"user: there is no user named {user!r} in the configuration")
+    return PeopleQuery(since, until, user)

@@ -9,6 +9,7 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
@@ -37,6 +38,14 @@ def iso(ms: int | None) -> str:
         return ""
     moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def local(ms: int | None, zone: str) -> str:
+    """On the wall clock of an IANA zone, to the minute: Tue 03 Mar 09:00 CET."""
+    if ms is None:
+        return ""
+    moment = dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(zone))
+    return moment.strftime("%a %d %b %H:%M %Z")
 
 
 def relative(ms: int | None, now: int) -> str:
@@ -74,7 +83,13 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        when=when, iso=iso, seconds=seconds, level=level, http_link=http_link, relative=relative
+        when=when,
+        iso=iso,
+        seconds=seconds,
+        level=level,
+        http_link=http_link,
+        relative=relative,
+        local=local,
     )
     return env
 

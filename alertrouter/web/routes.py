@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alertrouter.web import actions, incidents, login, stats
+from alertrouter.web import actions, incidents, login, people, schedules, stats
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -19,6 +19,11 @@ def add_routes(app: web.Application) -> None:
             web.get("/incidents/{incident_id}", incidents.incident_page),
             web.post("/incidents/{incident_id}/{action}", actions.act),
             web.get("/stats", stats.stats_page),
+            web.get("/schedules", schedules.schedules_page),
+            web.post("/schedules/{name}/overrides", schedules.create_override),
+            web.post("/schedules/{name}/overrides/{override_id}/delete", schedules.delete_override),
+            web.get("/people", people.people_page),
+            web.get("/people/{name}", people.person_page),
             web.get("/login", login.form),
             web.post("/login", login.sign_in),
             web.post("/logout", login.sign_out),
