@@ -135,6 +135,12 @@ class Service:
         self.pipeline.observers.on_escalated.append(
             lambda fired: self.metrics.escalations.labels(fired.severity.name).inc()
         )
+        self.pipeline.observers.on_paged.append(
+            lambda schedule: self.metrics.schedule_pages.labels(schedule).inc()
+        )
+        self.pipeline.observers.on_shift_change.append(
+            lambda schedule: self.metrics.shift_changes.labels(schedule).inc()
+        )
         app[DB] = self.db
         app[PIPELINE] = self.pipeline
         await self.pipeline.record_schedules()

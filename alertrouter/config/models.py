@@ -30,10 +30,12 @@ from alertrouter.config.fields import (
 from alertrouter.config.intervals import TimeIntervalConfig
 from alertrouter.config.people import (
     PERSON_PREFIX,
+    SCHEDULE_PREFIX,
     ScheduleConfig,
     UserConfig,
     person_receiver,
     person_receiver_name,
+    schedule_receiver,
 )
 from alertrouter.config.receivers import (
     BasicAuth,
@@ -508,13 +510,24 @@ class Config(Model):
         raise KeyError(name)
 
     def receiver(self, name: str) -> Receiver:
-        """A configured receiver, or a person's own (`user:NAME`, see `config.people`)."""
+        """A configured receiver, a person's own (`user:NAME`) or a schedule's own
+        (`schedule:NAME`, its Slack user group), see `config.people`."""
         for receiver in self.receivers:
             if receiver.name == name:
                 return receiver
         if name.startswith(PERSON_PREFIX):
             return self._person_receivers[name]
+        if name.startswith(SCHEDULE_PREFIX):
+            return self._schedule_receivers[name]
         raise KeyError(name)
+
+    @functools.cached_property
+    def _schedule_receivers(self) -> dict[str, Receiver]:
+        found = (
+            schedule_receiver(schedule, self.slack.app_token, self.slack.app_token_file)
+            for schedule in self.schedules
+        )
+        return {receiver.name: receiver for receiver in found}
 
     @functools.cached_property
     def _person_receivers(self) -> dict[str, Receiver]:
