@@ -81,6 +81,9 @@ class OnCall:
             )
             for observe in self._observers.on_escalated:
                 observe(f)
+            for page in f.paged:
+                if page.schedule is not None:
+                    self._observers.paged(page.schedule)
         return len(fired)
 
     async def record_schedules(self) -> list[str]:

@@ -133,6 +133,8 @@ async def test_the_person_on_call_is_mentioned_paged_and_acknowledges_by_name(
         "step": 1,
     }
     assert paged["at"] == "2026-11-16T12:05:00.000Z"
+    metrics = await (await client.get("/metrics")).text()
+    assert 'alertrouter_schedule_pages_total{schedule="payments"} 1.0' in metrics
 
     assert await at(service, clock, 10 * 60) == 1  # step 2: carol, by name
     (carol_dm,) = dms(slack, "U01CAROL")
