@@ -19,6 +19,7 @@ from alertrouter.people import roster as rosters
 from alertrouter.people.calendar import feed_window
 from alertrouter.storage.tables import calendar_tokens, schedule_overrides
 from tests.integration.people.oncall_config import clock_at, ms, people_config
+from tests.openapi_check import assert_conforms
 
 AUTH = "server: {auth: {api: {bearer_tokens: [t0k]}}}\n"
 API = {"Authorization": "Bearer t0k"}
@@ -49,7 +50,9 @@ async def token_of(client, user: str) -> dict:
         f"/api/v1/users/{user}/calendar-token", headers=API, json={"createdBy": "test"}
     )
     assert response.status == 201, await response.text()
-    return await response.json()
+    answer = await response.json()
+    assert_conforms("POST", "/api/v1/users/{name}/calendar-token", 201, answer)
+    return answer
 
 
 def local(url: str) -> str:
@@ -159,6 +162,7 @@ async def test_tokens_open_only_what_they_may_and_say_nothing_more(
 
     revoked = await client.delete("/api/v1/users/bob/calendar-token", headers=API)
     assert await revoked.json() == {"user": "bob", "revoked": 1}
+    assert_conforms("DELETE", "/api/v1/users/{name}/calendar-token", 200, await revoked.json())
     assert await status(f"/calendar/users/bob.ics?token={bob}") == (403, FORBIDDEN)
     assert await status(f"/calendar/schedules/payments.ics?token={bob}") == (403, FORBIDDEN)
     assert await status(f"/calendar/schedules/payments.ics?token={alice}") == (200, None)
