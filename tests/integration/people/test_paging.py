@@ -246,3 +246,22 @@ async def test_two_replicas_page_once_per_step(pg_database, start_server, slack,
             await conn.execute(sa.select(sa.func.count()).where(person_activity.c.kind == "paged"))
         ).scalar()
     assert pages == 6
+
+
+async def test_the_people_paged_see_the_alerts_resolve(database_url, start_server, slack, smtp):
+    clock = FakeClock(MONDAY_NOON)
+    service, client = await start_server(
+        database_url, config(slack, smtp), clock=clock, run_scheduler=False
+    )
+    labels = {"alertname": "PaymentsDown", "service": "payments", "severity": "critical"}
+    await post(client, payload(alert(**labels)))
+    await at(service, clock, 0)
+    assert await at(service, clock, 5 * 60) == 1
+    (dm,) = dms(slack, "U01BOB")
+    await post(client, payload(alert("resolved", ends="2026-11-16T12:06:00Z", **labels)))
+    await at(service, clock, 10 * 60)
+    (update,) = [u for u in slack.updates() if u.channel == slack.channel_id("U01BOB")]
+    assert update.ts == dm.ts
+    blocks = update.body["attachments"][0]["blocks"]
+    assert "(resolved)" in update.body["text"]
+    assert not [b for b in blocks if b["type"] == "actions"]  # no buttons on a resolved page
