@@ -92,6 +92,9 @@ class Pipeline:
     async def record_schedules(self) -> list[str]:
         return await self._oncall.record_schedules()
 
+    async def record_schedules_if_needed(self) -> None:
+        await self._oncall.record_schedules_if_needed()
+
     # -- schedules
 
     async def announce_handoffs(self, now: int) -> list[Announced]:

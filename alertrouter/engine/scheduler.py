@@ -172,7 +172,9 @@ class Scheduler:
     # -------------------------------------------------------------------------------- hand-offs
 
     async def handoffs(self) -> list[Announced]:
-        """One pass: announce the schedules' shift changes at the clock's now."""
+        """One pass: announce the schedules' shift changes at the clock's now (first recording
+        the schedules' definitions, if start or the last reload could not)."""
+        await self._pipeline.record_schedules_if_needed()
         return await self._pipeline.announce_handoffs(self._now())
 
     async def _handoff_loop(self) -> None:
