@@ -11,8 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from alertrouter.api.errors import json_error
 from alertrouter.incidents import store as incident_store
 from alertrouter.mute import silence_store
+from alertrouter.people import override_counts
 from alertrouter.server import auth
-from alertrouter.server.keys import CLOCK_MS, DB, METRICS, RELOAD
+from alertrouter.server.keys import CLOCK_MS, DB, METRICS, PIPELINE, RELOAD
 from alertrouter.storage import migrate
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ async def metrics(request: web.Request) -> web.Response:
                 registry.open_incidents.labels(level.name).set(count)
             now = request.app[CLOCK_MS]()
             registry.active_silences.set(await silence_store.count_active(conn, now))
+            overrides = await conn.run_sync(lambda c: override_counts.active_by_schedule(c, now))
+            schedules = [s.name for s in request.app[PIPELINE].config().schedules]
+            registry.observe_overrides(schedules, overrides)
     except Exception as exc:  # the process metrics are still worth serving
         log.warning("metrics: database unavailable: %s", type(exc).__name__)
     return web.Response(

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from alertrouter.api.errors import error_response
-from alertrouter.config.models import AlertLimits
+from alertrouter.config.server import AlertLimits
 from alertrouter.engine.pipeline import Pipeline
 from alertrouter.ingest.alerts import serialized_ahead
 from alertrouter.ingest.values import RoutedAlert

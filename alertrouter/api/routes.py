@@ -6,6 +6,7 @@ from aiohttp import web
 
 from alertrouter.api import (
     actions,
+    calendars,
     health,
     incidents,
     ingest,
@@ -48,6 +49,10 @@ def add_routes(app: web.Application) -> None:
             web.post(
                 "/api/v1/notifications/{notification_id}/retry", notifications.retry_notification
             ),
+            web.post("/api/v1/users/{name}/calendar-token", calendars.create_token),
+            web.delete("/api/v1/users/{name}/calendar-token", calendars.revoke_tokens),
+            web.get("/calendar/schedules/{name}.ics", calendars.schedule_feed),
+            web.get("/calendar/users/{name}.ics", calendars.user_feed),
             web.get("/-/healthy", health.healthy),
             web.get("/-/ready", health.ready),
             web.post("/-/reload", health.reload),

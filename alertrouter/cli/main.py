@@ -36,6 +36,7 @@ LAZY_COMMANDS = {
     "incidents": ("alertrouter.cli.remote", "incidents"),
     "stats": ("alertrouter.cli.remote", "stats"),
     "schedules": ("alertrouter.cli.schedules", "schedules"),
+    "users": ("alertrouter.cli.users", "users"),
 }
 
 

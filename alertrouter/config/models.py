@@ -16,7 +16,6 @@ from pydantic import (
 )
 
 from alertrouter.config.fields import (
-    ByteSize,
     Duration,
     LabelValue,
     MatcherList,
@@ -30,13 +29,14 @@ from alertrouter.config.fields import (
 from alertrouter.config.intervals import TimeIntervalConfig
 from alertrouter.config.people import (
     PERSON_PREFIX,
+    SCHEDULE_PREFIX,
     ScheduleConfig,
     UserConfig,
     person_receiver,
     person_receiver_name,
+    schedule_receiver,
 )
 from alertrouter.config.receivers import (
-    BasicAuth,
     HTTPConfig,
     Receiver,
     Secret,
@@ -45,6 +45,7 @@ from alertrouter.config.receivers import (
     Url,
     check_host_port,
 )
+from alertrouter.config.server import ServerConfig, StorageConfig
 from alertrouter.core.durations import format_duration
 from alertrouter.core.timeintervals import TimeInterval
 from alertrouter.core.values import Severity
@@ -102,109 +103,6 @@ class GlobalConfig(Model):
 
 
 # ------------------------------------------------------------------------ alertrouter's own parts
-
-
-def _drop_empty(values: Any) -> Any:
-    """`${TOKEN:-}` left unset means "no token", never an empty token that anyone can send."""
-    if isinstance(values, list):
-        return [v for v in values if not (isinstance(v, str) and v == "")]
-    return values
-
-
-TokenList = Annotated[list[SecretStr], BeforeValidator(_drop_empty)]
-
-
-class EndpointAuth(Model):
-    bearer_tokens: TokenList = []
-    basic_auth: list[BasicAuth] = []
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.bearer_tokens or self.usable_basic_auth)
-
-    @property
-    def usable_basic_auth(self) -> list[BasicAuth]:
-        return [
-            b
-            for b in self.basic_auth
-            if b.username and b.password is not None and b.password.get_secret_value()
-        ]
-
-
-class ServerAuth(Model):
-    ingest: EndpointAuth = EndpointAuth()
-    api: EndpointAuth = EndpointAuth()
-
-
-class AlertLimits(Model):
-    """Limits on each alert of a webhook body, for operators to tighten; off unless set. An
-    alert over one fails its whole body with a 400 that names the alert and the label."""
-
-    max_labels: int | None = Field(default=None, ge=1)
-    max_label_value_size: ByteSize | None = None  # UTF-8 bytes, as max_request_size
-    max_annotation_value_size: ByteSize | None = None
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.max_labels or self.max_label_value_size or self.max_annotation_value_size)
-
-
-def split_host_port(value: str) -> tuple[str | None, int]:
-    """`host:port`, `[::1]:port` or `:port` (all interfaces)."""
-    host, sep, port = value.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536 or "[" in host or "]" in host:
-        raise config_error(
-            f"listen address {value!r} must be host:port, e.g. 0.0.0.0:9095 or [::]:9095"
-        )
-    return host or None, int(port)
-
-
-class ServerConfig(Model):
-    listen: str = "0.0.0.0:9095"
-    external_url: str = "http://localhost:9095"
-    max_request_size: ByteSize = 10 * 1024 * 1024
-    alert_limits: AlertLimits = AlertLimits()
-    auth: ServerAuth = ServerAuth()
-    log_format: Literal["text", "json"] = "text"
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    shutdown_timeout: Duration = dt.timedelta(seconds=10)
-    # Serving processes sharing the port (SO_REUSEPORT) and the database, to use more cores.
-    workers: int = Field(default=1, ge=1, le=64)
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        split_host_port(value)
-        return value
-
-    @property
-    def listen_host_port(self) -> tuple[str | None, int]:
-        return split_host_port(self.listen)
-
-    @field_validator("external_url")
-    @classmethod
-    def _external_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise config_error("external_url must start with http:// or https://")
-        return value.rstrip("/")
-
-
-class StorageConfig(Model):
-    url: str = "sqlite:///alertrouter.db"
-    # How long a write waits for a locked SQLite database before the request fails with 503.
-    busy_timeout: Duration = dt.timedelta(seconds=5)
-    pool_size: int = Field(default=10, ge=1, le=200)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        scheme = value.partition("://")[0].partition("+")[0]
-        if scheme not in ("sqlite", "postgresql", "postgres"):
-            raise config_error("storage.url must be a sqlite:/// or postgresql:// URL")
-        return value
-
 
 DEFAULT_SEVERITY_MAP: dict[str, Severity] = {
     "critical": Severity.P0,
@@ -508,13 +406,24 @@ class Config(Model):
         raise KeyError(name)
 
     def receiver(self, name: str) -> Receiver:
-        """A configured receiver, or a person's own (`user:NAME`, see `config.people`)."""
+        """A configured receiver, a person's own (`user:NAME`) or a schedule's own
+        (`schedule:NAME`, its Slack user group), see `config.people`."""
         for receiver in self.receivers:
             if receiver.name == name:
                 return receiver
         if name.startswith(PERSON_PREFIX):
             return self._person_receivers[name]
+        if name.startswith(SCHEDULE_PREFIX):
+            return self._schedule_receivers[name]
         raise KeyError(name)
+
+    @functools.cached_property
+    def _schedule_receivers(self) -> dict[str, Receiver]:
+        found = (
+            schedule_receiver(schedule, self.slack.app_token, self.slack.app_token_file)
+            for schedule in self.schedules
+        )
+        return {receiver.name: receiver for receiver in found}
 
     @functools.cached_property
     def _person_receivers(self) -> dict[str, Receiver]:

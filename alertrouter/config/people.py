@@ -151,3 +151,23 @@ def person_receiver(
     )
     email = [EmailConfig(to=user.email, send_resolved=False)] if user.email else []
     return Receiver(name=person_receiver_name(user.name), slack_configs=slack, email_configs=email)
+
+
+# What alertrouter tells Slack about a schedule itself (its user group's members), as a receiver
+# of its own, so that these messages too go through the outbox and its one retry loop.
+SCHEDULE_PREFIX = "schedule:"
+
+
+def schedule_receiver_name(schedule: str) -> str:
+    return SCHEDULE_PREFIX + schedule
+
+
+def schedule_receiver(
+    schedule: ScheduleConfig, slack_app_token: SecretStr | None, slack_app_token_file: str | None
+) -> Receiver:
+    """The Slack app (its token, else global.slack_app_token) that updates the schedule's user
+    group (`slack_configs[0]`)."""
+    slack = SlackConfig(
+        app_token=slack_app_token, app_token_file=slack_app_token_file, send_resolved=False
+    )
+    return Receiver(name=schedule_receiver_name(schedule.name), slack_configs=[slack])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from alertrouter.config.people import PERSON_PREFIX
+from alertrouter.config.people import PERSON_PREFIX, SCHEDULE_PREFIX
 from alertrouter.config.yamlsource import Path
 from alertrouter.config.yamlsource import yaml_items as _items
 
@@ -52,6 +52,11 @@ def check_people(
             error(
                 (*path, "name"),
                 f"receiver names starting with {PERSON_PREFIX!r} are reserved for people",
+            )
+        elif isinstance(name, str) and name.startswith(SCHEDULE_PREFIX):
+            error(
+                (*path, "name"),
+                f"receiver names starting with {SCHEDULE_PREFIX!r} are reserved for schedules",
             )
     _check_reachable(data, users, paged_users, error)
     _check_slack_token(data, error)

@@ -8,8 +8,11 @@ row is claimed again: delivery is at least once, and a message is repeated only 
 died (or lost the database) after sending it and before recording that.
 
 Rows of one stream (incident x receiver x integration) go out in order: a row is not claimed while
-an earlier row of its stream is pending. Rows with a rate key take turns through `rate_slots`,
-one row per key per interval, held in the database so that replicas share the limit.
+an earlier row of its stream is pending. A message about no incident (an on-call hand-off, a Slack
+user group update) has no `incident_id` and names its stream by a `topic` instead
+("schedule:payments"); its outcome is in the delivery log but on no incident's timeline.
+Rows with a rate key take turns through `rate_slots`, one row per key per interval, held in the
+database so that replicas share the limit.
 """
 
 from __future__ import annotations
@@ -35,16 +38,23 @@ SOURCE = "delivery"
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
-    incident_id: int
+    incident_id: int | None  # None: a message about no incident, streamed by `topic`
     receiver: str
     integration: str  # "slack:0"
     op: str
     reason: str
     body: dict[str, Any]
     rate_key: str | None
+    topic: str | None = None  # what a message about no incident is about: "schedule:payments"
+
+    def __post_init__(self) -> None:
+        if (self.incident_id is None) == (self.topic is None):
+            raise ValueError("an outbox message has an incident_id or a topic, not both")
 
     @property
     def stream(self) -> str:
+        if self.incident_id is None:
+            return topic_stream(str(self.topic), self.receiver, self.integration)
         return stream_of(self.incident_id, self.receiver, self.integration)
 
 
@@ -52,10 +62,14 @@ def stream_of(incident_id: int, receiver: str, integration: str) -> str:
     return f"{incident_id}/{integration}/{receiver}"
 
 
+def topic_stream(topic: str, receiver: str, integration: str) -> str:
+    return f"{topic}/{integration}/{receiver}"
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     id: int
-    incident_id: int
+    incident_id: int | None
     receiver: str
     integration: str
     stream: str
@@ -258,6 +272,8 @@ def _earliest_slot(conn: sa.Connection, keys: list[str]) -> int | None:
 def _timeline(
     db: Database, conn: sa.Connection, row: Claimed, now: int, kind: str, **detail: Any
 ) -> None:
+    if row.incident_id is None:  # about no incident: the delivery log is its record
+        return
     timeline.append(
         db,
         conn,

@@ -18,7 +18,7 @@ from alertrouter.core.values import Alert, Severity
 from alertrouter.engine.observers import StageParts
 from alertrouter.engine.runtime import Runtime
 from alertrouter.history import search_index
-from alertrouter.incidents import escalation_store
+from alertrouter.incidents import escalation_store, paging
 from alertrouter.incidents import store as incident_store
 from alertrouter.incidents.lifecycle import FlushAlert, Plan, plan_flush
 from alertrouter.ingest import groups as group_state
@@ -268,6 +268,13 @@ class Flusher:
             )
             queued[f.group.key] = notify(outgoing, notice)
         outgoing.write(db, conn, now)
+        paging.tell_paged_resolved(
+            db,
+            conn,
+            [row for f, row in notified if f.plan.resolve],
+            runtime.notify_settings,
+            now,
+        )
         group_state.mark_flushed(
             db,
             conn,

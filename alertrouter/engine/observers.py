@@ -25,11 +25,25 @@ class Observers:
     on_escalated: list[Callable[[Fired], None]] = field(default_factory=list)
     # An incident was resolved by its alerts (the incidents row).
     on_resolved: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    # A person was paged through a schedule (the schedule's name), after the commit (metrics).
+    on_paged: list[Callable[[str], None]] = field(default_factory=list)
+    # This replica announced a schedule's shift change (the schedule's name; metrics).
+    on_shift_change: list[Callable[[str], None]] = field(default_factory=list)
 
     def queued(self, count: int) -> None:
         if count:
             for callback in self.on_queued:
                 callback(count)
+
+    def paged(self, schedule: str, people: int = 1) -> None:
+        """Call once the transaction that paged `people` on call for `schedule` committed."""
+        for _ in range(people):
+            for callback in self.on_paged:
+                callback(schedule)
+
+    def shift_changed(self, schedule: str) -> None:
+        for callback in self.on_shift_change:
+            callback(schedule)
 
 
 @dataclass(frozen=True)

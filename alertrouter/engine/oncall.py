@@ -27,6 +27,7 @@ class OnCall:
         self._now = parts.clock_ms
         self._observers = parts.observers
         self._mute_context = mute_context
+        self._recorded: roster.Roster | None = None  # the roster whose versions are recorded
 
     async def act(self, action: Action) -> ActionResult:
         """Applies what a person did to an incident (one transaction); raises NoSuchIncident,
@@ -81,15 +82,25 @@ class OnCall:
             )
             for observe in self._observers.on_escalated:
                 observe(f)
+            for page in f.paged:
+                if page.schedule is not None:
+                    self._observers.paged(page.schedule)
         return len(fired)
 
     async def record_schedules(self) -> list[str]:
         """Records the schedules whose definition changed (at start, after a reload): from now
-        on they answer with the new rotation; earlier instants keep the old one."""
+        on they answer with the new rotation; earlier instants keep the old one. Until it has
+        succeeded for the configuration in force (a database not migrated yet at start), the
+        hand-off pass tries again (`record_schedules_if_needed`)."""
         runtime, now = self._runtime(), self._now()
         changed = await self._db.run_write(
             lambda conn: roster.record_versions(conn, runtime.roster, now)
         )
+        self._recorded = runtime.roster
         if changed:
             log.info("schedules changed, in force from now: %s", ", ".join(changed))
         return changed
+
+    async def record_schedules_if_needed(self) -> None:
+        if self._recorded is not self._runtime().roster:
+            await self.record_schedules()

@@ -5,6 +5,7 @@ accept (engine.intake):  normalize -> severity -> route -> persist (group commit
                          scheduler.
 flush (engine.flush):    lock a due group -> its alerts -> mute -> incident -> notify.
 on call (engine.oncall): people's actions and escalation steps.
+hand-offs (engine.handoffs): each schedule's shift change, announced once.
 
 Each stage reads the configuration in force (`runtime`, swapped whole by a reload) when it
 runs.
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 
 from alertrouter.config.models import Config
 from alertrouter.engine.flush import Flusher
+from alertrouter.engine.handoffs import HandOffs
 from alertrouter.engine.intake import Intake
 from alertrouter.engine.observers import Observers, StageParts
 from alertrouter.engine.oncall import OnCall
@@ -24,6 +26,7 @@ from alertrouter.engine.runtime import Runtime
 from alertrouter.incidents.actions import Action, ActionResult
 from alertrouter.ingest.values import RoutedAlert, WriteResult
 from alertrouter.ingest.wire import WebhookPayload
+from alertrouter.people.handoffs import Announced
 from alertrouter.storage.database import Database
 
 
@@ -42,6 +45,7 @@ class Pipeline:
         self._intake = Intake(parts, on_batch=on_batch)
         self._flusher = Flusher(parts)
         self._oncall = OnCall(parts, self._flusher.mute_context)
+        self._handoffs = HandOffs(parts)
 
     def _current_runtime(self) -> Runtime:
         return self.runtime
@@ -87,3 +91,11 @@ class Pipeline:
 
     async def record_schedules(self) -> list[str]:
         return await self._oncall.record_schedules()
+
+    async def record_schedules_if_needed(self) -> None:
+        await self._oncall.record_schedules_if_needed()
+
+    # -- schedules
+
+    async def announce_handoffs(self, now: int) -> list[Announced]:
+        return await self._handoffs.announce_due(now)

@@ -1,5 +1,6 @@
 """Flushes due groups: polls the database (other replicas' work) and wakes early on new work.
-Beside it, every few minutes, prunes the history older than `history.retention`."""
+Beside it, every few minutes, prunes the history older than `history.retention`, and at start
+and every `handoff_every` seconds announces the schedules' shift changes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from alertrouter.engine.pipeline import Pipeline
 from alertrouter.history import retention
 from alertrouter.incidents import escalation_store
 from alertrouter.ingest import groups as group_state
+from alertrouter.people.handoffs import Announced
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class Scheduler:
         # pause as long, so a backlog goes at half the writer's time at most.
         prune_budget: float = 2.0,
         on_pruned: Callable[[Mapping[str, int]], None] | None = None,
+        handoff_every: float = 30.0,
     ) -> None:
         self._pipeline = pipeline
         self._now = clock_ms
@@ -45,12 +48,14 @@ class Scheduler:
         self._prune_first = prune_first
         self._prune_budget = prune_budget
         self._on_pruned = on_pruned
+        self._handoff_every = handoff_every
         self._wake = asyncio.Event()
         self._wake_at = 0  # ms of the planned wake-up
         self._ticking = False
         self._due_during_tick: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
+        self._handoff_task: asyncio.Task[None] | None = None
         pipeline.observers.on_due.append(self.due_at)
 
     def due_at(self, due: int) -> None:
@@ -64,9 +69,10 @@ class Scheduler:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="scheduler")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="history-retention")
+        self._handoff_task = asyncio.create_task(self._handoff_loop(), name="handoffs")
 
     async def stop(self) -> None:
-        for task in (self._task, self._prune_task):
+        for task in (self._task, self._prune_task, self._handoff_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -162,3 +168,19 @@ class Scheduler:
                 continue
             if pruned is not None and not pruned.finished:
                 delay = self._prune_budget
+
+    # -------------------------------------------------------------------------------- hand-offs
+
+    async def handoffs(self) -> list[Announced]:
+        """One pass: announce the schedules' shift changes at the clock's now (first recording
+        the schedules' definitions, if start or the last reload could not)."""
+        await self._pipeline.record_schedules_if_needed()
+        return await self._pipeline.announce_handoffs(self._now())
+
+    async def _handoff_loop(self) -> None:
+        while True:
+            try:
+                await self.handoffs()
+            except Exception:
+                log.exception("announcing shift changes failed; trying again at the next pass")
+            await asyncio.sleep(self._handoff_every)

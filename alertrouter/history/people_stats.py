@@ -58,7 +58,7 @@ async def load(conn: AsyncConnection, query: PeopleQuery, on_call: roster.Roster
     people = [Person(u.name, u.full_name, u.time_zone) for u in on_call.users.values()]
 
     def shifts_of(sync: sa.Connection, start: int, end: int) -> Mapping[str, Sequence[Shift]]:
-        return roster.all_shifts(sync, on_call, start, end)
+        return roster.all_shifts(sync, on_call, start, end, user=query.user)
 
     return await conn.run_sync(lambda sync: compute(sync, query, people, shifts_of))
 

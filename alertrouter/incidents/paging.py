@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from alertrouter.config.people import person_receiver_name
 from alertrouter.core.reasons import NotifyReason
+from alertrouter.incidents.announce import announce_change
 from alertrouter.incidents.escalation import Targets
 from alertrouter.incidents.members import incident_members, muted_members
-from alertrouter.incidents.store import SYSTEM_ACTOR, event_row, group_of
+from alertrouter.incidents.store import ALERT_SOURCE, SYSTEM_ACTOR, event_row, group_of
 from alertrouter.notifiers import registry
 from alertrouter.notify.compose import Announcement, GroupNotice, Outgoing, announce
 from alertrouter.notify.log_store import load_entries
@@ -191,6 +192,45 @@ def paged_users(conn: sa.Connection, incident_id: int) -> list[str]:
 
 def paged_receivers(conn: sa.Connection, incident_id: int) -> Sequence[str]:
     return [person_receiver_name(user) for user in paged_users(conn, incident_id)]
+
+
+def paged_receivers_of(conn: sa.Connection, incident_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The receivers of everyone paged about each of these incidents (one query)."""
+    if not incident_ids:
+        return {}
+    t = person_activity.c
+    rows = conn.execute(
+        sa.select(t.incident_id, t.user_name)
+        .where(t.incident_id.in_(incident_ids), t.kind == PAGED)
+        .group_by(t.incident_id, t.user_name)
+        .order_by(t.incident_id, sa.func.min(t.at), t.user_name)
+    ).all()
+    found: dict[int, list[str]] = {}
+    for row in rows:
+        found.setdefault(int(row.incident_id), []).append(person_receiver_name(row.user_name))
+    return found
+
+
+def tell_paged_resolved(
+    db: Database,
+    conn: sa.Connection,
+    resolved: Sequence[Mapping[str, Any]],
+    settings_of: Callable[[str], NotifySettings],
+    now: int,
+) -> int:
+    """Tells everyone paged about these incidents, which their alerts just resolved, on the
+    messages they were sent (their Slack DMs are updated: no more buttons)."""
+    by_id = {int(row["id"]): row for row in resolved}
+    queued = 0
+    for incident_id, receivers in paged_receivers_of(conn, list(by_id)).items():
+        for receiver in receivers:
+            change = Announcement(
+                reason=NotifyReason.ALL_RESOLVED, actor=ALERT_SOURCE, source=ALERT_SOURCE
+            )
+            queued += announce_change(
+                db, conn, by_id[incident_id], change, settings_of(receiver), now
+            )
+    return queued
 
 
 def _log_entry(

@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from alertrouter.config.models import AlertLimits
+from alertrouter.config.server import AlertLimits
 from alertrouter.core.values import InputError, Labels, Severity
 from alertrouter.routing.severity import SeverityMapper
 

@@ -6,6 +6,8 @@ An integration is a subpackage of notifiers with two halves, each a module of it
   (pure: it imports no I/O library): what to send, rendered from templates at flush time. A
   Message holds no secret (tokens, routing keys and URLs stay in the configuration and are
   looked up when sending), because it is stored in the outbox table until delivered.
+  `compose.compose_notice(config, global_, renderer, notice, label=...) -> list[Message]`
+  (optional, pure): the same for a `Notice`, a message about no incident.
 - `send`: a Notifier, built from the integration's configuration, whose `send` performs
   exactly one request for one Message and either returns `Sent` or raises `DeliveryError`. It
   never retries: the delivery worker owns retries, backoff and dead-lettering.
@@ -76,6 +78,21 @@ class Notification:
     send_resolved: bool
     # The first notification of this incident on this integration (a new thread / message).
     opens_incident: bool
+    now: int  # epoch ms
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message about no incident (an on-call hand-off) for one integration of a receiver:
+    `template` rendered with `data` for the integration's markup; webhooks also get `data` as
+    JSON. Integrations that page (PagerDuty) send none."""
+
+    kind: str  # "handoff"
+    key: str  # unique to this notice and the same on every replica (email's Message-ID)
+    template: str  # a template file, looked up like every other
+    data: Mapping[str, Any]  # JSON-serializable
+    receiver: str
+    index: int
     now: int  # epoch ms
 
 

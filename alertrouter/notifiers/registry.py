@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import Integration, Receiver
-from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notification, Notifier
+from alertrouter.notifiers.base import (
+    DeliveryError,
+    ErrorKind,
+    Message,
+    Notice,
+    Notification,
+    Notifier,
+)
 from alertrouter.notifiers.email import compose as email_compose
 from alertrouter.notifiers.email import send as email_send
 from alertrouter.notifiers.pagerduty import compose as pagerduty_compose
@@ -24,13 +31,17 @@ from alertrouter.render.environment import Renderer
 class Kind:
     compose: Callable[..., list[Message]]
     build: Callable[..., Notifier]
+    # Messages about no incident (notices); None for integrations that only page.
+    compose_notice: Callable[..., list[Message]] | None = None
 
 
 KINDS: dict[str, Kind] = {
-    "slack": Kind(slack_compose.compose, slack_send.SlackNotifier),
+    "slack": Kind(slack_compose.compose, slack_send.SlackNotifier, slack_compose.compose_notice),
     "pagerduty": Kind(pagerduty_compose.compose, pagerduty_send.PagerDutyNotifier),
-    "email": Kind(email_compose.compose, email_send.EmailNotifier),
-    "webhook": Kind(webhook_compose.compose, webhook_send.WebhookNotifier),
+    "email": Kind(email_compose.compose, email_send.EmailNotifier, email_compose.compose_notice),
+    "webhook": Kind(
+        webhook_compose.compose, webhook_send.WebhookNotifier, webhook_compose.compose_notice
+    ),
 }
 
 
@@ -62,6 +73,18 @@ def compose(
         renderer,
         notification,
         label=label(notification.receiver, kind, notification.index),
+    )
+
+
+def compose_notice(
+    kind: str, config: Integration, global_: GlobalConfig, renderer: Renderer, notice: Notice
+) -> list[Message]:
+    """What one integration sends for a notice: nothing for kinds that send none."""
+    composer = KINDS[kind].compose_notice
+    if composer is None:
+        return []
+    return composer(
+        config, global_, renderer, notice, label=label(notice.receiver, kind, notice.index)
     )
 
 

@@ -11,6 +11,7 @@ from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import ConfigIssue
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import Notification
+from alertrouter.people.handoff_notice import HandOff, notice, notice_data
 from alertrouter.render.environment import Renderer, TemplateError, sample_data
 from alertrouter.routing.tree import RoutingTree
 
@@ -132,4 +133,37 @@ def check_templates(
                 except TemplateError as exc:
                     issues.append(ConfigIssue(path, f"template does not render: {exc}"))
                     break
+    return issues + _check_handoff_notices(config, renderer, now=now)
+
+
+def _check_handoff_notices(config: Config, renderer: Renderer, *, now: int) -> list[ConfigIssue]:
+    """The hand-off notice (handoff.txt.j2, or the operator's file of that name) for each
+    integration of each schedule's hand-off receiver."""
+    issues: list[ConfigIssue] = []
+    for s_index, schedule in enumerate(config.schedules):
+        if schedule.handoff_receiver is None:
+            continue
+        try:
+            receiver = config.receiver(schedule.handoff_receiver)
+        except KeyError:
+            continue  # reported by the people checks
+        people = list(dict.fromkeys(u for layer in schedule.layers for u in layer.users))
+        handoff = HandOff(
+            schedule.name, tuple(people[:1]), tuple(people[1:2]), "sample", now, now + 3_600_000
+        )
+        data = notice_data(
+            handoff,
+            users={u.name: u for u in config.users},
+            zone=schedule.zone,
+            zone_name=schedule.time_zone,
+            external_url=config.server.external_url,
+        )
+        for kind, index, integration in receiver.integrations:
+            sample = notice(handoff, data, receiver.name, index)
+            try:
+                registry.compose_notice(kind, integration, config.global_, renderer, sample)
+            except TemplateError as exc:
+                path = f"schedules[{s_index}].handoff_receiver"
+                issues.append(ConfigIssue(path, f"hand-off notice does not render: {exc}"))
+                break
     return issues

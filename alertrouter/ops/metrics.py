@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -130,6 +130,24 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.schedule_pages = Counter(
+            "alertrouter_schedule_pages",
+            "People paged through a schedule (one per person paged), by schedule.",
+            ["schedule"],
+            registry=r,
+        )
+        self.shift_changes = Counter(
+            "alertrouter_schedule_shift_changes",
+            "Shift changes announced by this process (each change by one replica), by schedule.",
+            ["schedule"],
+            registry=r,
+        )
+        self.overrides_active = Gauge(
+            "alertrouter_schedule_overrides_active",
+            "Overrides in force now, by schedule.",
+            ["schedule"],
+            registry=r,
+        )
         for level in Severity:
             self.open_incidents.labels(level.name)
             self.time_to_acknowledge.labels(level.name)
@@ -177,3 +195,10 @@ class Metrics:
 
     def incident_resolved(self, severity: Severity, seconds: float) -> None:
         self.time_to_resolve.labels(severity.name).observe(max(0.0, seconds))
+
+    def observe_overrides(self, schedules: Iterable[str], active: Mapping[str, int]) -> None:
+        """The overrides in force per configured schedule (0 for those without; schedules no
+        longer configured are dropped)."""
+        self.overrides_active.clear()
+        for schedule in schedules:
+            self.overrides_active.labels(schedule).set(active.get(schedule, 0))

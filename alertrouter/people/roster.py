@@ -195,11 +195,12 @@ def _versions(roster: Roster, schedule: str, rows: Sequence[sa.Row[Any]]) -> tup
 
 
 def all_shifts(
-    conn: sa.Connection, roster: Roster, start_ms: int, end_ms: int
+    conn: sa.Connection, roster: Roster, start_ms: int, end_ms: int, *, user: str | None = None
 ) -> dict[str, list[Shift]]:
     """The merged shifts of every schedule within [start_ms, end_ms), as `shifts` gives them,
     read with two queries for all schedules (their versions; the overrides in the window)
-    instead of two per schedule: what the per-person statistics need."""
+    instead of two per schedule: what the per-person statistics need. With `user`, only the
+    schedules that can put them on call (a layer of some version, or an override, names them)."""
     t, o = schedule_versions.c, schedule_overrides.c
     stored: dict[str, list[sa.Row[Any]]] = {}
     for row in conn.execute(
@@ -216,12 +217,20 @@ def all_shifts(
     ):
         overrides.setdefault(row.schedule, []).append(_override(row))
     start, end = from_millis(start_ms), from_millis(end_ms)
-    return {
-        name: merged_shifts(
-            _versions(roster, name, stored.get(name, [])), start, end, overrides.get(name, [])
-        )
-        for name in roster.schedules
-    }
+    found: dict[str, list[Shift]] = {}
+    for name in roster.schedules:
+        versions = _versions(roster, name, stored.get(name, []))
+        in_force = overrides.get(name, [])
+        if user is not None and not _can_hold(user, versions, in_force):
+            continue
+        found[name] = merged_shifts(versions, start, end, in_force)
+    return found
+
+
+def _can_hold(user: str, versions: Sequence[Version], overrides: Sequence[Override]) -> bool:
+    return any(user in layer.users for v in versions for layer in v.schedule.layers) or any(
+        user in o.users for o in overrides
+    )
 
 
 def record_versions(conn: sa.Connection, roster: Roster, now_ms: int) -> list[str]:

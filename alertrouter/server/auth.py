@@ -8,7 +8,7 @@ import hmac
 
 from aiohttp import web
 
-from alertrouter.config.models import EndpointAuth
+from alertrouter.config.server import EndpointAuth
 from alertrouter.server.keys import PIPELINE
 
 

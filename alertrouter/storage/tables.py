@@ -280,16 +280,18 @@ outbox = sa.Table(
     "outbox",
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
+    # NULL for messages about no incident: on-call hand-off notices, Slack user group updates.
     sa.Column(
         "incident_id",
         Id,
         sa.ForeignKey("incidents.id", ondelete="CASCADE"),
-        nullable=False,
+        nullable=True,
         index=True,
     ),
     sa.Column("receiver", sa.String(255), nullable=False),
     sa.Column("integration", sa.String(64), nullable=False),
-    # Messages of one stream (incident x receiver x integration) are delivered in order.
+    # Messages of one stream (incident x receiver x integration, or a schedule's topic x
+    # receiver x integration) are delivered in order.
     sa.Column("stream", sa.String(400), nullable=False),
     sa.Column("op", sa.String(32), nullable=False),
     sa.Column("reason", sa.String(64), nullable=False),

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from alertrouter.config.models import EndpointAuth
+from alertrouter.config.server import EndpointAuth
 from alertrouter.server import auth
 from alertrouter.server.keys import PIPELINE
 

@@ -26,6 +26,10 @@ Who is who, for interactivity (same token check; GET query or POST form, as the 
   name=...)`, else `user_not_found`;
 - `/api/usergroups.users.list?usergroup=S…`: the groups made with `add_usergroup(id, [user
   ids])`, else `no_such_subteam`;
+- `/api/usergroups.users.update` (usergroup, users as a comma-separated list, as the SDK
+  sends them): sets a group made with `add_usergroup` (else `no_such_subteam`; an empty list is
+  `no_users_provided`, as Slack refuses to empty a group); each accepted call is in
+  `usergroup_updates` as (group id, [user ids]);
 - `response_url()` makes an interaction's response URL (POST /response/<n>, answers 200 `ok`);
   what was posted to them is in `responses(url=None)` (JSON bodies, in order).
 
@@ -85,6 +89,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.lookups: list[tuple[str, str]] = []
+        self.usergroup_updates: list[tuple[str, list[str]]] = []
         self._responses: dict[str, list[dict[str, Any]]] = {}
         self.server.route("POST", "/api/chat.postMessage", self._post_message)
         self.server.route("POST", "/api/chat.update", self._update)
@@ -92,6 +97,7 @@ class FakeSlack:
         for method in ("GET", "POST"):
             self.server.route(method, "/api/users.info", self._users_info)
             self.server.route(method, "/api/usergroups.users.list", self._usergroup_users)
+            self.server.route(method, "/api/usergroups.users.update", self._usergroup_update)
 
     # -- lifecycle
 
@@ -261,6 +267,21 @@ class FakeSlack:
             return _error("no_such_subteam")
         self.lookups.append(("usergroups.users.list", group_id))
         return _ok({"users": self.usergroups[group_id]})
+
+    def _usergroup_update(self, request: Recorded) -> Reply:
+        refusal = self._auth_refusal(request)
+        if refusal is not None:
+            return refusal
+        fields = {**request.form, **request.query}
+        group_id = fields.get("usergroup", "")
+        if group_id not in self.usergroups:
+            return _error("no_such_subteam")
+        users = [u for u in fields.get("users", "").split(",") if u]
+        if not users:
+            return _error("no_users_provided")
+        self.usergroups[group_id] = users
+        self.usergroup_updates.append((group_id, users))
+        return _ok({"usergroup": {"id": group_id, "users": users}})
 
     def _respond(self, path: str, request: Recorded) -> Reply:
         try:

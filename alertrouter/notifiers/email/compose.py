@@ -33,9 +33,9 @@ from urllib.parse import urlsplit
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import EmailConfig, canonical_header
 from alertrouter.core.reasons import NotifyReason
-from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notification
+from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notice, Notification
 from alertrouter.notifiers.email.settings import SMTPSettings
-from alertrouter.render.environment import Renderer, render_part
+from alertrouter.render.environment import Renderer, TemplateError, render_part
 from alertrouter.render.escaping import HTML, TEXT
 
 OP = "mail"
@@ -77,6 +77,37 @@ def compose(
         "in_reply_to": None if first else root,
         "references": None if first else root,
         "date": n.now,
+        "headers": dict(config.headers),
+    }
+    return [Message(OP, body)]
+
+
+def compose_notice(
+    config: EmailConfig,
+    global_: GlobalConfig,
+    renderer: Renderer,
+    notice: Notice,
+    *,
+    label: str,
+) -> list[Message]:
+    """A notice as one mail: its first line is the subject, the text its body (pure). The
+    Message-ID is derived from the notice's key, the same on every replica."""
+    try:
+        text = renderer.render(notice.template, notice.data, TEXT).strip()
+        html = renderer.render(notice.template, notice.data, HTML).strip()
+    except TemplateError as exc:
+        raise TemplateError(f"{label}, {notice.kind} notice: {exc}") from exc
+    external_url = str(notice.data.get("external_url", ""))
+    digest = hashlib.sha256(f"{external_url}\0{notice.key}".encode()).hexdigest()[:16]
+    html_lines = "<br>\n".join(html.splitlines())
+    body = {
+        "subject": one_line(text.splitlines()[0] if text else notice.kind),
+        "text": text + "\n",
+        "html": f"<!doctype html>\n<html><body><p>{html_lines}</p></body></html>\n",
+        "message_id": f"<{notice.kind}.{digest}@{message_id_domain(external_url)}>",
+        "in_reply_to": None,
+        "references": None,
+        "date": notice.now,
         "headers": dict(config.headers),
     }
     return [Message(OP, body)]

@@ -11,7 +11,9 @@ Two modes, chosen as Alertmanager's slack_configs choose them (and as config.che
   cannot receive their clicks).
 
 Ops (`Message.op`): "message" (post, or update the incident's message), "reply" (a thread
-reply) and "webhook" (a post to the incoming webhook).
+reply), "webhook" (a post to the incoming webhook), and for what is about no incident "post"
+(always a new message: a notice) and "usergroup" (usergroups.users.update: set a user group's
+members, `{"usergroup": "S…", "users": ["U…", ...]}`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import SlackConfig
 from alertrouter.core.reasons import NotifyReason
-from alertrouter.notifiers.base import Message, Notification
+from alertrouter.notifiers.base import Message, Notice, Notification
 from alertrouter.render.environment import Renderer, TemplateError, parse_json, render_part
 from alertrouter.render.escaping import SLACK
 
@@ -54,6 +56,33 @@ def compose(
     if is_bot_mode(config, global_):
         return _compose_bot(config, renderer, n, label=label)
     return _compose_webhook(config, renderer, n, label=label)
+
+
+def compose_notice(
+    config: SlackConfig,
+    global_: GlobalConfig,
+    renderer: Renderer,
+    notice: Notice,
+    *,
+    label: str,
+) -> list[Message]:
+    """A notice as one new message (pure). Raises TemplateError."""
+    try:
+        text = renderer.render(notice.template, notice.data, SLACK).strip()
+    except TemplateError as exc:
+        raise TemplateError(f"{label}, {notice.kind} notice: {exc}") from exc
+    if is_bot_mode(config, global_):
+        channel = config.channel or ""
+        return [Message("post", {"channel": channel, "text": text}, f"slack:{channel}")]
+    return [Message("webhook", {"text": text}, f"slack-webhook:{notice.receiver}:{notice.index}")]
+
+
+def usergroup_update(usergroup: str, slack_user_ids: list[str]) -> Message:
+    """Sets the members of a Slack user group (usergroups.users.update). Slack refuses an empty
+    list: callers leave the group as it is instead."""
+    if not slack_user_ids:
+        raise ValueError("a Slack user group cannot be emptied")
+    return Message("usergroup", {"usergroup": usergroup, "users": list(slack_user_ids)})
 
 
 def _compose_bot(

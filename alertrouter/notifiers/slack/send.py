@@ -96,6 +96,10 @@ class SlackNotifier:
             return await self._send_reply(message.body, thread.ref or {})
         if message.op == "webhook":
             return await self._send_webhook(message.body)
+        if message.op == "post":
+            return await self._send_post(message.body)
+        if message.op == "usergroup":
+            return await self._send_usergroup(message.body)
         raise DeliveryError(ErrorKind.CONFIG, f"unknown Slack op {message.op!r}")
 
     async def close(self) -> None:
@@ -130,6 +134,23 @@ class SlackNotifier:
         answer = await self._call(client.chat_postMessage(**reply))
         # A reply is never the incident's message: nothing for later sends to refer to.
         return Sent(detail=_ts_detail(answer), status=answer.status_code)
+
+    async def _send_post(self, body: dict[str, Any]) -> Sent:
+        """A new message that nothing later refers to (a notice)."""
+        self._require_channel(body)
+        answer = await self._call(self._web_client().chat_postMessage(**body))
+        return Sent(detail=_ts_detail(answer), status=answer.status_code)
+
+    async def _send_usergroup(self, body: dict[str, Any]) -> Sent:
+        users = body.get("users") or []
+        answer = await self._call(
+            self._web_client().usergroups_users_update(
+                usergroup=body.get("usergroup", ""), users=list(users)
+            )
+        )
+        return Sent(
+            detail=f"{body.get('usergroup')}: {len(users)} user(s)", status=answer.status_code
+        )
 
     def _require_channel(self, body: Mapping[str, Any]) -> None:
         if not body.get("channel"):

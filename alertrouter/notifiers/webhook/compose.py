@@ -17,8 +17,9 @@ from typing import Any
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import WebhookConfig
 from alertrouter.core.reasons import NotifyReason
-from alertrouter.notifiers.base import Message, Notification
+from alertrouter.notifiers.base import Message, Notice, Notification
 from alertrouter.render.environment import Renderer, TemplateError, parse_json, render_part
+from alertrouter.render.escaping import TEXT
 
 # Go's zero time.Time, which Alertmanager sends as the endsAt of firing alerts.
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -41,6 +42,23 @@ def compose(
     else:
         body = webhook_payload(data, max_alerts=config.max_alerts)
     return [Message("post", body)]
+
+
+def compose_notice(
+    config: WebhookConfig,
+    global_: GlobalConfig,
+    renderer: Renderer,
+    notice: Notice,
+    *,
+    label: str,
+) -> list[Message]:
+    """A notice as one "post": `{"kind", ...its data, "text"}` (pure). The `body` template is
+    for incidents and does not apply."""
+    try:
+        text = renderer.render(notice.template, notice.data, TEXT).strip()
+    except TemplateError as exc:
+        raise TemplateError(f"{label}, {notice.kind} notice: {exc}") from exc
+    return [Message("post", {"kind": notice.kind, **notice.data, "text": text})]
 
 
 def _resolved_only(n: Notification) -> bool:

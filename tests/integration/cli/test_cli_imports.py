@@ -13,6 +13,7 @@ import click
 import pytest
 
 from alertrouter.cli import remote as cli_remote
+from alertrouter.cli import users as cli_users
 from tests.conftest import free_port
 from tests.integration.schedule_config import PEOPLE
 
@@ -58,12 +59,14 @@ def loaded(names: set[str], wanted: set[str]) -> set[str]:
 
 def client_commands() -> list[list[str]]:
     """Every command that talks to a server, with sample values for what it requires."""
-    samples = {"incident_id": "1", "matchers": "alertname=DiskFull", "silence_ids": "some-id"}
+    samples = {
+        "incident_id": "1", "matchers": "alertname=DiskFull", "silence_ids": "some-id",
+        "name": "alice",
+    }  # fmt: skip
     found = []
-    for top in (cli_remote.silences, cli_remote.incidents, cli_remote.stats):
-        subcommands = top.commands if isinstance(top, click.Group) else {"": top}
-        for name, command in subcommands.items():
-            args = [top.name or "", *([name] if name else [])]
+    for top in (cli_remote.silences, cli_remote.incidents, cli_remote.stats, cli_users.users):
+        for path, command in _leaves(top, [top.name or ""]):
+            args = list(path)
             for param in command.params:
                 if isinstance(param, click.Argument):
                     args.append(samples[param.name or ""])
@@ -71,6 +74,13 @@ def client_commands() -> list[list[str]]:
                     args += [param.opts[-1], "x"]
             found.append(args)
     return found
+
+
+def _leaves(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
+    """Every command under a group (nested groups included), with the words that name it."""
+    if not isinstance(command, click.Group):
+        return [(path, command)]
+    return [leaf for name, sub in command.commands.items() for leaf in _leaves(sub, [*path, name])]
 
 
 # `schedules who` and `shifts` read a config unless given --url (which every run here adds).

@@ -20,7 +20,7 @@ from alertrouter.notifiers.base import (
     Sent,
     Thread,
 )
-from alertrouter.notifiers.slack.compose import compose
+from alertrouter.notifiers.slack.compose import compose, usergroup_update
 from alertrouter.notifiers.slack.send import SlackNotifier
 from alertrouter.render.environment import Renderer, sample_data
 from tests.conftest import free_port
@@ -404,3 +404,40 @@ async def test_webhook_timeout_and_refused_connection(slack, make_notifier):
     error = await failure(make_notifier(refused), message)
     assert error.kind is ErrorKind.CONNECTION
     assert "SECRETPART" not in str(error)
+
+
+# --------------------------------------------------------------- messages about no incident
+
+
+async def test_a_notice_post_is_always_a_new_message_with_no_thread(slack, make_notifier):
+    config = bot_config(slack)
+    notifier = make_notifier(config)
+    body = {"channel": "#oncall", "text": "on call for payments: Bob"}
+    first = await notifier.send(Message("post", body), Thread())
+    second = await notifier.send(Message("post", body), Thread({"channel": "C1", "ts": "1.0"}))
+    assert [p.body for p in slack.posts()] == [body, body]
+    assert slack.updates() == []
+    assert first.ref is None and second.ref is None  # nothing for a later message to update
+
+
+async def test_a_usergroup_update_sets_the_members(slack, make_notifier):
+    slack.add_usergroup("S0PAYMENTS", ["U01ALICE"])
+    notifier = make_notifier(bot_config(slack))
+    message = usergroup_update("S0PAYMENTS", ["U02BOB", "U03CAROL"])
+    sent = await notifier.send(message, Thread())
+    assert slack.usergroup_updates == [("S0PAYMENTS", ["U02BOB", "U03CAROL"])]
+    assert slack.usergroups["S0PAYMENTS"] == ["U02BOB", "U03CAROL"]
+    assert sent.status == 200 and "S0PAYMENTS" in sent.detail
+    assert slack.requests[-1].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+async def test_a_usergroup_update_of_an_unknown_group_is_a_client_error(slack, make_notifier):
+    error = await failure(
+        make_notifier(bot_config(slack)), usergroup_update("S0NOSUCH", ["U02BOB"])
+    )
+    assert error.kind is ErrorKind.CLIENT and "no_such_subteam" in error.message
+
+
+def test_a_usergroup_cannot_be_emptied():
+    with pytest.raises(ValueError):
+        usergroup_update("S0PAYMENTS", [])

@@ -133,6 +133,8 @@ async def test_the_person_on_call_is_mentioned_paged_and_acknowledges_by_name(
         "step": 1,
     }
     assert paged["at"] == "2026-11-16T12:05:00.000Z"
+    metrics = await (await client.get("/metrics")).text()
+    assert 'alertrouter_schedule_pages_total{schedule="payments"} 1.0' in metrics
 
     assert await at(service, clock, 10 * 60) == 1  # step 2: carol, by name
     (carol_dm,) = dms(slack, "U01CAROL")
@@ -244,3 +246,22 @@ async def test_two_replicas_page_once_per_step(pg_database, start_server, slack,
             await conn.execute(sa.select(sa.func.count()).where(person_activity.c.kind == "paged"))
         ).scalar()
     assert pages == 6
+
+
+async def test_the_people_paged_see_the_alerts_resolve(database_url, start_server, slack, smtp):
+    clock = FakeClock(MONDAY_NOON)
+    service, client = await start_server(
+        database_url, config(slack, smtp), clock=clock, run_scheduler=False
+    )
+    labels = {"alertname": "PaymentsDown", "service": "payments", "severity": "critical"}
+    await post(client, payload(alert(**labels)))
+    await at(service, clock, 0)
+    assert await at(service, clock, 5 * 60) == 1
+    (dm,) = dms(slack, "U01BOB")
+    await post(client, payload(alert("resolved", ends="2026-11-16T12:06:00Z", **labels)))
+    await at(service, clock, 10 * 60)
+    (update,) = [u for u in slack.updates() if u.channel == slack.channel_id("U01BOB")]
+    assert update.ts == dm.ts
+    blocks = update.body["attachments"][0]["blocks"]
+    assert "(resolved)" in update.body["text"]
+    assert not [b for b in blocks if b["type"] == "actions"]  # no buttons on a resolved page

@@ -33,9 +33,13 @@ KINDS = {
     "`server.auth.ingest`": "ingest",
     "Slack's request signature (`slack.signing_secret`)": "slack",
     "PagerDuty's webhook signature (`pagerduty.webhook_secrets`)": "pagerduty",
+    "a calendar token in the URL (`?token=`; refused with 403)": "calendar",
 }
 ENDPOINT = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`]*)`")
-PATH_VALUES = {"incident_id": "1", "action": "ack", "silence_id": "x", "notification_id": "1"}
+PATH_VALUES = {
+    "incident_id": "1", "action": "ack", "silence_id": "x", "notification_id": "1", "name": "x",
+    "override_id": "1",
+}  # fmt: skip
 # Every request comes as if from one of our pages, so the web forms' same-origin check passes
 # and only credentials decide.
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
@@ -99,6 +103,11 @@ async def test_every_route_answers_401_exactly_as_the_readme_says(tmp_path, star
     for route in sorted(routes):
         kind = kind_of(route, named)
         bare = await answer(client, route)
+        if kind == "calendar":  # calendar apps send no headers: 403, and no header opens it
+            with_api = await answer(client, route, headers=api)
+            if (bare, with_api) != (403, 403):
+                wrong.append(f"{route}: {bare} without a token, {with_api} with the API's")
+            continue
         if (bare == 401) != (kind != "none"):
             wrong.append(f"{route} without credentials: {bare}, README: {kind}")
         if kind == "none":

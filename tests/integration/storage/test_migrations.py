@@ -164,3 +164,41 @@ async def test_0007_backfills_the_first_acknowledgement_from_the_timeline(databa
             assert dict(rows.all()) == {"again": 2000, "untold": 4000, "never": None}
     finally:
         await db.dispose()
+
+
+async def test_0009_keeps_the_queue_and_takes_messages_about_no_incident(database_url):
+    """The outbox is rebuilt on SQLite: the queued rows stay, and rows without an incident
+    (hand-off notices, Slack user group updates) are accepted."""
+
+    def fill(conn: sa.Connection) -> None:
+        conn.execute(
+            sa.text(
+                "INSERT INTO incidents (group_key, route_key, receiver, title, severity,"
+                " status, group_labels, opened_at, updated_at) VALUES"
+                " ('g', 'r', 'team', 't', 0, 'triggered', '{}', 5, 5)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO outbox (incident_id, receiver, integration, stream, op, reason,"
+                " body, status, attempts, created_at, next_attempt_at, deadline_at, updated_at)"
+                " VALUES (1, 'team', 'slack:0', '1/slack:0/team', 'message', 'first', '{}',"
+                " 'pending', 0, 5, 5, 99, 5)"
+            )
+        )
+
+    db = await upgraded_from(database_url, "0008", fill)
+    try:
+        message = outbox_store.NewMessage(
+            incident_id=None, topic="schedule:payments", receiver="schedule:payments",
+            integration="slack:0", op="usergroup", reason="handoff",
+            body={"usergroup": "S1", "users": ["U1"]}, rate_key=None,
+        )  # fmt: skip
+        await db.run_write(lambda conn: outbox_store.enqueue(db, conn, [(message, 99)], 6))
+        async with db.read() as conn:
+            rows = (await conn.execute(sa.text("SELECT incident_id, stream FROM outbox"))).all()
+        assert sorted(rows, key=str) == sorted(
+            [(1, "1/slack:0/team"), (None, "schedule:payments/slack:0/schedule:payments")], key=str
+        )
+    finally:
+        await db.dispose()

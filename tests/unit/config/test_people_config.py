@@ -182,6 +182,10 @@ def test_each_person_has_a_receiver_of_their_own():
             ("  - name: team\n", "  - name: team\n  - name: user:alice\n"),
             "receivers[1].name: receiver names starting with 'user:' are reserved",
         ),
+        (
+            ("  - name: team\n", "  - name: team\n  - name: schedule:payments\n"),
+            "receivers[1].name: receiver names starting with 'schedule:' are reserved",
+        ),
         (("rotation: weekly", "rotation: monthly"), "schedules[0].layers[0].rotation"),
         (("users: [alice, bob]", "users: []"), "schedules[0].layers[0].users"),
         (("name: alice", "name: al ice"), "users[0].name: invalid name 'al ice'"),
@@ -206,3 +210,12 @@ def test_a_schedule_nobody_pages_may_hold_users_without_contact_methods():
         """
     )
     assert load_text(text).config.schedule("calendar-only").time_zone == "UTC"
+
+
+def test_each_schedule_has_a_receiver_of_its_own_for_its_user_group():
+    config = load_text(BASE).config
+    receiver = config.receiver("schedule:payments")
+    (slack,) = receiver.slack_configs
+    assert slack.channel is None and receiver.integrations == [("slack", 0, slack)]
+    with pytest.raises(KeyError):
+        config.receiver("schedule:nosuch")

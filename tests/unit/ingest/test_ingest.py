@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from alertrouter.config.models import AlertLimits, SeverityConfig
+from alertrouter.config.models import SeverityConfig
+from alertrouter.config.server import AlertLimits
 from alertrouter.core.values import InputError, Severity
 from alertrouter.ingest.values import newer
 from alertrouter.ingest.wire import (

@@ -86,9 +86,9 @@ def test_boundary(rotation, handoff, length, zone, n, expected):
     assert layer(rotation, handoff, length).boundary(n, zone) == utc(expected)
 
 
-@pytest.mark.parametrize(
-    ("rotation", "handoff", "length", "zone", "at", "k", "start", "end", "user"),
-    [
+# (rotation, handoff, shift_length, zone, at, k, shift start, shift end, user on call); the
+# CLI's `schedules who` is checked against this same table (tests/unit/cli).
+SHIFT_TABLE = [
         ("daily", "2026-03-01 09:00", 1, BERLIN, "2026-03-29 06:59", 27,
          "2026-03-28 08:00", "2026-03-29 07:00", "ann"),
         ("daily", "2026-03-01 09:00", 1, BERLIN, "2026-03-29 07:00", 28,
@@ -125,8 +125,12 @@ def test_boundary(rotation, handoff, length, zone, n, expected):
          "2026-03-28 01:30", "2026-03-29 01:00", "ann"),
         ("daily", "2026-03-28 02:30", 1, BERLIN, "2026-03-29 01:00", 1,
          "2026-03-29 01:00", "2026-03-30 00:30", "bob"),
-    ],
-)  # fmt: skip
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rotation", "handoff", "length", "zone", "at", "k", "start", "end", "user"), SHIFT_TABLE
+)
 def test_shift_at_and_on_call(rotation, handoff, length, zone, at, k, start, end, user):
     rotation_layer = layer(rotation, handoff, length)
     assert rotation_layer.shift_at(utc(at), zone) == (k, utc(start), utc(end))
