@@ -194,10 +194,7 @@ async def fill(database_url: str, ns: argparse.Namespace, log: Callable[[str], N
             for i in range(0, len(rows), 5000):
                 chunk = rows[i : i + 5000]
                 await db.run_write(lambda conn, t=table, c=chunk: conn.execute(sa.insert(t), c))
-        if database_url.startswith("postgresql"):
-            async with db.engine.connect() as conn:
-                await conn.execute(sa.text("ANALYZE"))
-                await conn.commit()
+        await db.run_write(lambda conn: conn.exec_driver_sql("ANALYZE"))
     finally:
         await db.dispose()
     log(
@@ -216,7 +213,7 @@ def free_port() -> int:
 async def running_service(config_path: Path) -> AsyncIterator[str]:
     from aiohttp import web
 
-    from alertrouter.app import Service
+    from alertrouter.app import Service, _tune_gc
     from alertrouter.config import load_config_file
 
     service = Service(
@@ -229,6 +226,7 @@ async def running_service(config_path: Path) -> AsyncIterator[str]:
     runner = web.AppRunner(service.build_app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
+    _tune_gc()  # as `alertrouter serve` does once it has started
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

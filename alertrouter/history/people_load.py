@@ -44,6 +44,23 @@ def off_hours(at_ms: int, zone: dt.tzinfo) -> OffHours | None:
     return None
 
 
+def off_hours_local(at_ms: int, spans: Sequence[OffsetSpan]) -> OffHours | None:
+    """`off_hours` read with the zone's offset spans over a window (`offset_spans`; none: UTC),
+    in integer arithmetic: what the statistics count every page with."""
+    offset = 0
+    for span in spans:
+        if span.start_ms > at_ms:
+            break
+        offset = span.offset_ms
+    local = at_ms + offset
+    if (local // DAY_MS + EPOCH_WEEKDAY) % 7 >= SATURDAY:
+        return "weekend"
+    time_of_day = local % DAY_MS
+    if time_of_day >= NIGHT_FROM_MS or time_of_day < NIGHT_UNTIL_MS:
+        return "night"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class OffsetSpan:
     start_ms: int  # from this instant on (until the next span's start) ...
@@ -98,6 +115,17 @@ def on_call_ms(
             for user in shift.users:
                 by_schedule = found.setdefault(user, {})
                 by_schedule[schedule] = by_schedule.get(schedule, 0) + held // _MS
+    return found
+
+
+def by_person(held: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    """Per schedule, per person (roster.all_held) turned into per person, per schedule; the
+    people with no time on call left out."""
+    found: dict[str, dict[str, int]] = {}
+    for schedule, by_user in held.items():
+        for user, ms in by_user.items():
+            if ms > 0:
+                found.setdefault(user, {})[schedule] = ms
     return found
 
 

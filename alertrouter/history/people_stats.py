@@ -1,48 +1,37 @@
 """Per-person statistics over a window, from the database: pages and acknowledgements from
 `person_activity`, hours on call from each schedule's merged shifts.
 
-One grouped query counts every person's activity (PostgreSQL also computes the p90 time to
-acknowledge; SQLite returns the timed acknowledgements sorted, as history.stats does). Which
-pages fell outside a person's working hours is decided in that query too: local time is `at`
-plus the offset of the person's zone, a CASE over the offset changes within the window
-(people_load.offset_spans), and people_load's arithmetic reads night and weekend from it.
-Shifts are computed once per schedule for the whole window, not per person, from two queries
-for all schedules (roster.all_shifts).
+One range of `person_activity` is read and counted here: which pages fell outside a person's
+working hours is read on their own clock (`at` plus their zone's offset, from the offset
+changes within the window: people_load.offset_spans and off_hours_local). Hours on call come
+from every schedule's shifts, read with two queries for all schedules and summed by day,
+memoized (roster.all_held).
 
 Synchronous, on a `sa.Connection`: the roster's shifts are (async callers use run_sync).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.history import people_load
-from alertrouter.history.measures import P90, Measure, as_float, percentile
+from alertrouter.history.measures import Measure, percentile
 from alertrouter.history.people_load import (
-    DAY_MS,
-    EPOCH_WEEKDAY,
-    NIGHT_FROM_MS,
-    NIGHT_UNTIL_MS,
-    SATURDAY,
     Activity,
-    OffsetSpan,
     PeopleLoad,
     Person,
 )
-from alertrouter.history.stats import count_if
+from alertrouter.incidents.paging import ACKNOWLEDGED, PAGED
 from alertrouter.people import roster
-from alertrouter.people.oncall import Shift
 from alertrouter.storage.tables import person_activity
 
-# (connection, start_ms, end_ms) -> each schedule's merged shifts: roster.all_shifts.
-ShiftsOf = Callable[[sa.Connection, int, int], Mapping[str, Sequence[Shift]]]
+# (connection, start_ms, end_ms) -> per schedule, per person, the ms on call: roster.all_held.
+HeldOf = Callable[[sa.Connection, int, int], Mapping[str, Mapping[str, int]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,23 +46,21 @@ async def load(conn: AsyncConnection, query: PeopleQuery, on_call: roster.Roster
     answers who was on call, with overrides and the schedules' earlier definitions."""
     people = [Person(u.name, u.full_name, u.time_zone) for u in on_call.users.values()]
 
-    def shifts_of(sync: sa.Connection, start: int, end: int) -> Mapping[str, Sequence[Shift]]:
-        return roster.all_shifts(sync, on_call, start, end, user=query.user)
+    def held_of(sync: sa.Connection, start: int, end: int) -> Mapping[str, Mapping[str, int]]:
+        return roster.all_held(sync, on_call, start, end, user=query.user)
 
-    return await conn.run_sync(lambda sync: compute(sync, query, people, shifts_of))
+    return await conn.run_sync(lambda sync: compute(sync, query, people, held_of))
 
 
 def compute(
     conn: sa.Connection,
     query: PeopleQuery,
     people: Sequence[Person],
-    shifts_of: ShiftsOf,
+    held_of: HeldOf,
 ) -> PeopleLoad:
     zones = {p.name: ZoneInfo(p.time_zone) for p in people}
     activity = count_activity(conn, query, zones)
-    on_call = people_load.on_call_ms(
-        shifts_of(conn, query.since, query.until), query.since, query.until
-    )
+    on_call = people_load.by_person(held_of(conn, query.since, query.until))
     rows = people_load.combine(people, activity, on_call, only=query.user)
     return PeopleLoad(query.since, query.until, rows)
 
@@ -81,42 +68,48 @@ def compute(
 def count_activity(
     conn: sa.Connection, query: PeopleQuery, zones: Mapping[str, ZoneInfo]
 ) -> dict[str, Activity]:
+    """Each person's pages (at night, at weekends, on their own clock) and acknowledgements
+    (with the time they took) in the window: one indexed range of `person_activity`, counted
+    here. Pages and acknowledgements are few next to alerts (a busy month is a few thousand
+    rows), and reading each page's local time from the offset spans of its person's zone costs
+    less than any SQL that would do it (a CASE over every person's name)."""
     pa = person_activity.c
-    local = pa.at + _offset_ms(zones, query.since, query.until)
-    weekend = ((local // DAY_MS + EPOCH_WEEKDAY) % 7) >= SATURDAY
-    time_of_day = local % DAY_MS
-    night = sa.and_(
-        sa.not_(weekend), sa.or_(time_of_day >= NIGHT_FROM_MS, time_of_day < NIGHT_UNTIL_MS)
-    )
-    paged = pa.kind == "paged"
-    timed = sa.and_(pa.kind == "acknowledged", pa.response_ms.is_not(None))
-    postgres = conn.dialect.name == "postgresql"
-    columns: list[sa.ColumnElement[Any]] = [
-        pa.user_name,
-        count_if(paged).label("paged"),
-        count_if(sa.and_(paged, night)).label("nights"),
-        count_if(sa.and_(paged, weekend)).label("weekends"),
-        count_if(pa.kind == "acknowledged").label("acknowledged"),
-        sa.func.avg(sa.case((timed, pa.response_ms))).label("tta_mean"),
-    ]
-    if postgres:
-        p90 = sa.func.percentile_cont(P90).within_group(pa.response_ms).filter(timed)
-        columns.append(p90.label("tta_p90"))
-    in_window = _in_window(query)
-    found = {
-        row.user_name: Activity(
-            paged=int(row.paged),
-            paged_at_night=int(row.nights),
-            paged_on_weekends=int(row.weekends),
-            acknowledged=int(row.acknowledged),
-            to_acknowledge=Measure(
-                as_float(row.tta_mean), as_float(row.tta_p90) if postgres else None
-            ),
-        )
-        for row in conn.execute(sa.select(*columns).where(*in_window).group_by(pa.user_name))
+    spans = {
+        zone: people_load.offset_spans(zone, query.since, query.until)
+        for zone in set(zones.values())
     }
-    if not postgres and found:
-        _sqlite_percentiles(conn, in_window, timed, found)
+    counts: dict[str, list[int]] = {}  # paged, nights, weekends, acknowledged
+    responses: dict[str, list[int]] = {}
+    rows = conn.execute(
+        sa.select(pa.user_name, pa.kind, pa.at, pa.response_ms).where(*_in_window(query))
+    )
+    for user, kind, at, response_ms in rows:
+        count = counts.get(user)
+        if count is None:
+            count = counts[user] = [0, 0, 0, 0]
+        if kind == PAGED:
+            count[0] += 1
+            zone = zones.get(user)  # None: no longer configured, read in UTC
+            why = people_load.off_hours_local(at, spans[zone] if zone is not None else ())
+            if why == "night":
+                count[1] += 1
+            elif why == "weekend":
+                count[2] += 1
+        elif kind == ACKNOWLEDGED:
+            count[3] += 1
+            if response_ms is not None:
+                responses.setdefault(user, []).append(int(response_ms))
+    found = {}
+    for user, (paged, nights, weekends, acknowledged) in counts.items():
+        timed = sorted(responses.get(user, ()))
+        mean = sum(timed) / len(timed) if timed else None
+        found[user] = Activity(
+            paged=paged,
+            paged_at_night=nights,
+            paged_on_weekends=weekends,
+            acknowledged=acknowledged,
+            to_acknowledge=Measure(mean, percentile(timed)),
+        )
     return found
 
 
@@ -126,60 +119,3 @@ def _in_window(query: PeopleQuery) -> list[sa.ColumnElement[bool]]:
     if query.user is not None:
         where.append(pa.user_name == query.user)
     return where
-
-
-def _sqlite_percentiles(
-    conn: sa.Connection,
-    in_window: list[sa.ColumnElement[bool]],
-    timed: sa.ColumnElement[bool],
-    found: dict[str, Activity],
-) -> None:
-    pa = person_activity.c
-    rows = conn.execute(
-        sa.select(pa.user_name, pa.response_ms)
-        .where(*in_window, timed)
-        .order_by(pa.user_name, pa.response_ms)
-    )
-    for user, values in itertools.groupby(rows, key=lambda row: row[0]):
-        activity = found[user]
-        p90 = percentile([row[1] for row in values])
-        measure = Measure(activity.to_acknowledge.mean, p90)
-        found[user] = Activity(
-            activity.paged,
-            activity.paged_at_night,
-            activity.paged_on_weekends,
-            activity.acknowledged,
-            measure,
-        )
-
-
-def _offset_ms(zones: Mapping[str, ZoneInfo], since: int, until: int) -> sa.ColumnElement[int]:
-    """Each row's UTC offset in its person's zone: people whose zones have the same offsets
-    over the window share a branch; UTC and people no longer configured take 0."""
-    spans_of = {zone: people_load.offset_spans(zone, since, until) for zone in set(zones.values())}
-    by_spans: dict[tuple[OffsetSpan, ...], list[str]] = {}
-    for user, zone in zones.items():
-        spans = spans_of[zone]
-        if spans != (OffsetSpan(since, 0),):
-            by_spans.setdefault(spans, []).append(user)
-    if not by_spans:
-        return sa.literal(0, sa.BigInteger)
-    user_name = person_activity.c.user_name
-    return sa.case(
-        *((user_name.in_(users), _piecewise(spans)) for spans, users in by_spans.items()),
-        else_=sa.literal(0, sa.BigInteger),
-    )
-
-
-def _piecewise(spans: Sequence[OffsetSpan]) -> sa.ColumnElement[int]:
-    last = sa.literal(spans[-1].offset_ms, sa.BigInteger)
-    if len(spans) == 1:
-        return last
-    at = person_activity.c.at
-    return sa.case(
-        *(
-            (at < following.start_ms, sa.literal(span.offset_ms, sa.BigInteger))
-            for span, following in itertools.pairwise(spans)
-        ),
-        else_=last,
-    )

@@ -21,6 +21,7 @@ from alertrouter.config.intervals import TimeIntervalConfig
 from alertrouter.config.models import Config
 from alertrouter.config.people import ScheduleConfig, UserConfig
 from alertrouter.people.definitions import schedule_from_parts
+from alertrouter.people.held import held_ms
 from alertrouter.people.oncall import (
     Answer,
     Override,
@@ -146,7 +147,7 @@ def load_overrides(
     """The overrides of `schedule` in force at some instant of [start_ms, end_ms), not deleted."""
     t = schedule_overrides.c
     rows = conn.execute(
-        sa.select(t.id, t.kind, t.users, t.starts_at, t.ends_at, t.created_at).where(
+        sa.select(t.id, t.kind, _USERS_TEXT, t.starts_at, t.ends_at, t.created_at).where(
             t.schedule == schedule,
             t.ends_at > start_ms,
             t.starts_at < end_ms,
@@ -156,14 +157,34 @@ def load_overrides(
     return [_override(r) for r in rows]
 
 
+# A stored definition as JSON text: decoded only for a version not met before.
+_DEFINITION_TEXT = sa.cast(schedule_versions.c.definition, sa.Text).label("definition")
+# The users as JSON text: decoded only for an override not met before (see `_override_of`).
+_USERS_TEXT = sa.cast(schedule_overrides.c.users, sa.Text).label("users")
+
+
 def _override(r: sa.Row[Any]) -> Override:
+    return _override_of(r.id, r.kind, r.users, r.starts_at, r.ends_at, r.created_at)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _override_of(
+    override_id: int,
+    kind: str,
+    users: str | tuple[str, ...],
+    starts_at: int,
+    ends_at: int,
+    created_at: int,
+) -> Override:
+    """Overrides never change once made (only their deletion, which the queries filter), so the
+    values made from their rows are kept: the statistics read a month of them at every call."""
     return Override(
-        id=int(r.id),
-        kind=r.kind,
-        users=tuple(_json(r.users)),
-        start=from_millis(r.starts_at),
-        end=from_millis(r.ends_at),
-        created_at=from_millis(r.created_at),
+        id=int(override_id),
+        kind=kind,  # type: ignore[arg-type]
+        users=tuple(_json(users)),
+        start=from_millis(starts_at),
+        end=from_millis(ends_at),
+        created_at=from_millis(created_at),
     )
 
 
@@ -172,7 +193,7 @@ def load_versions(conn: sa.Connection, roster: Roster, schedule: str) -> tuple[V
     (or its latest stored one is not this configuration's: it is recorded at the next load)."""
     t = schedule_versions.c
     rows = conn.execute(
-        sa.select(t.digest, t.definition, t.effective_from)
+        sa.select(t.digest, _DEFINITION_TEXT, t.effective_from)
         .where(t.schedule == schedule)
         .order_by(t.effective_from, t.id)
     ).all()
@@ -188,7 +209,7 @@ def _versions(roster: Roster, schedule: str, rows: Sequence[sa.Row[Any]]) -> tup
             from_millis(r.effective_from),
             roster.schedules[schedule]
             if r.digest == current.digest
-            else _stored_schedule(r.digest, json.dumps(_json(r.definition))),
+            else _stored_schedule(r.digest, _text(r.definition)),
         )
         for r in rows
     )
@@ -199,31 +220,52 @@ def all_shifts(
 ) -> dict[str, list[Shift]]:
     """The merged shifts of every schedule within [start_ms, end_ms), as `shifts` gives them,
     read with two queries for all schedules (their versions; the overrides in the window)
-    instead of two per schedule: what the per-person statistics need. With `user`, only the
-    schedules that can put them on call (a layer of some version, or an override, names them)."""
+    instead of two per schedule. With `user`, only the schedules that can put them on call (a
+    layer of some version, or an override, names them)."""
+    start, end = from_millis(start_ms), from_millis(end_ms)
+    return {
+        name: merged_shifts(versions, start, end, overrides)
+        for name, (versions, overrides) in _all(conn, roster, start_ms, end_ms, user).items()
+    }
+
+
+def all_held(
+    conn: sa.Connection, roster: Roster, start_ms: int, end_ms: int, *, user: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Per schedule, per person: the milliseconds of [start_ms, end_ms) they were on call (what
+    the per-person statistics add up; memoized by day, see `people.held`)."""
+    return {
+        name: held_ms(versions, start_ms, end_ms, overrides)
+        for name, (versions, overrides) in _all(conn, roster, start_ms, end_ms, user).items()
+    }
+
+
+def _all(
+    conn: sa.Connection, roster: Roster, start_ms: int, end_ms: int, user: str | None
+) -> dict[str, tuple[tuple[Version, ...], list[Override]]]:
+    """Each schedule's versions and the overrides in the window, in two queries."""
     t, o = schedule_versions.c, schedule_overrides.c
     stored: dict[str, list[sa.Row[Any]]] = {}
     for row in conn.execute(
-        sa.select(t.schedule, t.digest, t.definition, t.effective_from)
+        sa.select(t.schedule, t.digest, _DEFINITION_TEXT, t.effective_from)
         .where(t.schedule.in_(list(roster.schedules)))
         .order_by(t.schedule, t.effective_from, t.id)
     ):
         stored.setdefault(row.schedule, []).append(row)
     overrides: dict[str, list[Override]] = {}
     for row in conn.execute(
-        sa.select(o.schedule, o.id, o.kind, o.users, o.starts_at, o.ends_at, o.created_at).where(
-            o.ends_at > start_ms, o.starts_at < end_ms, o.deleted_at.is_(None)
-        )
+        sa.select(
+            o.schedule, o.id, o.kind, _USERS_TEXT, o.starts_at, o.ends_at, o.created_at
+        ).where(o.ends_at > start_ms, o.starts_at < end_ms, o.deleted_at.is_(None))
     ):
         overrides.setdefault(row.schedule, []).append(_override(row))
-    start, end = from_millis(start_ms), from_millis(end_ms)
-    found: dict[str, list[Shift]] = {}
+    found: dict[str, tuple[tuple[Version, ...], list[Override]]] = {}
     for name in roster.schedules:
         versions = _versions(roster, name, stored.get(name, []))
         in_force = overrides.get(name, [])
         if user is not None and not _can_hold(user, versions, in_force):
             continue
-        found[name] = merged_shifts(versions, start, end, in_force)
+        found[name] = (versions, in_force)
     return found
 
 
@@ -280,6 +322,10 @@ def _stored_schedule(digest: str, definition: str) -> Schedule:
         for name, specs in data.get("time_intervals", {}).items()
     }
     return Definition(ScheduleConfig.model_validate(data["schedule"]), intervals).schedule()
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _json(value: Any) -> Any:

@@ -18,6 +18,7 @@ from alertrouter.history.people_load import (
     combine,
     document,
     off_hours,
+    off_hours_local,
     offset_spans,
     on_call_ms,
 )
@@ -68,6 +69,9 @@ OFF_HOURS = [
 @pytest.mark.parametrize(("zone", "instant", "expected"), OFF_HOURS)
 def test_pages_outside_working_hours_on_the_persons_own_clock(zone, instant, expected):
     assert off_hours(ms(instant), ZoneInfo(zone)) == expected
+    # What the statistics count with: the zone's offsets over a year around the instant.
+    year = (ms("2025-12-01T00:00:00+00:00"), ms("2027-01-01T00:00:00+00:00"))
+    assert off_hours_local(ms(instant), offset_spans(ZoneInfo(zone), *year)) == expected
 
 
 def test_offset_spans_list_each_change_within_the_window():
