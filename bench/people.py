@@ -15,7 +15,8 @@
    (a) who is on call at an instant of the year (`GET /api/v1/schedules/{name}/oncall?at=`,
        what `alertrouter schedules who --url` asks),
    (b) the same offline, as `alertrouter schedules who --config` computes it (no database),
-   (c) the people statistics for 30 days (`GET /api/v1/stats/people`), for everyone,
+   (c) the people statistics for everyone (`GET /api/v1/stats/people`), over 7 days (the
+       API's default window) and over 30 days,
    (d) the same for one person over 90 days,
    (e) all schedules now and next (`GET /api/v1/schedules`).
    Baseline, in the same run: `GET /-/healthy` on the same server, so the ratio says what the
@@ -301,6 +302,10 @@ async def measure(
                     ),
                 ),
                 ("(b) who, offline (no database)", offline_who),
+                (
+                    "(c) people stats, 7 days (default)",
+                    lambda i: get(f"/api/v1/stats/people?{window(7)}"),
+                ),
                 ("(c) people stats, 30 days", lambda i: get(f"/api/v1/stats/people?{window(30)}")),
                 (
                     "(d) one person's stats, 90 days",

@@ -23,14 +23,17 @@ DAY_MS = 86_400_000
 _MAX_DAYS = 100_000
 """Memoized (schedule, day) entries: 50 schedules over five years, a few shifts each."""
 
+_MAX_DEFINITIONS = 10_000
+"""Sets of schedule versions memoized for (each reload makes new ones)."""
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MS = dt.timedelta(milliseconds=1)
 
 _Segment = tuple[int, int, tuple[str, ...]]  # [start, end) in ms, who is on call
-# key -> (what the key's ids name, kept alive so that no id is reused; the day's segments; the
-# day's totals per person)
+# key -> (the overrides the key names by id; the day's segments; the day's totals per person)
 _Day = tuple[tuple[object, ...], tuple[_Segment, ...], dict[str, int]]
 _memo: OrderedDict[tuple[object, ...], _Day] = OrderedDict()
+_kept: dict[tuple[object, ...], tuple[object, ...]] = {}  # key_versions -> their schedules
 _lock = threading.Lock()
 
 
@@ -67,6 +70,7 @@ def held_ms(
 def clear_cache() -> None:
     with _lock:
         _memo.clear()
+        _kept.clear()
 
 
 def _day(
@@ -90,7 +94,14 @@ def _day(
         for user in users:
             day_totals[user] = day_totals.get(user, 0) + end - start
     with _lock:
-        _memo[key] = ((*kept, *touching), segments, day_totals)
+        # What the key's ids name is kept alive, so that no id is reused while the key is here:
+        # the schedules once per definition, the overrides with the day (most days have none,
+        # and their entries then hold only strings and integers, which the collector skips).
+        if len(_kept) > _MAX_DEFINITIONS:  # many reloads: start afresh
+            _memo.clear()
+            _kept.clear()
+        _kept.setdefault(key_versions, kept)
+        _memo[key] = (touching, segments, day_totals)
         if len(_memo) > _MAX_DAYS:
             _memo.popitem(last=False)
     return segments, day_totals
