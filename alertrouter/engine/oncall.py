@@ -104,3 +104,10 @@ class OnCall:
     async def record_schedules_if_needed(self) -> None:
         if self._recorded is not self._runtime().roster:
             await self.record_schedules()
+
+    async def warm_statistics(self, start: int, end: int) -> None:
+        """Computes every schedule's hours on call for the days of [start, end) (memoized per
+        day, see people.held), so that the people statistics answer from memoized days."""
+        runtime = self._runtime()
+        async with self._db.read() as conn:
+            await conn.run_sync(lambda sync: roster.all_held(sync, runtime.roster, start, end))

@@ -95,6 +95,9 @@ class Pipeline:
     async def record_schedules_if_needed(self) -> None:
         await self._oncall.record_schedules_if_needed()
 
+    async def warm_statistics(self, start: int, end: int) -> None:
+        await self._oncall.warm_statistics(start, end)
+
     # -- schedules
 
     async def announce_handoffs(self, now: int) -> list[Announced]:

@@ -1,6 +1,8 @@
 """Flushes due groups: polls the database (other replicas' work) and wakes early on new work.
-Beside it, every few minutes, prunes the history older than `history.retention`, and at start
-and every `handoff_every` seconds announces the schedules' shift changes."""
+Beside it, every few minutes, prunes the history older than `history.retention`; at start and
+every `handoff_every` seconds announces the schedules' shift changes; and after start (and each
+reload) computes the last year's hours on call, a fortnight at a time, so that the people
+statistics answer from memoized days."""
 
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from alertrouter.ingest import groups as group_state
 from alertrouter.people.handoffs import Announced
 
 log = logging.getLogger(__name__)
+
+DAY_MS = 86_400_000
+WARM_DAYS = 366  # the longest window the people statistics accept
+WARM_STEP_DAYS = 14
 
 
 class Scheduler:
@@ -37,6 +43,8 @@ class Scheduler:
         prune_budget: float = 2.0,
         on_pruned: Callable[[Mapping[str, int]], None] | None = None,
         handoff_every: float = 30.0,
+        warm_every: float = 600.0,
+        warm_pause: float = 1.0,
     ) -> None:
         self._pipeline = pipeline
         self._now = clock_ms
@@ -49,6 +57,8 @@ class Scheduler:
         self._prune_budget = prune_budget
         self._on_pruned = on_pruned
         self._handoff_every = handoff_every
+        self._warm_every = warm_every
+        self._warm_pause = warm_pause
         self._wake = asyncio.Event()
         self._wake_at = 0  # ms of the planned wake-up
         self._ticking = False
@@ -56,6 +66,7 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self._handoff_task: asyncio.Task[None] | None = None
+        self._warm_task: asyncio.Task[None] | None = None
         pipeline.observers.on_due.append(self.due_at)
 
     def due_at(self, due: int) -> None:
@@ -70,9 +81,10 @@ class Scheduler:
         self._task = asyncio.create_task(self._run(), name="scheduler")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="history-retention")
         self._handoff_task = asyncio.create_task(self._handoff_loop(), name="handoffs")
+        self._warm_task = asyncio.create_task(self._warm_loop(), name="statistics-warm-up")
 
     async def stop(self) -> None:
-        for task in (self._task, self._prune_task, self._handoff_task):
+        for task in (self._task, self._prune_task, self._handoff_task, self._warm_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -184,3 +196,28 @@ class Scheduler:
             except Exception:
                 log.exception("announcing shift changes failed; trying again at the next pass")
             await asyncio.sleep(self._handoff_every)
+
+    # ------------------------------------------------------------------ statistics warm-up
+
+    async def warm_statistics(self, days: int = WARM_DAYS) -> None:
+        """Computes the hours on call of the last `days` days (and tomorrow), newest first, a
+        fortnight per step with a pause between steps, so that serving is never held up long."""
+        end = self._now() + DAY_MS
+        for step_end in range(end, end - days * DAY_MS, -WARM_STEP_DAYS * DAY_MS):
+            await self._pipeline.warm_statistics(step_end - WARM_STEP_DAYS * DAY_MS, step_end)
+            await asyncio.sleep(self._warm_pause)
+
+    async def _warm_loop(self) -> None:
+        warmed = None
+        while True:
+            roster = self._pipeline.runtime.roster
+            try:
+                if roster is not warmed:  # started or reloaded: a year, in steps
+                    await self.warm_statistics()
+                    warmed = roster
+                else:  # the days that came since
+                    now = self._now()
+                    await self._pipeline.warm_statistics(now - 2 * DAY_MS, now + DAY_MS)
+            except Exception:
+                log.exception("computing the hours on call ahead failed; trying again later")
+            await asyncio.sleep(self._warm_every)
