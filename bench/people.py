@@ -230,7 +230,7 @@ async def running_service(config_path: Path) -> AsyncIterator[str]:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     _tune_gc()  # as `alertrouter serve` does once it has started
-    # What the scheduler of `serve` does in its first half minute: the last year's hours on
+    # What the scheduler of `serve` does in its second minute: the last year's hours on
     # call, computed ahead a fortnight at a time (the benchmark's windows fall anywhere in it).
     started = time.perf_counter()
     await service.scheduler.warm_statistics()

@@ -1,8 +1,8 @@
 """Flushes due groups: polls the database (other replicas' work) and wakes early on new work.
 Beside it, every few minutes, prunes the history older than `history.retention`; at start and
-every `handoff_every` seconds announces the schedules' shift changes; and after start (and each
-reload) computes the last year's hours on call, a fortnight at a time, so that the people
-statistics answer from memoized days."""
+every `handoff_every` seconds announces the schedules' shift changes; and a minute after start
+(and after each reload) computes the last year's hours on call, a fortnight at a time, so that
+the people statistics answer from memoized days."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ class Scheduler:
         on_pruned: Callable[[Mapping[str, int]], None] | None = None,
         handoff_every: float = 30.0,
         warm_every: float = 600.0,
+        warm_first: float = 60.0,  # after start: flushes and deliveries come first
         warm_pause: float = 1.0,
     ) -> None:
         self._pipeline = pipeline
@@ -58,6 +59,7 @@ class Scheduler:
         self._on_pruned = on_pruned
         self._handoff_every = handoff_every
         self._warm_every = warm_every
+        self._warm_first = warm_first
         self._warm_pause = warm_pause
         self._wake = asyncio.Event()
         self._wake_at = 0  # ms of the planned wake-up
@@ -209,6 +211,7 @@ class Scheduler:
 
     async def _warm_loop(self) -> None:
         warmed = None
+        await asyncio.sleep(self._warm_first)
         while True:
             roster = self._pipeline.runtime.roster
             try:
