@@ -169,7 +169,8 @@ def perform(
         escalation_store.start(db, conn, [incident], policies, now)
     queued = 0
     # The incident's own receiver, then everyone paged about it (their direct messages).
-    for receiver in [incident["receiver"], *paging.paged_receivers(conn, action.incident_id)]:
+    paged = paging.paged_receivers_of(conn, [action.incident_id]).get(action.incident_id, [])
+    for receiver in [incident["receiver"], *paged]:
         settings = settings_of(receiver)
         queued += _tell(db, conn, incident, action, reason, settings, now, silence_id=silence_id)
     return ActionResult(

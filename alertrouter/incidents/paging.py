@@ -178,22 +178,6 @@ def record_acknowledgement(
     return response_ms
 
 
-def paged_users(conn: sa.Connection, incident_id: int) -> list[str]:
-    """Everyone paged about the incident, first paged first."""
-    t = person_activity.c
-    rows = conn.execute(
-        sa.select(t.user_name, sa.func.min(t.at).label("first"))
-        .where(t.incident_id == incident_id, t.kind == PAGED)
-        .group_by(t.user_name)
-        .order_by(sa.text("first"), t.user_name)
-    ).all()
-    return [r.user_name for r in rows]
-
-
-def paged_receivers(conn: sa.Connection, incident_id: int) -> Sequence[str]:
-    return [person_receiver_name(user) for user in paged_users(conn, incident_id)]
-
-
 def paged_receivers_of(conn: sa.Connection, incident_ids: Sequence[int]) -> dict[int, list[str]]:
     """The receivers of everyone paged about each of these incidents (one query)."""
     if not incident_ids:
