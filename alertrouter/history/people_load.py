@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from alertrouter.history.measures import Measure, iso, measure_json
-from alertrouter.people.oncall import Shift
 from alertrouter.people.wallclock import offset_changes
 
 OffHours = Literal["night", "weekend"]
@@ -99,23 +98,6 @@ def _ceil_ms(instant: dt.datetime) -> int:
 def _offset_ms(instant: dt.datetime, zone: dt.tzinfo) -> int:
     offset = instant.astimezone(zone).utcoffset() or dt.timedelta(0)
     return offset // _MS
-
-
-def on_call_ms(
-    shifts_by_schedule: Mapping[str, Iterable[Shift]], start_ms: int, end_ms: int
-) -> dict[str, dict[str, int]]:
-    """Per person, per schedule: the milliseconds of [start_ms, end_ms) they were on call."""
-    start, end = _instant(start_ms), _instant(end_ms)
-    found: dict[str, dict[str, int]] = {}
-    for schedule, shifts in shifts_by_schedule.items():
-        for shift in shifts:
-            held = min(end, shift.end) - max(start, shift.start)
-            if held <= dt.timedelta(0):
-                continue
-            for user in shift.users:
-                by_schedule = found.setdefault(user, {})
-                by_schedule[schedule] = by_schedule.get(schedule, 0) + held // _MS
-    return found
 
 
 def by_person(held: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:

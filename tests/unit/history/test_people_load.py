@@ -15,14 +15,13 @@ from alertrouter.history.people_load import (
     OffsetSpan,
     PeopleLoad,
     Person,
+    by_person,
     combine,
     document,
     off_hours,
     off_hours_local,
     offset_spans,
-    on_call_ms,
 )
-from alertrouter.people.oncall import Shift
 
 HOUR = 3_600_000
 
@@ -95,26 +94,13 @@ def test_offset_spans_list_each_change_within_the_window():
     assert kolkata == (OffsetSpan(year[0], 5 * HOUR + 30 * 60_000),)
 
 
-def utc(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
-
-
-def test_hours_on_call_are_clipped_to_the_window_and_summed_per_schedule():
-    start, end = ms("2026-03-02T00:00:00+00:00"), ms("2026-03-09T00:00:00+00:00")
-    payments = [
-        Shift(utc("2026-02-23T09:00+00:00"), utc("2026-03-02T09:00+00:00"), ("alice",), "w"),
-        Shift(utc("2026-03-02T09:00+00:00"), utc("2026-03-03T09:00+00:00"), ("bob",), "w"),
-        Shift(
-            utc("2026-03-03T09:00+00:00"),
-            utc("2026-03-03T21:00+00:00"),
-            ("bob", "carol"),
-            "override",
-        ),
-        Shift(utc("2026-03-08T12:00+00:00"), utc("2026-03-16T09:00+00:00"), ("alice",), "w"),
-        Shift(utc("2026-03-10T00:00+00:00"), utc("2026-03-11T00:00+00:00"), ("dave",), "w"),
-    ]
-    search = [Shift(utc("2026-03-01T00:00+00:00"), utc("2026-04-01T00:00+00:00"), ("bob",), "d")]
-    found = on_call_ms({"payments": payments, "search": search}, start, end)
+def test_hours_on_call_are_turned_per_person_and_nobody_with_none_is_listed():
+    # per schedule, per person, as roster.all_held gives them (people.held clips to the window)
+    held = {
+        "payments": {"alice": (9 + 12) * HOUR, "bob": 36 * HOUR, "carol": 12 * HOUR, "dave": 0},
+        "search": {"bob": 7 * 24 * HOUR},
+    }
+    found = by_person(held)
     assert found == {
         "alice": {"payments": (9 + 12) * HOUR},
         "bob": {"payments": 36 * HOUR, "search": 7 * 24 * HOUR},
