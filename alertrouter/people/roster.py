@@ -145,16 +145,16 @@ def load_overrides(
     conn: sa.Connection, schedule: str, start_ms: int, end_ms: int
 ) -> list[Override]:
     """The overrides of `schedule` in force at some instant of [start_ms, end_ms), not deleted."""
+    query = _overrides_in_force(start_ms, end_ms).where(schedule_overrides.c.schedule == schedule)
+    return [_override(r) for r in conn.execute(query)]
+
+
+def _overrides_in_force(start_ms: int, end_ms: int) -> sa.Select[Any]:
+    """Overrides (not deleted) in force at some instant of [start_ms, end_ms), every schedule."""
     t = schedule_overrides.c
-    rows = conn.execute(
-        sa.select(t.id, t.kind, _USERS_TEXT, t.starts_at, t.ends_at, t.created_at).where(
-            t.schedule == schedule,
-            t.ends_at > start_ms,
-            t.starts_at < end_ms,
-            t.deleted_at.is_(None),
-        )
-    ).all()
-    return [_override(r) for r in rows]
+    return sa.select(
+        t.schedule, t.id, t.kind, _USERS_TEXT, t.starts_at, t.ends_at, t.created_at
+    ).where(t.ends_at > start_ms, t.starts_at < end_ms, t.deleted_at.is_(None))
 
 
 # A stored definition as JSON text: decoded only for a version not met before.
@@ -244,7 +244,7 @@ def _all(
     conn: sa.Connection, roster: Roster, start_ms: int, end_ms: int, user: str | None
 ) -> dict[str, tuple[tuple[Version, ...], list[Override]]]:
     """Each schedule's versions and the overrides in the window, in two queries."""
-    t, o = schedule_versions.c, schedule_overrides.c
+    t = schedule_versions.c
     stored: dict[str, list[sa.Row[Any]]] = {}
     for row in conn.execute(
         sa.select(t.schedule, t.digest, _DEFINITION_TEXT, t.effective_from)
@@ -253,11 +253,7 @@ def _all(
     ):
         stored.setdefault(row.schedule, []).append(row)
     overrides: dict[str, list[Override]] = {}
-    for row in conn.execute(
-        sa.select(
-            o.schedule, o.id, o.kind, _USERS_TEXT, o.starts_at, o.ends_at, o.created_at
-        ).where(o.ends_at > start_ms, o.starts_at < end_ms, o.deleted_at.is_(None))
-    ):
+    for row in conn.execute(_overrides_in_force(start_ms, end_ms)):
         overrides.setdefault(row.schedule, []).append(_override(row))
     found: dict[str, tuple[tuple[Version, ...], list[Override]]] = {}
     for name in roster.schedules:
