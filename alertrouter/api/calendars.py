@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from alertrouter.core.instants import from_millis, to_millis
 from alertrouter.people import calendar, calendar_tokens
 from alertrouter.people import roster as rosters
 from alertrouter.people.calendar import FeedShift
 from alertrouter.server import auth
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
-from alertrouter.storage.tables import from_millis, to_millis
 
 CONTENT_TYPE = "text/calendar"
 # Subscribers poll; an intermediate cache must never keep a feed read with someone's token.

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alertrouter.api.errors import json_error
 from alertrouter.api.schedules import DAY_MS, override_json, schedule_of, window
+from alertrouter.core.instants import to_millis
 from alertrouter.core.values import InputError
 from alertrouter.people import override_store
 from alertrouter.people.override_store import (
@@ -31,7 +32,6 @@ from alertrouter.people.override_store import (
 )
 from alertrouter.server import auth
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
-from alertrouter.storage.tables import to_millis
 
 DEFAULT_LIST_WINDOW_MS = 100 * DAY_MS
 MAX_LIST_WINDOW_MS = 366 * DAY_MS

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from alertrouter.config.people import LayerConfig, ScheduleConfig
+from alertrouter.core.instants import from_millis, to_millis
 from alertrouter.core.values import InputError
 from alertrouter.people import override_store
 from alertrouter.people import roster as on_call
@@ -27,7 +28,6 @@ from alertrouter.people.roster import Roster
 from alertrouter.people.times import format_instant, parse_instant
 from alertrouter.server import auth
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
-from alertrouter.storage.tables import from_millis, to_millis
 
 DAY_MS = 86_400_000
 DEFAULT_WINDOW_BEFORE_MS = DAY_MS  # the schedule's window starts a day before now ...

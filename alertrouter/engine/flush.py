@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.groups import GroupRow, MemberAlert
+from alertrouter.core.instants import from_millis
 from alertrouter.core.values import Alert, Severity
 from alertrouter.engine.observers import StageParts
 from alertrouter.engine.runtime import Runtime
@@ -29,7 +30,6 @@ from alertrouter.mute.inhibition import Inhibitor
 from alertrouter.mute.muting import FlushContext, muted_by
 from alertrouter.notify.compose import GroupNotice, Outgoing, notify, time_muted_event
 from alertrouter.notify.log_store import load_entries
-from alertrouter.storage.tables import from_millis
 
 log = logging.getLogger(__name__)
 

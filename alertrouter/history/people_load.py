@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from alertrouter.core.instants import from_millis
 from alertrouter.history.measures import Measure, iso, measure_json
 from alertrouter.people.wallclock import offset_changes
 
@@ -68,7 +69,7 @@ class OffsetSpan:
 
 def offset_spans(zone: dt.tzinfo, start_ms: int, end_ms: int) -> tuple[OffsetSpan, ...]:
     """The UTC offsets of `zone` over [start_ms, end_ms): the first span starts at start_ms."""
-    start = _instant(start_ms)
+    start = from_millis(start_ms)
     spans = [OffsetSpan(start_ms, _offset_ms(start, zone))]
     for change in _changes(zone, start_ms // DAY_MS, -(-end_ms // DAY_MS)):
         if start_ms < change.start_ms < end_ms:
@@ -80,15 +81,11 @@ def offset_spans(zone: dt.tzinfo, start_ms: int, end_ms: int) -> tuple[OffsetSpa
 def _changes(zone: dt.tzinfo, first_day: int, last_day: int) -> tuple[OffsetSpan, ...]:
     """The offset changes between two UTC midnights (epoch days): the same for every request
     of a day, so found once (a year of daily samples takes a millisecond or so per zone)."""
-    samples = [_instant(day * DAY_MS) for day in range(first_day, last_day + 1)]
+    samples = [from_millis(day * DAY_MS) for day in range(first_day, last_day + 1)]
     return tuple(
         OffsetSpan(_ceil_ms(change), _offset_ms(change, zone))
         for change in offset_changes(samples, zone)
     )
-
-
-def _instant(ms: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(milliseconds=ms)
 
 
 def _ceil_ms(instant: dt.datetime) -> int:

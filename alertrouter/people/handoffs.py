@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from alertrouter.config.models import Config
 from alertrouter.config.people import ScheduleConfig, schedule_receiver_name
+from alertrouter.core.instants import to_millis
 from alertrouter.delivery import outbox
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import ErrorKind, Message
@@ -36,7 +37,7 @@ from alertrouter.people import roster as rosters
 from alertrouter.people.handoff_notice import HandOff, notice, notice_data
 from alertrouter.render.environment import Renderer, TemplateError
 from alertrouter.storage.database import Database
-from alertrouter.storage.tables import oncall_state, schedule_events, to_millis
+from alertrouter.storage.tables import oncall_state, schedule_events
 
 log = logging.getLogger(__name__)
 

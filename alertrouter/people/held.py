@@ -10,11 +10,11 @@ schedule's shifts again.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from alertrouter.core.instants import from_millis, to_millis
 from alertrouter.people.oncall import Override, Version, shifts
 
 __all__ = ["clear_cache", "held_ms"]
@@ -26,8 +26,6 @@ _MAX_DAYS = 100_000
 _MAX_DEFINITIONS = 10_000
 """Sets of schedule versions memoized for (each reload makes new ones)."""
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MS = dt.timedelta(milliseconds=1)
 
 _Segment = tuple[int, int, tuple[str, ...]]  # [start, end) in ms, who is on call
 # key -> (the overrides the key names by id; the day's segments; the day's totals per person)
@@ -47,7 +45,7 @@ def held_ms(
     first_day, last_day = start_ms // DAY_MS, (end_ms - 1) // DAY_MS
     by_day: dict[int, list[Override]] = {}
     for override in overrides:
-        since, until = (override.start - _EPOCH) // _MS, (override.end - _EPOCH) // _MS
+        since, until = to_millis(override.start), to_millis(override.end)
         for day in range(max(since // DAY_MS, first_day), min((until - 1) // DAY_MS, last_day) + 1):
             by_day.setdefault(day, []).append(override)
     key_versions = tuple((v.effective_from, id(v.schedule)) for v in versions)
@@ -86,8 +84,8 @@ def _day(
         return found[1], found[2]
     since = day * DAY_MS
     segments = tuple(
-        ((s.start - _EPOCH) // _MS, (s.end - _EPOCH) // _MS, s.users)
-        for s in shifts(versions, _at(since), _at(since + DAY_MS), touching)
+        (to_millis(s.start), to_millis(s.end), s.users)
+        for s in shifts(versions, from_millis(since), from_millis(since + DAY_MS), touching)
     )
     day_totals: dict[str, int] = {}
     for start, end, users in segments:
@@ -105,7 +103,3 @@ def _day(
         if len(_memo) > _MAX_DAYS:
             _memo.popitem(last=False)
     return segments, day_totals
-
-
-def _at(ms: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(milliseconds=ms)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from alertrouter.config.intervals import TimeIntervalConfig
 from alertrouter.config.models import Config
 from alertrouter.config.people import ScheduleConfig, UserConfig
+from alertrouter.core.instants import from_millis
 from alertrouter.people.definitions import schedule_from_parts
 from alertrouter.people.held import held_ms
 from alertrouter.people.oncall import (
@@ -35,7 +36,7 @@ from alertrouter.people.oncall import (
 from alertrouter.people.oncall import (
     who as answer_at,
 )
-from alertrouter.storage.tables import from_millis, schedule_overrides, schedule_versions
+from alertrouter.storage.tables import schedule_overrides, schedule_versions
 
 
 @dataclass(frozen=True)

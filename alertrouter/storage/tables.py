@@ -7,8 +7,6 @@ Alembic's revisions (migrations/) build this schema; migrations/env.py compares 
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -444,16 +442,3 @@ calendar_tokens = sa.Table(
     sa.Column("created_by", sa.String(255), nullable=False),
     sa.Column("revoked_at", Millis, nullable=True),
 )
-
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def from_millis(value: int) -> dt.datetime:
-    """A Millis column's value as an aware UTC datetime (exactly: no float in between)."""
-    return EPOCH + dt.timedelta(milliseconds=value)
-
-
-def to_millis(instant: dt.datetime) -> int:
-    """An aware datetime as a Millis value, exactly."""
-    return (instant - EPOCH) // dt.timedelta(milliseconds=1)

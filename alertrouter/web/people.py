@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from aiohttp import web
 
+from alertrouter.core.instants import to_millis
 from alertrouter.history import people_load, people_stats
 from alertrouter.history.people_stats import PeopleQuery
 from alertrouter.history.person_history import recent_incidents
@@ -17,7 +18,6 @@ from alertrouter.people import roster as rosters
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.web import pages
 from alertrouter.web.access import Viewer
-from alertrouter.web.schedule_chart import ms_of
 
 DAY_MS = 86_400_000
 LOAD_DAYS = 30
@@ -90,7 +90,7 @@ def _upcoming(
                 others = tuple(u for u in shift.users if u != name)
                 found.append(
                     UpcomingShift(
-                        schedule, ms_of(shift.start), ms_of(shift.end), shift.layer, others
+                        schedule, to_millis(shift.start), to_millis(shift.end), shift.layer, others
                     )
                 )
     return sorted(found, key=lambda s: (s.start, s.schedule))

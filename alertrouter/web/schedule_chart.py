@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from alertrouter.core.instants import from_millis, to_millis
 from alertrouter.people.wallclock import localize
 from alertrouter.web.charts import DAY_LABEL_SPACING, WIDE, Chart, Line, Rect, Text
 
@@ -22,7 +23,6 @@ COLOURS = 8  # u0..u7 in the style sheet
 LANE, GAP, AXIS = 26, 6, 22
 CHARACTER = 6.6  # the width of one character of a 12px label, roughly
 BOLD_CHARACTER = 7.6  # of a bold one (the lanes' names)
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +97,12 @@ def _days(
     plot: int,
 ) -> None:
     """A grid line at each local midnight, labelled (every few days when narrow)."""
-    first = instant_of(start_ms).astimezone(zone).date()
+    first = from_millis(start_ms).astimezone(zone).date()
     midnights = []
     day = first
     while True:
         instant = localize(dt.datetime.combine(day, dt.time()), zone)
-        ms = ms_of(instant)
+        ms = to_millis(instant)
         if ms >= end_ms:
             break
         if ms >= start_ms:
@@ -138,15 +138,5 @@ def _fit(text: str, room: float, character: float = CHARACTER) -> str:
     return text[: fits - 1] + "…" if fits >= 3 else ""
 
 
-def instant_of(ms: int) -> dt.datetime:
-    """Epoch milliseconds as an aware UTC datetime, exactly (no float on the way)."""
-    return _EPOCH + dt.timedelta(milliseconds=ms)
-
-
-def ms_of(instant: dt.datetime) -> int:
-    """An aware datetime as epoch milliseconds (whole ones: shifts start on them)."""
-    return (instant - _EPOCH) // dt.timedelta(milliseconds=1)
-
-
 def _when(ms: int, zone: dt.tzinfo) -> str:
-    return instant_of(ms).astimezone(zone).strftime("%a %d %b %H:%M")
+    return from_millis(ms).astimezone(zone).strftime("%a %d %b %H:%M")

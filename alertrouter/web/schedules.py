@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from multidict import MultiMapping
 
+from alertrouter.core.instants import from_millis, to_millis
 from alertrouter.core.values import InputError
 from alertrouter.people import outlook, override_store
 from alertrouter.people import roster as rosters
@@ -28,7 +29,7 @@ from alertrouter.people.wallclock import localize
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
 from alertrouter.web import charts, pages
 from alertrouter.web.access import Viewer
-from alertrouter.web.schedule_chart import Lane, Span, instant_of, ms_of, timeline
+from alertrouter.web.schedule_chart import Lane, Span, timeline
 
 SOURCE = "web"
 DAYS = 14
@@ -51,7 +52,7 @@ class ScheduleView:
     @property
     def next_at(self) -> int | None:
         change = self.outlook.next
-        return None if change is None else ms_of(change.at)
+        return None if change is None else to_millis(change.at)
 
 
 @pages.page
@@ -117,31 +118,34 @@ def _view(conn: sa.Connection, on_call: rosters.Roster, name: str, now: int) -> 
 
 def _outlook(conn: sa.Connection, on_call: rosters.Roster, name: str, now: int) -> outlook.Outlook:
     def shifts_between(start: dt.datetime, end: dt.datetime) -> list[Shift]:
-        return rosters.shifts(conn, on_call, name, ms_of(start), ms_of(end))
+        return rosters.shifts(conn, on_call, name, to_millis(start), to_millis(end))
 
-    at = instant_of(now)
+    at = from_millis(now)
     return outlook.outlook(at, rosters.who(conn, on_call, name, now), shifts_between)
 
 
 def _two_weeks(now: int, zone: dt.tzinfo) -> tuple[int, int]:
     """From the start of today to the start of the day two weeks on, in the schedule's zone."""
-    today = instant_of(now).astimezone(zone).date()
+    today = from_millis(now).astimezone(zone).date()
     start = localize(dt.datetime.combine(today, dt.time()), zone)
     end = localize(dt.datetime.combine(today + dt.timedelta(days=DAYS), dt.time()), zone)
-    return ms_of(start), ms_of(end)
+    return to_millis(start), to_millis(end)
 
 
 def _layer_lane(schedule: Schedule, index: int, start: int, end: int) -> Lane:
     """One layer on its own, as configured now."""
     layer = schedule.layers[index]
     alone = Schedule(schedule.name, schedule.zone, (layer,))
-    found = shifts(versions_of(alone), instant_of(start), instant_of(end))
+    found = shifts(versions_of(alone), from_millis(start), from_millis(end))
     return Lane(layer.name, [_shift_span(s) for s in found])
 
 
 def _shift_span(shift: Shift) -> Span:
     return Span(
-        ms_of(shift.start), ms_of(shift.end), shift.users, override=shift.layer == OVERRIDE_LAYER
+        to_millis(shift.start),
+        to_millis(shift.end),
+        shift.users,
+        override=shift.layer == OVERRIDE_LAYER,
     )
 
 
@@ -151,7 +155,9 @@ def _override_span(o: StoredOverride) -> Span:
 
 def _default_form(now: int, zone: dt.tzinfo) -> dict[str, Any]:
     """From the next full hour, for a day."""
-    local = instant_of(now).astimezone(zone).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    local = (
+        from_millis(now).astimezone(zone).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    )
     start = local + dt.timedelta(hours=1)
     return {
         "kind": "replace",
@@ -250,7 +256,7 @@ def parse_local(text: str, zone: dt.tzinfo, field: str) -> int:
         ) from None
     if moment.tzinfo is None:
         moment = localize(moment, zone)
-    return ms_of(moment)
+    return to_millis(moment)
 
 
 def _input_value(local: dt.datetime) -> str:
