@@ -13,7 +13,7 @@ from alertrouter.engine.observers import StageParts
 from alertrouter.incidents import escalation_store
 from alertrouter.incidents.actions import Action, ActionResult, perform
 from alertrouter.mute.muting import FlushContext, muted_by
-from alertrouter.people import roster
+from alertrouter.people import ledgers, roster
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,8 @@ class OnCall:
 
     async def warm_statistics(self, start: int, end: int) -> None:
         """Computes every schedule's hours on call for the days of [start, end) (memoized per
-        day, see people.held), so that the people statistics answer from memoized days."""
+        day, see people.held, and kept as each schedule's ledger, see people.ledgers), so that
+        the people statistics answer from them."""
         runtime = self._runtime()
         async with self._db.read() as conn:
-            await conn.run_sync(lambda sync: roster.all_held(sync, runtime.roster, start, end))
+            await conn.run_sync(lambda sync: ledgers.all_held(sync, runtime.roster, start, end))

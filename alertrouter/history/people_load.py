@@ -98,7 +98,7 @@ def _offset_ms(instant: dt.datetime, zone: dt.tzinfo) -> int:
 
 
 def by_person(held: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
-    """Per schedule, per person (roster.all_held) turned into per person, per schedule; the
+    """Per schedule, per person (ledgers.all_held) turned into per person, per schedule; the
     people with no time on call left out."""
     found: dict[str, dict[str, int]] = {}
     for schedule, by_user in held.items():

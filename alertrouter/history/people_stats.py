@@ -4,8 +4,8 @@
 One range of `person_activity` is read and counted here: which pages fell outside a person's
 working hours is read on their own clock (`at` plus their zone's offset, from the offset
 changes within the window: people_load.offset_spans and off_hours_local). Hours on call come
-from every schedule's shifts, read with two queries for all schedules and summed by day,
-memoized (roster.all_held).
+from every schedule's shifts, as running totals per schedule kept until its versions or its
+overrides change (people.ledgers).
 
 Synchronous, on a `sa.Connection`: the roster's shifts are (async callers use run_sync).
 """
@@ -27,10 +27,10 @@ from alertrouter.history.people_load import (
     Person,
 )
 from alertrouter.incidents.paging import ACKNOWLEDGED, PAGED
-from alertrouter.people import roster
+from alertrouter.people import ledgers, roster
 from alertrouter.storage.tables import person_activity
 
-# (connection, start_ms, end_ms) -> per schedule, per person, the ms on call: roster.all_held.
+# (connection, start_ms, end_ms) -> per schedule, per person, the ms on call: ledgers.all_held.
 HeldOf = Callable[[sa.Connection, int, int], Mapping[str, Mapping[str, int]]]
 
 
@@ -47,7 +47,7 @@ async def load(conn: AsyncConnection, query: PeopleQuery, on_call: roster.Roster
     people = [Person(u.name, u.full_name, u.time_zone) for u in on_call.users.values()]
 
     def held_of(sync: sa.Connection, start: int, end: int) -> Mapping[str, Mapping[str, int]]:
-        return roster.all_held(sync, on_call, start, end, user=query.user)
+        return ledgers.all_held(sync, on_call, start, end, user=query.user)
 
     return await conn.run_sync(lambda sync: compute(sync, query, people, held_of))
 

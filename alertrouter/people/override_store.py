@@ -1,6 +1,7 @@
 """Schedule overrides in the database: creating them (validated), listing and soft-deleting
-them; each creation and deletion goes on the schedule's audit trail (`schedule_events`) in the
-same transaction.
+them; each creation and deletion goes on the schedule's audit trail (`schedule_events`) and
+bumps its revision (`schedule_revisions`, what people.ledgers keep their sums under) in the
+same transaction. Nothing else writes `schedule_overrides`.
 
 Sync functions on a Connection: writes run inside `Database.run_write`, reads through
 `AsyncConnection.run_sync`. They return frozen values, never rows. A rejected override names
@@ -15,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from alertrouter.config.models import Config
 from alertrouter.core.values import InputError
-from alertrouter.storage.tables import schedule_events, schedule_overrides
+from alertrouter.storage.tables import schedule_events, schedule_overrides, schedule_revisions
 
 KINDS = ("replace", "add")
 SOURCES = ("api", "cli", "web")
@@ -150,6 +152,7 @@ def create(
         deleted_by=None,
     )
     _audit(conn, stored, EVENT_CREATED, stored.created_by, stored.source, now)
+    _bump_revision(conn, stored.schedule)
     return stored
 
 
@@ -177,6 +180,7 @@ def delete(
     if updated.rowcount != 1 or current is None:
         raise NoSuchOverride(_why_not_deletable(current, schedule, override_id))
     _audit(conn, current, EVENT_DELETED, deleted_by, source, now)
+    _bump_revision(conn, schedule)
     return current
 
 
@@ -253,4 +257,18 @@ def _from_row(row: sa.RowMapping) -> StoredOverride:
         source=row["source"],
         deleted_at=None if row["deleted_at"] is None else int(row["deleted_at"]),
         deleted_by=row["deleted_by"],
+    )
+
+
+def _bump_revision(conn: sa.Connection, schedule: str) -> None:
+    """One statement, so that two replicas changing the same schedule's overrides at once both
+    count (the second waits for the first's row lock on PostgreSQL)."""
+    insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(
+        schedule_revisions
+    ).values(schedule=schedule, revision=1)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[schedule_revisions.c.schedule],
+            set_={"revision": schedule_revisions.c.revision + 1},
+        )
     )

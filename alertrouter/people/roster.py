@@ -22,7 +22,6 @@ from alertrouter.config.models import Config
 from alertrouter.config.people import ScheduleConfig, UserConfig
 from alertrouter.core.instants import from_millis
 from alertrouter.people.definitions import schedule_from_parts
-from alertrouter.people.held import held_ms
 from alertrouter.people.oncall import (
     Answer,
     Override,
@@ -56,8 +55,8 @@ class Definition:
             },
         }
 
-    @property
-    def digest(self) -> str:
+    @functools.cached_property
+    def digest(self) -> str:  # asked for each stored version at every read of the versions
         text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -230,21 +229,21 @@ def all_shifts(
     }
 
 
-def all_held(
-    conn: sa.Connection, roster: Roster, start_ms: int, end_ms: int, *, user: str | None = None
-) -> dict[str, dict[str, int]]:
-    """Per schedule, per person: the milliseconds of [start_ms, end_ms) they were on call (what
-    the per-person statistics add up; memoized by day, see `people.held`)."""
-    return {
-        name: held_ms(versions, start_ms, end_ms, overrides)
-        for name, (versions, overrides) in _all(conn, roster, start_ms, end_ms, user).items()
-    }
-
-
 def _all(
     conn: sa.Connection, roster: Roster, start_ms: int, end_ms: int, user: str | None
 ) -> dict[str, tuple[tuple[Version, ...], list[Override]]]:
     """Each schedule's versions and the overrides in the window, in two queries."""
+    overrides = all_overrides(conn, start_ms, end_ms)
+    found: dict[str, tuple[tuple[Version, ...], list[Override]]] = {}
+    for name, versions in all_versions(conn, roster).items():
+        in_force = overrides.get(name, [])
+        if user is None or can_hold(user, versions, in_force):
+            found[name] = (versions, in_force)
+    return found
+
+
+def all_versions(conn: sa.Connection, roster: Roster) -> dict[str, tuple[Version, ...]]:
+    """Every schedule's versions (`load_versions`), in one query."""
     t = schedule_versions.c
     stored: dict[str, list[sa.Row[Any]]] = {}
     for row in conn.execute(
@@ -253,20 +252,24 @@ def _all(
         .order_by(t.schedule, t.effective_from, t.id)
     ):
         stored.setdefault(row.schedule, []).append(row)
-    overrides: dict[str, list[Override]] = {}
-    for row in conn.execute(_overrides_in_force(start_ms, end_ms)):
-        overrides.setdefault(row.schedule, []).append(_override(row))
-    found: dict[str, tuple[tuple[Version, ...], list[Override]]] = {}
-    for name in roster.schedules:
-        versions = _versions(roster, name, stored.get(name, []))
-        in_force = overrides.get(name, [])
-        if user is not None and not _can_hold(user, versions, in_force):
-            continue
-        found[name] = (versions, in_force)
+    return {name: _versions(roster, name, stored.get(name, [])) for name in roster.schedules}
+
+
+def all_overrides(
+    conn: sa.Connection, start_ms: int, end_ms: int, schedules: Sequence[str] | None = None
+) -> dict[str, list[Override]]:
+    """Per schedule (of `schedules`, or all), its overrides in force at some instant of
+    [start_ms, end_ms), not deleted, in one query."""
+    query = _overrides_in_force(start_ms, end_ms)
+    if schedules is not None:
+        query = query.where(schedule_overrides.c.schedule.in_(list(schedules)))
+    found: dict[str, list[Override]] = {}
+    for row in conn.execute(query):
+        found.setdefault(row.schedule, []).append(_override(row))
     return found
 
 
-def _can_hold(user: str, versions: Sequence[Version], overrides: Sequence[Override]) -> bool:
+def can_hold(user: str, versions: Sequence[Version], overrides: Sequence[Override]) -> bool:
     return any(user in layer.users for v in versions for layer in v.schedule.layers) or any(
         user in o.users for o in overrides
     )
@@ -311,7 +314,7 @@ def record_versions(conn: sa.Connection, roster: Roster, now_ms: int) -> list[st
     return changed
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=4096)  # one Schedule per stored definition: people.held keys on it
 def _stored_schedule(digest: str, definition: str) -> Schedule:
     data = json.loads(definition)
     intervals = {

@@ -388,6 +388,17 @@ sa.Index(
 
 # Who each schedule has on call as last announced: a hand-off (notice, Slack user group) is
 # made by whichever replica first moves this row, once.
+# Each schedule's overrides revision: bumped in the transaction that makes or deletes one of its
+# overrides (people.override_store, the only writer of schedule_overrides), so that a reader who
+# saw a revision knows every override it has read is still as it was (people.ledgers). No row:
+# revision 0.
+schedule_revisions = sa.Table(
+    "schedule_revisions",
+    metadata,
+    sa.Column("schedule", sa.String(64), primary_key=True),
+    sa.Column("revision", Id, nullable=False),
+)
+
 oncall_state = sa.Table(
     "oncall_state",
     metadata,

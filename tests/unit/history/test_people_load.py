@@ -95,7 +95,7 @@ def test_offset_spans_list_each_change_within_the_window():
 
 
 def test_hours_on_call_are_turned_per_person_and_nobody_with_none_is_listed():
-    # per schedule, per person, as roster.all_held gives them (people.held clips to the window)
+    # per schedule, per person, as ledgers.all_held gives them (people.held clips to the window)
     held = {
         "payments": {"alice": (9 + 12) * HOUR, "bob": 36 * HOUR, "carol": 12 * HOUR, "dave": 0},
         "search": {"bob": 7 * 24 * HOUR},

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alertrouter.people.held import clear_cache, held_ms
+from alertrouter.people.held import Ledger, clear_cache, held_ms
 from alertrouter.people.oncall import Override, Schedule, Version, shifts, versions_of
 from alertrouter.people.rotation import Layer
 from tests.unit.people.test_shifts_equivalence import (
@@ -86,3 +86,36 @@ def test_an_override_made_later_is_counted_on_the_days_it_touches():
     assert after.get("zed") == 86_400_000
     assert after == summed(versions, start, end, [cover])
     assert before == summed(versions, start, end, [])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(), st.integers(0, 3), st.integers(0, 3))
+def test_a_ledger_answers_any_window_it_covers_as_the_shifts_do(case, days_before, days_after):
+    """Running totals over the covered days, the window's two edge days clipped: the same as
+    summing the window's shifts, for windows shorter than a day, across DST days and overrides."""
+    versions, start, end, overrides = case
+    clear_cache()
+    first_day = start // 86_400_000 - days_before
+    end_day = (end - 1) // 86_400_000 + 1 + days_after
+    ledger = Ledger(versions, overrides, first_day, end_day)
+    assert ledger.covers(start, end)
+    assert not ledger.covers((first_day - 1) * 86_400_000, end)
+    assert ledger.held(start, end) == {
+        u: h for u, h in summed(versions, start, end, overrides).items() if h
+    }
+    whole = (first_day * 86_400_000, end_day * 86_400_000)
+    assert ledger.held(*whole) == {
+        u: h for u, h in summed(versions, *whole, overrides).items() if h
+    }
+
+
+def test_a_ledger_names_the_overrides_of_the_days_a_window_touches():
+    layer = Layer("weekly", "weekly", 1, dt.datetime(2026, 1, 5, 9), ("ann", "bob"))
+    versions = versions_of(Schedule("s", ZoneInfo("Europe/Berlin"), (layer,)))
+    day = 20_000 * 86_400_000
+    cover = Override(1, "replace", ("zed",), EPOCH + (day + 3_600_000) * MS,
+                     EPOCH + (day + 7_200_000) * MS, EPOCH)  # fmt: skip
+    ledger = Ledger(versions, [cover], 19_990, 20_010)
+    assert ledger.overrides(day + 10 * 3_600_000, day + 11 * 3_600_000) == {cover}  # same day
+    assert ledger.overrides(day + 86_400_000, day + 2 * 86_400_000) == set()
+    assert ledger.held(day, day + 86_400_000)["zed"] == 3_600_000
