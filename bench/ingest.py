@@ -63,6 +63,7 @@ ALERTROUTER = VENV / "bin/alertrouter"
 PYTHON = VENV / "bin/python"
 LUA = BENCH / "ingest.lua"
 BASELINE = BENCH / "baseline_server.py"
+UPSERT_BASELINE = BENCH / "upsert_server.py"
 INGEST_PATH = "/api/v1/alertmanager"
 TOKEN = "@@TOK@"  # replaced per cycle by 6 hex digits (see ingest.lua)
 SANITY_TOKEN = "fffffe"
@@ -523,7 +524,9 @@ def own_cpu_seconds() -> float:
 
 
 @contextmanager
-def cpu_meter(pid: int | None, out: dict[str, Any]) -> Iterator[None]:
+def cpu_meter(
+    pid: int | None, out: dict[str, Any], exclude: set[int] | None = None
+) -> Iterator[None]:
     """CPU used while the block runs, in cores: the server, the load generator, the machine."""
     procs0 = processes_cpu()
     cpu0 = process_cpu_seconds(pid) if pid else 0.0
@@ -533,16 +536,16 @@ def cpu_meter(pid: int | None, out: dict[str, Any]) -> Iterator[None]:
     yield
     elapsed = time.monotonic() - t0
     busy1, total1 = machine_cpu_ticks()
-    out["others"] = other_processes(procs0, processes_cpu(), elapsed, {pid or 0})
+    out["others"] = other_processes(
+        procs0, processes_cpu(), elapsed, {pid or 0} | (exclude or set())
+    )
     out["server_cpu"] = (process_cpu_seconds(pid) - cpu0) / elapsed if pid else 0.0
     out["loadgen_cpu"] = (own_cpu_seconds() - gen0) / elapsed
     out["machine_cpu"] = (busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1)
 
 
-def wrk_run(
-    url: str, work: Workload, seconds: float, concurrency: int, pid: int | None
-) -> RunResult:
-    argv = [
+def wrk_argv(url: str, work: Workload, seconds: float, concurrency: int) -> list[str]:
+    return [
         "wrk",
         "-t1",
         f"-c{concurrency}",
@@ -557,12 +560,23 @@ def wrk_run(
         str(len(work.bodies)),
         str(work.next_base()),
     ]
+
+
+def wrk_run(
+    url: str, work: Workload, seconds: float, concurrency: int, pid: int | None
+) -> RunResult:
     cpu: dict[str, Any] = {}
     with cpu_meter(pid, cpu):
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    match = re.search(r"^BENCH_RESULT (\{.*\})$", done.stdout, re.MULTILINE)
-    if done.returncode != 0 or match is None:
-        raise HarnessError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        done = subprocess.run(
+            wrk_argv(url, work, seconds, concurrency), capture_output=True, text=True, check=False
+        )
+    return wrk_result(done.returncode, done.stdout, done.stderr, cpu)
+
+
+def wrk_result(returncode: int, stdout: str, stderr: str, cpu: dict[str, Any]) -> RunResult:
+    match = re.search(r"^BENCH_RESULT (\{.*\})$", stdout, re.MULTILINE)
+    if returncode != 0 or match is None:
+        raise HarnessError(f"wrk failed ({returncode}):\n{stdout}\n{stderr}")
     raw = json.loads(match.group(1))
     return RunResult(
         requests=raw["requests"],
@@ -578,6 +592,49 @@ def wrk_run(
         max_ms=raw["max_us"] / 1000,
         extra={"wrk": raw},
         **cpu,
+    )
+
+
+def wrk_replicas(
+    servers: Sequence[Server], work: Workload, seconds: float, concurrency: int
+) -> RunResult:
+    """One wrk per server, started together, the connections split evenly: the requests and
+    latencies added up (p50/p99: the worst of the parts), the CPU of every server process."""
+    share = max(1, concurrency // len(servers))
+    cpu: dict[str, Any] = {}
+    pids = [s.pid for s in servers]
+    before = {pid: process_cpu_seconds(pid) for pid in pids}
+    started = time.monotonic()
+    with cpu_meter(None, cpu, exclude=set(pids)):
+        procs = [
+            subprocess.Popen(
+                wrk_argv(s.url, work, seconds, share),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for s in servers
+        ]
+        outputs = [p.communicate() for p in procs]
+    elapsed = time.monotonic() - started
+    parts = [
+        wrk_result(p.returncode, out, err, {}) for p, (out, err) in zip(procs, outputs, strict=True)
+    ]
+    per_server = [(process_cpu_seconds(pid) - before[pid]) / elapsed for pid in pids]
+    return RunResult(
+        requests=sum(r.requests for r in parts),
+        seconds=max(r.seconds for r in parts),
+        non200=sum(r.non200 for r in parts),
+        socket_errors=sum(r.socket_errors for r in parts),
+        p50_ms=max(r.p50_ms for r in parts),
+        p99_ms=max(r.p99_ms for r in parts),
+        p90_ms=max(r.p90_ms for r in parts),
+        max_ms=max(r.max_ms for r in parts),
+        server_cpu=sum(per_server),
+        loadgen_cpu=cpu["loadgen_cpu"],
+        machine_cpu=cpu["machine_cpu"],
+        others=cpu["others"],
+        extra={"per_server_cpu": per_server},
     )
 
 
@@ -909,6 +966,7 @@ class ScenarioResult:
     baseline: RunResult | None = None
     alertrouter: RunResult | None = None
     paced: list[RunResult] = field(default_factory=list)
+    replicas: RunResult | None = None  # --replicas N: N alertrouter processes on one database
     stored_alerts: int | None = None
     sent_alerts: int = 0
     mix: str = ""
@@ -1011,14 +1069,17 @@ class Bench:
                 f"{text[:1000]}\n{server.log_tail()}"
             )
 
-    def baseline_server(self) -> Server:
+    def baseline_server(self, backend: str, label: str) -> Server:
         port = free_port()
-        return Server(
-            "baseline",
-            [str(PYTHON), str(BASELINE), "--port", str(port), "--parse", self.ns.baseline_parse],
-            port,
-            self.workdir / "baseline.log",
-        )
+        if self.ns.baseline == "parse":
+            argv = [str(PYTHON), str(BASELINE), "--port", str(port)]
+            argv += ["--parse", self.ns.baseline_parse]
+        else:  # a fresh database per pass, as alertrouter gets
+            storage = new_storage(backend, self.workdir, self.ns.pg_url, f"upsert{label}")
+            self.storages.append(storage)
+            argv = [str(PYTHON), str(UPSERT_BASELINE), "--port", str(port)]
+            argv += ["--database-url", storage.url]
+        return Server(self.ns.baseline, argv, port, self.workdir / f"baseline-{label}.log")
 
     @contextmanager
     def alertrouter(self, backend: str, label: str) -> Iterator[tuple[Server, Storage]]:
@@ -1040,21 +1101,58 @@ class Bench:
             server.stop()
 
     def run_baseline(self, results: list[ScenarioResult]) -> None:
-        server = self.baseline_server()
-        server.start()
-        try:
-            for result in results:
+        for result in results:
+            server = self.baseline_server(
+                result.backend, f"{result.backend[:2]}{result.per_payload}"
+            )
+            server.start()
+            try:
                 work = self.workload(result.per_payload)
                 self.sanity(server, work)
                 self.wait_idle()
                 self.log(
-                    f"[{result.backend}] baseline, {result.per_payload}-alert payloads: "
-                    f"warm-up {self.ns.warmup:g}s, measure {self.ns.duration:g}s"
+                    f"[{result.backend}] baseline ({self.ns.baseline}), {result.per_payload}-alert"
+                    f" payloads: warm-up {self.ns.warmup:g}s, measure {self.ns.duration:g}s"
                 )
                 self.closed(server, work, self.ns.warmup, warmup=True)
                 result.baseline = self.closed(server, work, self.ns.duration)
+            finally:
+                server.stop()
+
+    def run_replicas(self, result: ScenarioResult) -> None:
+        """--replicas N: N alertrouter processes on one fresh database, one wrk each."""
+        backend, k = result.backend, result.per_payload
+        work = self.workload(k)
+        storage = new_storage(backend, self.workdir, self.ns.pg_url, f"{backend[:2]}{k}rep")
+        self.storages.append(storage)
+        servers = []
+        try:
+            for n in range(self.ns.replicas):
+                port = free_port()
+                config = self.workdir / f"config-{backend[:2]}{k}rep{n}.yaml"
+                alertrouter_config(config, port, storage.url, self.group_wait, self.ns.workers)
+                server = Server(
+                    f"alertrouter-{n}",
+                    [str(ALERTROUTER), "serve", "--config", str(config)],
+                    port,
+                    self.workdir / f"alertrouter-{backend[:2]}{k}rep{n}.log",
+                )
+                server.start()
+                servers.append(server)
+                self.sanity(server, work)
+            self.wait_idle()
+            self.log(
+                f"[{backend}] {len(servers)} alertrouter replicas, {k}-alert payloads, closed "
+                f"loop: warm-up {self.ns.warmup:g}s, measure {self.ns.duration:g}s"
+            )
+            wrk_replicas(servers, work, self.ns.warmup, self.ns.concurrency)
+            result.replicas = self.noted(
+                wrk_replicas(servers, work, self.ns.duration, self.ns.concurrency),
+                f"{len(servers)} replicas {k}-alert closed loop",
+            )
         finally:
-            server.stop()
+            for server in servers:
+                server.stop()
 
     def run_alertrouter(self, result: ScenarioResult) -> None:
         backend, k = result.backend, result.per_payload
@@ -1133,6 +1231,8 @@ class Bench:
             self.run_baseline(results)
             for result in results:
                 self.run_alertrouter(result)
+                if self.ns.replicas > 1:
+                    self.run_replicas(result)
             all_results.extend(results)
             try:
                 for storage in self.storages:
@@ -1184,7 +1284,13 @@ def render(results: list[ScenarioResult], ns: argparse.Namespace) -> str:
         "",
         f"alertrouter ingest benchmark: {machine_description()}",
         f"closed loop: {client}, {ns.concurrency} connections, {ns.duration:g}s measured after "
-        f"{ns.warmup:g}s warm-up; baseline parses with {parse}",
+        f"{ns.warmup:g}s warm-up; "
+        + (
+            "baseline: bench/upsert_server.py (pydantic parse, one upsert transaction per "
+            "request, pool of 8)"
+            if ns.baseline == "upsert"
+            else f"baseline parses with {parse}"
+        ),
         "CPU columns: cores busy during the pass (100% = one core): the server process, the "
         "load generator, everything else (PostgreSQL, other processes)",
     ]
@@ -1199,7 +1305,9 @@ def render(results: list[ScenarioResult], ns: argparse.Namespace) -> str:
             f"{'p99 ms':>8} {'non-200':>8} {'server':>7} {'loadgen':>7} {'other':>7}",
         ]
         for r in rows:
-            for name, run in (("baseline", r.baseline), ("alertrouter", r.alertrouter)):
+            runs = [(ns.baseline, r.baseline), ("alertrouter", r.alertrouter)]
+            runs.append((f"{ns.replicas} replicas", r.replicas))
+            for name, run in runs:
                 if run is None:
                     continue
                 out.append(
@@ -1213,6 +1321,15 @@ def render(results: list[ScenarioResult], ns: argparse.Namespace) -> str:
                     f"{r.per_payload:>8} {'ratio ar/bl':<12} {a.rps / b.rps:>9.3f} "
                     f"{a.rps / b.rps:>10.3f} {a.p50_ms / b.p50_ms:>7.1f}x "
                     f"{a.p99_ms / b.p99_ms:>7.1f}x"
+                )
+            if r.replicas and r.alertrouter and r.alertrouter.rps:
+                m, one = r.replicas, r.alertrouter
+                each = " + ".join(f"{c:.0%}" for c in m.extra.get("per_server_cpu", []))
+                out.append(
+                    f"{r.per_payload:>8} {'ratio N/1':<12} {m.rps / one.rps:>9.3f} "
+                    f"{m.rps / one.rps:>10.3f} {m.p50_ms / one.p50_ms:>7.1f}x "
+                    f"{m.p99_ms / one.p99_ms:>7.1f}x   (replicas' CPU: {each}; PostgreSQL "
+                    f"{m.others.get('postgres', 0.0):.0%})"
                 )
         paced = [(r, p) for r in rows for p in r.paced]
         if paced:
@@ -1273,6 +1390,19 @@ def verdicts(r: ScenarioResult) -> list[str]:
             lines.append(
                 f"{verdict}  {k}-alert payloads: {value:,.0f} {unit} (target >= {want:,.0f})"
             )
+    ratio_goal = {1: 1.0, 100: 0.8}.get(k)
+    if r.backend == "postgresql" and run and r.baseline and r.baseline.rps and ratio_goal:
+        ratio = run.rps / r.baseline.rps
+        lines.append(
+            f"{'PASS' if ratio >= ratio_goal else 'MISS'}  PostgreSQL, {k}-alert payloads: "
+            f"{ratio:.2f}x the bare upsert (target >= {ratio_goal:g}x)"
+        )
+    if r.replicas and run and run.rps and k == 100:
+        ratio = r.replicas.rps / run.rps
+        lines.append(
+            f"{'PASS' if ratio >= 1.5 else 'MISS'}  {k}-alert payloads: two replicas "
+            f"{ratio:.2f}x one (target >= 1.5x)"
+        )
     for p in r.paced:
         if p.extra.get("name") != "half target" or k not in (1, 100):
             continue
@@ -1312,6 +1442,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=["wrk", "python"],
         default=None,
         help="closed-loop load generator (default: wrk if installed)",
+    )
+    ap.add_argument(
+        "--baseline",
+        choices=["upsert", "parse"],
+        default="upsert",
+        help="the anchor run beside alertrouter: upsert (bench/upsert_server.py: parse, then "
+        "one INSERT ... ON CONFLICT DO UPDATE per request into a fresh database; default) or "
+        "parse (bench/baseline_server.py: read and parse only)",
+    )
+    ap.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="also run N alertrouter processes on one fresh database (one wrk each, the "
+        "connections split) and print their ratio to one",
     )
     ap.add_argument(
         "--baseline-parse",
