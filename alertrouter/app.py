@@ -107,12 +107,14 @@ class Service:
             storage.url,
             busy_timeout_ms=int(storage.busy_timeout.total_seconds() * 1000),
             pool_size=storage.pool_size,
+            commits_in_flight=storage.commits_in_flight,
         )
         self.pipeline = Pipeline(
             self.db,
             Runtime.build(self.loaded),
             self.clock_ms,
             on_batch=self.metrics.commit_batch.observe,
+            on_in_flight=self.metrics.commits_in_flight.set,
         )
         self.scheduler = Scheduler(
             self.pipeline,

@@ -104,6 +104,9 @@ class StorageConfig(Model):
     # How long a write waits for a locked SQLite database before the request fails with 503.
     busy_timeout: Duration = dt.timedelta(seconds=5)
     pool_size: int = Field(default=10, ge=1, le=200)
+    # PostgreSQL: ingest group-commit batches written at once, each on its own pooled
+    # connection (SQLite has one writer: always 1).
+    commits_in_flight: int = Field(default=4, ge=1, le=64)
 
     @field_validator("url")
     @classmethod

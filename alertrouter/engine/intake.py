@@ -72,14 +72,24 @@ def _ms(value: dt.timedelta) -> int:
 
 
 class Intake:
-    def __init__(self, parts: StageParts, on_batch: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        parts: StageParts,
+        on_batch: Callable[[int], None] | None = None,
+        on_in_flight: Callable[[int], None] | None = None,
+    ) -> None:
         self._db = parts.db
         self._runtime = parts.runtime
         self._now = parts.clock_ms
         self._observers = parts.observers
         self._refs = GroupRefs()
         self.committer: GroupCommitter[RoutedAlert, WriteResult] = GroupCommitter(
-            parts.db, self._write, on_commit=self._committed, on_batch=on_batch
+            parts.db,
+            self._write,
+            on_commit=self._committed,
+            on_batch=on_batch,
+            on_in_flight=on_in_flight,
+            max_in_flight=parts.db.commits_in_flight,
         )
 
     def route(self, payload: WebhookPayload) -> list[RoutedAlert]:

@@ -37,12 +37,13 @@ class Pipeline:
         runtime: Runtime,
         clock_ms: Callable[[], int],
         on_batch: Callable[[int], None] | None = None,
+        on_in_flight: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self.runtime = runtime
         self.observers = Observers()
         parts = StageParts(db, self._current_runtime, clock_ms, self.observers)
-        self._intake = Intake(parts, on_batch=on_batch)
+        self._intake = Intake(parts, on_batch=on_batch, on_in_flight=on_in_flight)
         self._flusher = Flusher(parts)
         self._oncall = OnCall(parts, self._flusher.mute_context)
         self._handoffs = HandOffs(parts)

@@ -7,9 +7,9 @@ else changes nothing, whichever replica or retry delivers it. Only real changes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,8 +18,13 @@ from alertrouter.core.groups import GroupRef
 from alertrouter.ingest.values import FiringAlert, RoutedAlert, WriteResult, newer
 from alertrouter.ingest.wire import IncomingAlert
 from alertrouter.storage.database import Database
-from alertrouter.storage.statements import DriverStatement, MultiRowInsert, SerializedDict
-from alertrouter.storage.tables import alert_occurrences, alerts, group_alerts, groups
+from alertrouter.storage.statements import (
+    ColumnArrays,
+    DriverStatement,
+    MultiRowInsert,
+    SerializedDict,
+)
+from alertrouter.storage.tables import Id, Millis, alert_occurrences, alerts, group_alerts, groups
 
 
 def serialized_ahead(routed: Sequence[RoutedAlert]) -> list[RoutedAlert]:
@@ -82,99 +87,170 @@ GROUP_KEYS = (
 )
 
 
+ATTACH_KEYS = ("group_key", "alert_id")
+
+
 class _Statements:
     """The write path's statements, compiled once per database and run on the driver's cursor
     (see DriverStatement: on SQLite, SQLAlchemy's per-statement work would cost more than the
-    statements themselves)."""
+    statements themselves). On PostgreSQL each statement takes the batch's rows as column
+    arrays (ColumnArrays): one execution per statement, not one per row, and a round trip
+    each."""
 
     def __init__(self, db: Database) -> None:
         dialect = db.dialect
-
-        def upsert_alerts(values: list[dict[str, Any]]) -> sa.Executable:
-            insert = db.insert(alerts).values(values)
-            excluded = insert.excluded
-            return insert.on_conflict_do_update(
-                index_elements=[alerts.c.fingerprint],
-                set_={
-                    "labels": excluded.labels,
-                    "annotations": excluded.annotations,
-                    "generator_url": excluded.generator_url,
-                    "severity": excluded.severity,
-                    "starts_at": excluded.starts_at,
-                    "ends_at": excluded.ends_at,
-                    "updated_at": excluded.updated_at,
-                },
-                where=sa.or_(
-                    excluded.starts_at > alerts.c.starts_at,
-                    sa.and_(
-                        excluded.starts_at == alerts.c.starts_at,
-                        alerts.c.ends_at.is_(None),
-                        excluded.ends_at.is_not(None),
-                    ),
-                ),
-            ).returning(alerts.c.id, alerts.c.fingerprint)
-
-        self.upsert_alerts = MultiRowInsert(alerts, ALERT_KEYS, upsert_alerts, dialect)
-
-        self.close_superseded = DriverStatement(
-            sa.update(alert_occurrences)
-            .where(
-                alert_occurrences.c.alert_id == sa.bindparam("alert"),
-                alert_occurrences.c.starts_at < sa.bindparam("start"),
-                alert_occurrences.c.ends_at.is_(None),
+        occurrence_keys = ("alert_id", "starts_at", "ends_at")
+        if db.is_sqlite:
+            self.upsert_alerts: _Rows = MultiRowInsert(
+                alerts,
+                ALERT_KEYS,
+                lambda values: _upsert_alerts(db.insert(alerts).values(values)),
+                dialect,
             )
-            .values(ends_at=sa.bindparam("start")),
+            self.close_superseded: _Rows = DriverStatement(
+                _close_superseded(sa.bindparam("alert"), sa.bindparam("start")), dialect
+            )
+            self.upsert_occurrences: _Rows = DriverStatement(
+                _upsert_occurrences(
+                    db.insert(alert_occurrences).values(
+                        {key: sa.bindparam(key) for key in occurrence_keys}
+                    )
+                ),
+                dialect,
+            )
+            self.upsert_groups: _Rows = MultiRowInsert(
+                groups,
+                GROUP_KEYS,
+                lambda values: _upsert_groups(db.insert(groups).values(values)),
+                dialect,
+            )
+            self.attach: _Rows = DriverStatement(
+                _attach(
+                    db.insert(group_alerts).values(
+                        group_key=sa.bindparam("group_key"), alert_id=sa.bindparam("alert_id")
+                    )
+                ),
+                dialect,
+            )
+            return
+
+        def closing(rows: sa.Select[Any]) -> sa.Executable:
+            superseding = rows.subquery()
+            return _close_superseded(superseding.c.alert, superseding.c.start)
+
+        self.upsert_alerts = ColumnArrays(
+            _types(alerts, ALERT_KEYS),
+            lambda rows: _upsert_alerts(db.insert(alerts).from_select(ALERT_KEYS, rows)),
             dialect,
         )
-
-        insert = db.insert(alert_occurrences)
-        self.upsert_occurrences = DriverStatement(
-            insert.values(
-                alert_id=sa.bindparam("alert_id"),
-                starts_at=sa.bindparam("starts_at"),
-                ends_at=sa.bindparam("ends_at"),
-            ).on_conflict_do_update(
-                index_elements=[alert_occurrences.c.alert_id, alert_occurrences.c.starts_at],
-                set_={"ends_at": insert.excluded.ends_at},
-                where=sa.and_(
-                    alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)
-                ),
+        self.close_superseded = ColumnArrays(
+            {"alert": Id, "start": Millis},
+            closing,
+            dialect,
+        )
+        self.upsert_occurrences = ColumnArrays(
+            _types(alert_occurrences, occurrence_keys),
+            lambda rows: _upsert_occurrences(
+                db.insert(alert_occurrences).from_select(occurrence_keys, rows)
             ),
             dialect,
         )
-
-        # A new group is due after group_wait (the inserted due_at); an existing group with
-        # nothing pending becomes due at its next flush slot (last flush + group_interval), or
-        # now if that has passed; a group already due keeps its time.
-        def upsert_groups(values: list[dict[str, Any]]) -> sa.Executable:
-            insert = db.insert(groups).values(values)
-            excluded = insert.excluded
-            due = sa.case(
-                (groups.c.due_at.is_not(None), groups.c.due_at),
-                (groups.c.next_flush_at > excluded.created_at, groups.c.next_flush_at),
-                else_=excluded.created_at,
-            )
-            return insert.on_conflict_do_update(
-                index_elements=[groups.c.key],
-                set_={
-                    "due_at": due,
-                    "group_wait_ms": excluded.group_wait_ms,
-                    "group_interval_ms": excluded.group_interval_ms,
-                    "repeat_interval_ms": excluded.repeat_interval_ms,
-                    "receiver": excluded.receiver,
-                },
-            ).returning(groups.c.due_at)
-
-        self.upsert_groups = MultiRowInsert(groups, GROUP_KEYS, upsert_groups, dialect)
-
-        self.attach = DriverStatement(
-            db.insert(group_alerts)
-            .values(group_key=sa.bindparam("group_key"), alert_id=sa.bindparam("alert_id"))
-            .on_conflict_do_nothing(
-                index_elements=[group_alerts.c.group_key, group_alerts.c.alert_id]
-            ),
+        self.upsert_groups = ColumnArrays(
+            _types(groups, GROUP_KEYS),
+            lambda rows: _upsert_groups(db.insert(groups).from_select(GROUP_KEYS, rows)),
             dialect,
         )
+        self.attach = ColumnArrays(
+            _types(group_alerts, ATTACH_KEYS),
+            lambda rows: _attach(db.insert(group_alerts).from_select(ATTACH_KEYS, rows)),
+            dialect,
+        )
+
+
+class _Rows(Protocol):
+    def fetch(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]: ...
+
+    def run_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+def _types(table: sa.Table, keys: Sequence[str]) -> dict[str, Any]:
+    return {key: table.c[key].type for key in keys}
+
+
+def _upsert_alerts(insert: Any) -> sa.Executable:
+    """Applies only a newer occurrence (a later `startsAt`) or the resolution of the stored one;
+    returns the alerts it changed."""
+    excluded = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=[alerts.c.fingerprint],
+        set_={
+            "labels": excluded.labels,
+            "annotations": excluded.annotations,
+            "generator_url": excluded.generator_url,
+            "severity": excluded.severity,
+            "starts_at": excluded.starts_at,
+            "ends_at": excluded.ends_at,
+            "updated_at": excluded.updated_at,
+        },
+        where=sa.or_(
+            excluded.starts_at > alerts.c.starts_at,
+            sa.and_(
+                excluded.starts_at == alerts.c.starts_at,
+                alerts.c.ends_at.is_(None),
+                excluded.ends_at.is_not(None),
+            ),
+        ),
+    ).returning(alerts.c.id, alerts.c.fingerprint)
+
+
+def _close_superseded(alert: Any, start: Any) -> sa.Executable:
+    """Ends an alert's open occurrences that started before its new one (a column of a FROM
+    clause for `alert` and `start` makes it UPDATE ... FROM)."""
+    return (
+        sa.update(alert_occurrences)
+        .where(
+            alert_occurrences.c.alert_id == alert,
+            alert_occurrences.c.starts_at < start,
+            alert_occurrences.c.ends_at.is_(None),
+        )
+        .values(ends_at=start)
+    )
+
+
+def _upsert_occurrences(insert: Any) -> sa.Executable:
+    return insert.on_conflict_do_update(
+        index_elements=[alert_occurrences.c.alert_id, alert_occurrences.c.starts_at],
+        set_={"ends_at": insert.excluded.ends_at},
+        where=sa.and_(alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)),
+    )
+
+
+def _upsert_groups(insert: Any) -> sa.Executable:
+    """A new group is due after group_wait (the inserted due_at); an existing group with
+    nothing pending becomes due at its next flush slot (last flush + group_interval), or now if
+    that has passed; a group already due keeps its time."""
+    excluded = insert.excluded
+    due = sa.case(
+        (groups.c.due_at.is_not(None), groups.c.due_at),
+        (groups.c.next_flush_at > excluded.created_at, groups.c.next_flush_at),
+        else_=excluded.created_at,
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[groups.c.key],
+        set_={
+            "due_at": due,
+            "group_wait_ms": excluded.group_wait_ms,
+            "group_interval_ms": excluded.group_interval_ms,
+            "repeat_interval_ms": excluded.repeat_interval_ms,
+            "receiver": excluded.receiver,
+        },
+    ).returning(groups.c.due_at)
+
+
+def _attach(insert: Any) -> sa.Executable:
+    return insert.on_conflict_do_nothing(
+        index_elements=[group_alerts.c.group_key, group_alerts.c.alert_id]
+    )
 
 
 def _statements(db: Database) -> _Statements:

@@ -37,6 +37,12 @@ class Metrics:
             registry=r,
             buckets=(1, 2, 4, 8, 16, 32, 64, 128),
         )
+        self.commits_in_flight = Gauge(
+            "alertrouter_ingest_commits_in_flight",
+            "Ingest group-commit batches being written right now (PostgreSQL writes several "
+            "at once: storage.commits_in_flight; SQLite one).",
+            registry=r,
+        )
         self.open_incidents = Gauge(
             "alertrouter_open_incidents",
             "Incidents not resolved, by severity.",

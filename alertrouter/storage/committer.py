@@ -1,9 +1,17 @@
 """Group commit: concurrent submissions share one transaction.
 
 One writer task takes everything queued, writes it in one transaction and commits, then answers
-every submitter at once. While a transaction runs, new submissions queue up and form the next
+every submitter at once. While transactions run, new submissions queue up and form the next
 batch, so batches grow with load and a lone request waits for no timer. A batch that fails is
 retried one submission at a time, so one bad submission cannot fail the others.
+
+On PostgreSQL several batches are in flight at once (`max_in_flight`, each on its own pooled
+connection): a commit is a network round trip and a WAL flush the server shares between
+concurrent commits, so a process with one transaction at a time mostly waits. Each submitter is
+still answered only after its own batch committed. What concurrent batches write must not
+depend on their order (ingest's upserts only apply newer states, and take their row locks in
+one fixed order, so they neither reorder an alert's states nor deadlock). On SQLite there is one
+writer: one batch at a time.
 """
 
 from __future__ import annotations
@@ -43,7 +51,9 @@ class GroupCommitter(Generic[T, R]):
         max_items: int = 5000,
         on_commit: Callable[[R], None] | None = None,
         on_batch: Callable[[int], None] | None = None,
+        on_in_flight: Callable[[int], None] | None = None,
         max_wait: float = 0.002,
+        max_in_flight: int = 1,
     ) -> None:
         self._db = db
         self._write = write
@@ -54,7 +64,11 @@ class GroupCommitter(Generic[T, R]):
         self._arriving = 0
         self._arrival = _Arriving(self._arrive)
         self._on_batch = on_batch
+        self._on_in_flight = on_in_flight
         self._max_wait = max_wait
+        self._max_in_flight = max(1, max_in_flight)
+        self._in_flight = 0
+        self._commits: set[asyncio.Task[None]] = set()
 
     async def submit(self, items: Sequence[T], *, off_loop: bool = False) -> R:
         """Returns once `items` are committed; raises what the write raised. `off_loop`: the
@@ -69,6 +83,11 @@ class GroupCommitter(Generic[T, R]):
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="group-committer")
 
+    @property
+    def in_flight(self) -> int:
+        """Batches being written right now."""
+        return self._in_flight
+
     async def stop(self) -> None:
         """Commits what is queued, then stops."""
         if self._task is None:
@@ -77,6 +96,8 @@ class GroupCommitter(Generic[T, R]):
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        if self._commits:  # none left after join(); cancelled ones are answered with the error
+            await asyncio.gather(*self._commits, return_exceptions=True)
 
     def arriving(self) -> _Arriving:
         """`with committer.arriving():` marks a request that will submit soon (it is being read
@@ -95,7 +116,9 @@ class GroupCommitter(Generic[T, R]):
             await asyncio.sleep(0)
 
     async def _run(self) -> None:
+        slots = asyncio.Semaphore(self._max_in_flight)
         while True:
+            await slots.acquire()  # all slots busy: what arrives meanwhile forms a bigger batch
             batch = [await self._queue.get()]
             await self._gather_arrivals()
             count = len(batch[0].items)
@@ -104,11 +127,29 @@ class GroupCommitter(Generic[T, R]):
                 count += len(batch[-1].items)
             if self._on_batch is not None:
                 self._on_batch(len(batch))
-            try:
-                await self._commit(batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+            self._flight(+1)
+            if self._max_in_flight == 1:
+                await self._commit_and_release(batch, slots)
+                continue
+            task = asyncio.create_task(self._commit_and_release(batch, slots))
+            self._commits.add(task)  # the loop keeps only weak references to tasks
+            task.add_done_callback(self._commits.discard)
+
+    async def _commit_and_release(
+        self, batch: list[_Submission[T, R]], slots: asyncio.Semaphore
+    ) -> None:
+        try:
+            await self._commit(batch)
+        finally:
+            self._flight(-1)
+            slots.release()
+            for _ in batch:
+                self._queue.task_done()
+
+    def _flight(self, delta: int) -> None:
+        self._in_flight += delta
+        if self._on_in_flight is not None:
+            self._on_in_flight(self._in_flight)
 
     async def _commit(self, batch: list[_Submission[T, R]]) -> None:
         inline = not any(s.off_loop for s in batch)

@@ -73,6 +73,7 @@ class Database:
     _checkpointer: WalCheckpointer | None = field(default=None, repr=False)
     _turn: asyncio.Lock | None = field(default=None, repr=False)  # one transaction at a time
     _busy_timeout_ms: int = field(default=5000, repr=False)
+    commits_in_flight: int = 1  # group-commit batches written at once (PostgreSQL only)
 
     def cached(self, name: str, build: Callable[[], T]) -> T:
         """Statements built once per database (their dialect is this database's)."""
@@ -289,7 +290,9 @@ def _driver_call(conn: sa.Connection, sql: str, call: Callable[[], object]) -> N
         raise sa.exc.DBAPIError.instance(sql, None, exc, error, dialect=conn.dialect) from exc
 
 
-def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10) -> Database:
+def open_database(
+    url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10, commits_in_flight: int = 4
+) -> Database:
     target = async_url(url)
     if make_url(target).get_backend_name() == "sqlite":
         reader = create_async_engine(target, pool_size=4, max_overflow=4, json_serializer=json_text)
@@ -331,7 +334,7 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10)
         pool_pre_ping=True,
         json_serializer=json_text,
     )
-    return Database(url, engine, async_writer=engine)
+    return Database(url, engine, async_writer=engine, commits_in_flight=commits_in_flight)
 
 
 def _configure_sqlite(
