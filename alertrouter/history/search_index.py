@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from alertrouter.storage.database import Database
-from alertrouter.storage.statements import DriverStatement, column_binds
+from alertrouter.storage.statements import per_row, rows_insert
 from alertrouter.storage.tables import incident_labels, incidents
 
 TEXT_LIMIT = 8000
@@ -40,7 +40,7 @@ def search_text(current: str, title: str, annotations: Iterable[Mapping[str, str
 
 
 def record(db: Database, conn: sa.Connection, indexed: Sequence[Indexed]) -> None:
-    """Indexes the new alerts of each incident: two executemany statements for a whole flush."""
+    """Indexes the new alerts of each incident: two statements for a whole flush."""
     pairs: list[dict[str, Any]] = []
     texts: list[dict[str, Any]] = []
     for item in indexed:
@@ -66,15 +66,19 @@ def record(db: Database, conn: sa.Connection, indexed: Sequence[Indexed]) -> Non
 class _Statements:
     def __init__(self, db: Database) -> None:
         keys = ("incident_id", "name", "value", "opened_at")
-        self.labels = DriverStatement(
-            db.insert(incident_labels)
-            .values(column_binds(incident_labels, keys))
-            .on_conflict_do_nothing(),
+        self.labels = rows_insert(
+            incident_labels,
+            keys,
+            lambda insert: insert.on_conflict_do_nothing(),
             db.dialect,
+            db.insert,
         )
-        self.text = DriverStatement(
-            sa.update(incidents)
-            .where(incidents.c.id == sa.bindparam("id"))
-            .values(search_text=sa.bindparam("search_text")),
+        self.text = per_row(
+            lambda value: (
+                sa.update(incidents)
+                .where(incidents.c.id == value["id"])
+                .values(search_text=value["search_text"])
+            ),
+            {"id": incidents.c.id.type, "search_text": incidents.c.search_text.type},
             db.dialect,
         )

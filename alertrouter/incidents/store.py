@@ -15,7 +15,7 @@ from alertrouter.delivery import outbox
 from alertrouter.incidents.lifecycle import KnownAlert, OpenIncident, Plan
 from alertrouter.storage import timeline
 from alertrouter.storage.database import Database
-from alertrouter.storage.statements import DriverStatement, MultiRowInsert, column_binds
+from alertrouter.storage.statements import MultiRowInsert, RowsStatement, per_row, rows_insert
 from alertrouter.storage.tables import (
     alert_occurrences,
     alerts,
@@ -241,32 +241,24 @@ class _PlanStatements:
             )
 
         self.open = MultiRowInsert(incidents, OPEN_KEYS, insert_incidents, db.dialect)
-        by_id = incidents.c.id == sa.bindparam("id")
-        self.update = DriverStatement(
-            sa.update(incidents)
-            .where(by_id)
-            .values(
-                severity=sa.bindparam("severity"),
-                status=sa.bindparam("status"),
-                acknowledged_at=sa.bindparam("acknowledged_at"),
-                acknowledged_by=sa.bindparam("acknowledged_by"),
-                acknowledged_via=sa.bindparam("acknowledged_via"),
-                updated_at=sa.bindparam("updated_at"),
-            ),
-            db.dialect,
-        )
-        self.resolve = DriverStatement(
-            sa.update(incidents)
-            .where(by_id)
-            .values(
-                severity=sa.bindparam("severity"),
-                status=sa.bindparam("status"),
-                resolved_at=sa.bindparam("resolved_at"),
-                resolved_by=sa.bindparam("resolved_by"),
-                resolved_via=sa.bindparam("resolved_via"),
-                updated_at=sa.bindparam("updated_at"),
-            ),
-            db.dialect,
+
+        def changing(*keys: str) -> Any:
+            def build(value: Mapping[str, Any]) -> sa.Executable:
+                return (
+                    sa.update(incidents)
+                    .where(incidents.c.id == value["id"])
+                    .values({key: value[key] for key in keys})
+                )
+
+            columns = {"id": incidents.c.id.type} | {key: incidents.c[key].type for key in keys}
+            return per_row(build, columns, db.dialect)
+
+        self.update = changing(
+            "severity", "status", "acknowledged_at", "acknowledged_by", "acknowledged_via",
+            "updated_at",
+        )  # fmt: skip
+        self.resolve = changing(
+            "severity", "status", "resolved_at", "resolved_by", "resolved_via", "updated_at"
         )
         self.upsert_members = _upsert_members(db)
 
@@ -278,20 +270,20 @@ OPEN_KEYS = (
 )  # fmt: skip
 
 
-def _upsert_members(db: Database) -> DriverStatement:
+def _upsert_members(db: Database) -> RowsStatement:
     keys = ("incident_id", "fingerprint", "state", "muted_by", "first_seen_at", "updated_at")
-    insert = db.insert(incident_alerts).values(column_binds(incident_alerts, keys))
-    return DriverStatement(
-        insert.on_conflict_do_update(
+
+    def build(insert: Any) -> sa.Executable:
+        return insert.on_conflict_do_update(
             index_elements=[incident_alerts.c.incident_id, incident_alerts.c.fingerprint],
             set_={
                 "state": insert.excluded.state,
                 "muted_by": insert.excluded.muted_by,
                 "updated_at": insert.excluded.updated_at,
             },
-        ),
-        db.dialect,
-    )
+        )
+
+    return rows_insert(incident_alerts, keys, build, db.dialect, db.insert)
 
 
 def event_row(

@@ -7,9 +7,9 @@ else changes nothing, whichever replica or retry delivers it. Only real changes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,6 +22,7 @@ from alertrouter.storage.statements import (
     ColumnArrays,
     DriverStatement,
     MultiRowInsert,
+    RowsStatement,
     SerializedDict,
 )
 from alertrouter.storage.tables import Id, Millis, alert_occurrences, alerts, group_alerts, groups
@@ -101,16 +102,16 @@ class _Statements:
         dialect = db.dialect
         occurrence_keys = ("alert_id", "starts_at", "ends_at")
         if db.is_sqlite:
-            self.upsert_alerts: _Rows = MultiRowInsert(
+            self.upsert_alerts: RowsStatement = MultiRowInsert(
                 alerts,
                 ALERT_KEYS,
                 lambda values: _upsert_alerts(db.insert(alerts).values(values)),
                 dialect,
             )
-            self.close_superseded: _Rows = DriverStatement(
+            self.close_superseded: RowsStatement = DriverStatement(
                 _close_superseded(sa.bindparam("alert"), sa.bindparam("start")), dialect
             )
-            self.upsert_occurrences: _Rows = DriverStatement(
+            self.upsert_occurrences: RowsStatement = DriverStatement(
                 _upsert_occurrences(
                     db.insert(alert_occurrences).values(
                         {key: sa.bindparam(key) for key in occurrence_keys}
@@ -118,13 +119,13 @@ class _Statements:
                 ),
                 dialect,
             )
-            self.upsert_groups: _Rows = MultiRowInsert(
+            self.upsert_groups: RowsStatement = MultiRowInsert(
                 groups,
                 GROUP_KEYS,
                 lambda values: _upsert_groups(db.insert(groups).values(values)),
                 dialect,
             )
-            self.attach: _Rows = DriverStatement(
+            self.attach: RowsStatement = DriverStatement(
                 _attach(
                     db.insert(group_alerts).values(
                         group_key=sa.bindparam("group_key"), alert_id=sa.bindparam("alert_id")
@@ -165,12 +166,6 @@ class _Statements:
             lambda rows: _attach(db.insert(group_alerts).from_select(ATTACH_KEYS, rows)),
             dialect,
         )
-
-
-class _Rows(Protocol):
-    def fetch(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]: ...
-
-    def run_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
 
 def _types(table: sa.Table, keys: Sequence[str]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.values import Severity
 from alertrouter.ingest.values import Flushed
 from alertrouter.storage.database import Database
-from alertrouter.storage.statements import DriverStatement
+from alertrouter.storage.statements import per_row
 from alertrouter.storage.tables import alerts, group_alerts, groups
 
 
@@ -110,24 +110,39 @@ def mark_flushed(db: Database, conn: sa.Connection, flushed: Sequence[Flushed], 
 
 class _FlushedStatements:
     def __init__(self, db: Database) -> None:
-        self.update = DriverStatement(
-            sa.update(groups)
-            .where(groups.c.key == sa.bindparam("group_key"))
-            .values(
-                due_at=sa.bindparam("due", type_=groups.c.due_at.type),
-                last_flushed_at=sa.bindparam("flushed", type_=groups.c.last_flushed_at.type),
-                next_flush_at=sa.bindparam("next_flush", type_=groups.c.next_flush_at.type),
-            ),
-            db.dialect,
-        )
-        self.drop = DriverStatement(
-            sa.delete(group_alerts).where(
-                group_alerts.c.group_key == sa.bindparam("group_key"),
+        def update(value: Mapping[str, Any]) -> sa.Executable:
+            return (
+                sa.update(groups)
+                .where(groups.c.key == value["group_key"])
+                .values(
+                    due_at=value["due"],
+                    last_flushed_at=value["flushed"],
+                    next_flush_at=value["next_flush"],
+                )
+            )
+
+        def drop(value: Mapping[str, Any]) -> sa.Executable:
+            return sa.delete(group_alerts).where(
+                group_alerts.c.group_key == value["group_key"],
                 group_alerts.c.alert_id
                 == sa.select(alerts.c.id)
-                .where(alerts.c.fingerprint == sa.bindparam("fingerprint"))
+                .where(alerts.c.fingerprint == value["fingerprint"])
                 .scalar_subquery(),
-            ),
+            )
+
+        self.update = per_row(
+            update,
+            {
+                "group_key": groups.c.key.type,
+                "due": groups.c.due_at.type,
+                "flushed": groups.c.last_flushed_at.type,
+                "next_flush": groups.c.next_flush_at.type,
+            },
+            db.dialect,
+        )
+        self.drop = per_row(
+            drop,
+            {"group_key": group_alerts.c.group_key.type, "fingerprint": alerts.c.fingerprint.type},
             db.dialect,
         )
 

@@ -4,12 +4,13 @@ before a notify step and written with its outbox rows."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import sqlalchemy as sa
 
 from alertrouter.notify.notification_log import LogEntry
 from alertrouter.storage.database import Database
-from alertrouter.storage.statements import DriverStatement, column_binds
+from alertrouter.storage.statements import RowsStatement, rows_insert
 from alertrouter.storage.tables import notification_log
 
 LogEntries = dict[str, tuple[LogEntry, int | None]]  # integration -> (entry, its incident id)
@@ -37,19 +38,19 @@ def load_entries(
     return entries
 
 
-def upsert_entry(db: Database) -> DriverStatement:
+def upsert_entry(db: Database) -> RowsStatement:
     keys = (
         "group_key", "receiver", "integration", "firing", "resolved", "notified_at", "incident_id"
     )  # fmt: skip
-    insert = db.insert(notification_log).values(column_binds(notification_log, keys))
-    return DriverStatement(
-        insert.on_conflict_do_update(
+
+    def build(insert: Any) -> sa.Executable:
+        return insert.on_conflict_do_update(
             index_elements=[
                 notification_log.c.group_key,
                 notification_log.c.receiver,
                 notification_log.c.integration,
             ],
             set_={key: insert.excluded[key] for key in keys[3:]},
-        ),
-        db.dialect,
-    )
+        )
+
+    return rows_insert(notification_log, keys, build, db.dialect, db.insert)

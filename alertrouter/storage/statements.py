@@ -8,7 +8,7 @@ statement. `json_text` is the JSON columns' serializer for every engine (see dat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from pydantic_core import to_json
@@ -152,7 +152,12 @@ class ColumnArrays:
             sa.bindparam(name, type_=postgresql.ARRAY(sa.Text if name in self._json else kind))
             for name, kind in columns.items()
         ]
-        unnested = sa.func.unnest(*arrays).table_valued(*columns).render_derived()
+        unnested = (
+            sa.func.unnest(*arrays)
+            .table_valued(*columns, with_ordinality="row_number")
+            .render_derived()
+        )
+        # In the arrays' order: rows inserted get their ids (and take their locks) in it.
         rows = sa.select(
             *[
                 sa.cast(unnested.c[name], kind).label(name)
@@ -160,7 +165,7 @@ class ColumnArrays:
                 else unnested.c[name]
                 for name, kind in columns.items()
             ]
-        )
+        ).order_by(unnested.c.row_number)
         self._names = tuple(columns)
         self._statement = DriverStatement(build(rows), dialect)
 
@@ -179,9 +184,53 @@ class ColumnArrays:
         self.fetch(conn, rows)
 
 
-def compiled_insert(table: sa.Table, keys: Sequence[str], dialect: sa.Dialect) -> DriverStatement:
-    """INSERT of one row of `keys` into `table`, for `run_many`."""
-    return DriverStatement(sa.insert(table).values(column_binds(table, keys)), dialect)
+class RowsStatement(Protocol):
+    """A statement run over many rows at once: DriverStatement, MultiRowInsert or
+    ColumnArrays."""
+
+    def fetch(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]: ...
+
+    def run_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+def per_row(
+    build: Callable[[Mapping[str, Any]], sa.Executable],
+    columns: Mapping[str, TypeEngine[Any]],
+    dialect: sa.Dialect,
+) -> RowsStatement:
+    """An UPDATE or DELETE applied for each row of a batch. `build(value)` makes it from one
+    value per column name: bind parameters on SQLite (an executemany), the columns of the
+    batch's column arrays on PostgreSQL (UPDATE ... FROM, DELETE ... USING: one execution).
+    The rows must name distinct target rows: PostgreSQL changes a row once per statement."""
+    if dialect.name == "postgresql":
+        return ColumnArrays(columns, lambda rows: build(rows.subquery().c), dialect)
+    binds = {name: sa.bindparam(name, type_=kind) for name, kind in columns.items()}
+    return DriverStatement(build(binds), dialect)
+
+
+def rows_insert(
+    table: sa.Table,
+    keys: Sequence[str],
+    build: Callable[[Any], sa.Executable],
+    dialect: sa.Dialect,
+    insert: Callable[[sa.Table], Any],
+) -> RowsStatement:
+    """An INSERT (with its ON CONFLICT clause: `build(insert)`) of many rows of `keys`: an
+    executemany of one-row VALUES on SQLite, one INSERT ... SELECT from column arrays on
+    PostgreSQL. `insert` is the dialect's insert (Database.insert)."""
+    if dialect.name == "postgresql":
+        return ColumnArrays(
+            {key: table.c[key].type for key in keys},
+            lambda rows: build(insert(table).from_select(list(keys), rows)),
+            dialect,
+        )
+    return DriverStatement(build(insert(table).values(column_binds(table, keys))), dialect)
+
+
+def compiled_insert(table: sa.Table, keys: Sequence[str], dialect: sa.Dialect) -> RowsStatement:
+    """INSERT of rows of `keys` into `table`, for `run_many`: an executemany on SQLite, one
+    INSERT ... SELECT from column arrays on PostgreSQL."""
+    return rows_insert(table, keys, lambda insert: insert, dialect, sa.insert)
 
 
 def column_binds(table: sa.Table, keys: Sequence[str]) -> dict[str, Any]:
