@@ -74,11 +74,8 @@ class _Statements:
             db.insert,
         )
         self.text = per_row(
-            lambda value: (
-                sa.update(incidents)
-                .where(incidents.c.id == value["id"])
-                .values(search_text=value["search_text"])
-            ),
+            lambda value: sa.update(incidents).values(search_text=value["search_text"]),
             {"id": incidents.c.id.type, "search_text": incidents.c.search_text.type},
             db.dialect,
+            match={"id": incidents.c.id},
         )

@@ -243,15 +243,11 @@ class _PlanStatements:
         self.open = MultiRowInsert(incidents, OPEN_KEYS, insert_incidents, db.dialect)
 
         def changing(*keys: str) -> Any:
-            def build(value: Mapping[str, Any]) -> sa.Executable:
-                return (
-                    sa.update(incidents)
-                    .where(incidents.c.id == value["id"])
-                    .values({key: value[key] for key in keys})
-                )
+            def build(value: Mapping[str, Any]) -> Any:
+                return sa.update(incidents).values({key: value[key] for key in keys})
 
             columns = {"id": incidents.c.id.type} | {key: incidents.c[key].type for key in keys}
-            return per_row(build, columns, db.dialect)
+            return per_row(build, columns, db.dialect, match={"id": incidents.c.id})
 
         self.update = changing(
             "severity", "status", "acknowledged_at", "acknowledged_by", "acknowledged_via",

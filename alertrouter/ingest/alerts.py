@@ -139,15 +139,20 @@ class _Statements:
             superseding = rows.subquery()
             return _close_superseded(superseding.c.alert, superseding.c.start)
 
+        # Which rows the upsert inserted (xmax = 0): a new alert has no occurrence to close.
+        inserted = sa.literal_column("xmax = 0")
         self.upsert_alerts = ColumnArrays(
             _types(alerts, ALERT_KEYS),
-            lambda rows: _upsert_alerts(db.insert(alerts).from_select(ALERT_KEYS, rows)),
+            lambda rows: _upsert_alerts(db.insert(alerts).from_select(ALERT_KEYS, rows)).returning(
+                inserted
+            ),
             dialect,
         )
         self.close_superseded = ColumnArrays(
             {"alert": Id, "start": Millis},
             closing,
             dialect,
+            narrow={"alert": alert_occurrences.c.alert_id},
         )
         self.upsert_occurrences = ColumnArrays(
             _types(alert_occurrences, occurrence_keys),
@@ -265,13 +270,19 @@ def write_alerts(
     result = statements.upsert_alerts.fetch(
         conn, [_alert_row(merged[fp].alert, now) for fp in fingerprints]
     )
-    ids = {fp: alert_id for alert_id, fp in result}  # the alerts this batch changed
+    ids = {row[1]: row[0] for row in result}  # the alerts this batch changed
     if not ids:
         return WriteResult(None)
     changed = sorted(ids)
+    new = {row[1] for row in result if len(row) > 2 and row[2]}  # known on PostgreSQL only
 
     statements.close_superseded.run_many(
-        conn, [{"alert": ids[fp], "start": merged[fp].alert.starts_at} for fp in changed]
+        conn,
+        [
+            {"alert": ids[fp], "start": merged[fp].alert.starts_at}
+            for fp in changed
+            if fp not in new
+        ],
     )
     occurrences = [
         {"alert_id": ids[fp], "starts_at": start, "ends_at": end}

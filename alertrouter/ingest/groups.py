@@ -110,20 +110,15 @@ def mark_flushed(db: Database, conn: sa.Connection, flushed: Sequence[Flushed], 
 
 class _FlushedStatements:
     def __init__(self, db: Database) -> None:
-        def update(value: Mapping[str, Any]) -> sa.Executable:
-            return (
-                sa.update(groups)
-                .where(groups.c.key == value["group_key"])
-                .values(
-                    due_at=value["due"],
-                    last_flushed_at=value["flushed"],
-                    next_flush_at=value["next_flush"],
-                )
+        def update(value: Mapping[str, Any]) -> Any:
+            return sa.update(groups).values(
+                due_at=value["due"],
+                last_flushed_at=value["flushed"],
+                next_flush_at=value["next_flush"],
             )
 
-        def drop(value: Mapping[str, Any]) -> sa.Executable:
+        def drop(value: Mapping[str, Any]) -> Any:
             return sa.delete(group_alerts).where(
-                group_alerts.c.group_key == value["group_key"],
                 group_alerts.c.alert_id
                 == sa.select(alerts.c.id)
                 .where(alerts.c.fingerprint == value["fingerprint"])
@@ -139,11 +134,13 @@ class _FlushedStatements:
                 "next_flush": groups.c.next_flush_at.type,
             },
             db.dialect,
+            match={"group_key": groups.c.key},
         )
         self.drop = per_row(
             drop,
             {"group_key": group_alerts.c.group_key.type, "fingerprint": alerts.c.fingerprint.type},
             db.dialect,
+            match={"group_key": group_alerts.c.group_key},
         )
 
 

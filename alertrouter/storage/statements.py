@@ -146,14 +146,19 @@ class ColumnArrays:
         columns: Mapping[str, TypeEngine[Any]],
         build: Callable[[sa.Select[Any]], sa.Executable],
         dialect: sa.Dialect,
+        *,
+        narrow: Mapping[str, sa.ColumnElement[Any]] | None = None,
     ) -> None:
-        self._json = frozenset(name for name, kind in columns.items() if isinstance(kind, sa.JSON))
-        arrays = [
-            sa.bindparam(name, type_=postgresql.ARRAY(sa.Text if name in self._json else kind))
+        json = frozenset(name for name, kind in columns.items() if isinstance(kind, sa.JSON))
+        self._json = json
+        arrays = {
+            name: sa.bindparam(
+                name, type_=postgresql.ARRAY(sa.Text if name in self._json else kind)
+            )
             for name, kind in columns.items()
-        ]
+        }
         unnested = (
-            sa.func.unnest(*arrays)
+            sa.func.unnest(*arrays.values())
             .table_valued(*columns, with_ordinality="row_number")
             .render_derived()
         )
@@ -167,7 +172,15 @@ class ColumnArrays:
             ]
         ).order_by(unnested.c.row_number)
         self._names = tuple(columns)
-        self._statement = DriverStatement(build(rows), dialect)
+        statement = build(rows)
+        if narrow:
+            # An UPDATE or DELETE joined to the rows: the planner may scan the whole table for a
+            # hash join when its statistics are stale (a table that grew fast). `key = ANY(the
+            # key's array)` lets it find the target rows by the key's index whatever it knows.
+            statement = statement.where(  # type: ignore[attr-defined]
+                *[column == sa.any_(arrays[name]) for name, column in narrow.items()]
+            )
+        self._statement = DriverStatement(statement, dialect)
 
     def fetch(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         if not rows:
@@ -194,18 +207,28 @@ class RowsStatement(Protocol):
 
 
 def per_row(
-    build: Callable[[Mapping[str, Any]], sa.Executable],
+    build: Callable[[Mapping[str, Any]], Any],
     columns: Mapping[str, TypeEngine[Any]],
     dialect: sa.Dialect,
+    *,
+    match: Mapping[str, sa.ColumnElement[Any]],
 ) -> RowsStatement:
-    """An UPDATE or DELETE applied for each row of a batch. `build(value)` makes it from one
-    value per column name: bind parameters on SQLite (an executemany), the columns of the
-    batch's column arrays on PostgreSQL (UPDATE ... FROM, DELETE ... USING: one execution).
-    The rows must name distinct target rows: PostgreSQL changes a row once per statement."""
+    """An UPDATE or DELETE applied for each row of a batch: `build(value)` makes it from one
+    value per column name, and `match` names the row columns that equal a target column (its
+    key). Bind parameters on SQLite (an executemany); on PostgreSQL the columns of the batch's
+    column arrays (UPDATE ... FROM, DELETE ... USING: one execution). The rows must name
+    distinct target rows: PostgreSQL changes a row once per statement."""
+
+    def keyed(value: Mapping[str, Any]) -> sa.Executable:
+        statement: sa.Executable = build(value).where(
+            *[column == value[name] for name, column in match.items()]
+        )
+        return statement
+
     if dialect.name == "postgresql":
-        return ColumnArrays(columns, lambda rows: build(rows.subquery().c), dialect)
+        return ColumnArrays(columns, lambda rows: keyed(rows.subquery().c), dialect, narrow=match)
     binds = {name: sa.bindparam(name, type_=kind) for name, kind in columns.items()}
-    return DriverStatement(build(binds), dialect)
+    return DriverStatement(keyed(binds), dialect)
 
 
 def rows_insert(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alertrouter.api import ingest as api_ingest
 from alertrouter.ingest import wire as ingest
 from alertrouter.ingest.wire import fingerprint
-from alertrouter.storage.tables import alerts
+from alertrouter.storage.tables import alert_occurrences, alerts
 from tests.integration.conftest import eventually
 from tests.integration.helpers import (
     incident,
@@ -113,6 +113,39 @@ async def test_older_occurrence_never_overwrites_newer(database_url, start_serve
     detail = await incident(client, opened["id"])
     starts = {o["startsAt"] for o in detail["alerts"][0]["occurrences"]}
     assert "2026-11-22T12:00:00.000Z" in starts
+
+
+async def test_a_newer_start_closes_the_open_occurrence_where_it_begins(database_url, start_server):
+    """Alertmanager restarted and lost the alert's state: it fires again with a later startsAt
+    and no resolution in between. The open occurrence ends where the new one starts; a new
+    alert in the same batch (no occurrence to close) is stored beside it."""
+    service, client = await start_server(database_url)
+    await post(client, payload(alert(service="db", starts="2026-11-22T10:00:00Z")))
+    await post(
+        client,
+        payload(
+            alert(service="db", starts="2026-11-22T12:00:00Z"),
+            alert(service="cache", starts="2026-11-22T12:00:00Z"),
+        ),
+    )
+    async with service.db.read() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(
+                    alerts.c.labels["service"].as_string(),
+                    alert_occurrences.c.starts_at,
+                    alert_occurrences.c.ends_at,
+                )
+                .join(alerts, alerts.c.id == alert_occurrences.c.alert_id)
+                .order_by(alert_occurrences.c.id)
+            )
+        ).all()
+    ten, noon = 1_795_341_600_000, 1_795_348_800_000
+    assert [tuple(r) for r in rows] == [
+        ("db", ten, noon),
+        ("db", noon, None),
+        ("cache", noon, None),
+    ]
 
 
 async def test_refire_starts_a_new_occurrence_and_incident(database_url, start_server):
