@@ -328,13 +328,34 @@ def open_database(
             _busy_timeout_ms=busy_timeout_ms,
         )
     engine = create_async_engine(
-        target,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        json_serializer=json_text,
+        target, pool_size=pool_size, max_overflow=pool_size, json_serializer=json_text
     )
+    _ping_when_idle(engine.sync_engine)
     return Database(url, engine, async_writer=engine, commits_in_flight=commits_in_flight)
+
+
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: sa.Engine) -> None:
+    """A pooled connection is pinged at checkout only when it sat idle for a second or more (a
+    restarted server or a dropped link then costs no request), not at every checkout: that
+    round trip was a tenth of a small ingest transaction. A connection used within the last
+    second that died since fails its transaction, answered 503, and the sender retries."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool replaces the connection and tries again
+            raise sa.exc.DisconnectionError(f"connection lost while idle: {exc}") from exc
 
 
 def _configure_sqlite(
