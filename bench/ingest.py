@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""Ingest benchmark: a running alertrouter server against a minimal aiohttp baseline.
+"""Ingest benchmark: a running alertrouter server against a bare-upsert baseline.
 
     .venv/bin/python bench/ingest.py [--duration 10] [--backend sqlite|postgresql|both]
-                                     [--scenarios 1,100]
+                                     [--scenarios 1,100] [--replicas 2] [--baseline upsert|parse]
 
 For each backend and scenario (alerts per webhook payload):
 
 1. closed loop, max throughput: `wrk` (1 thread, --concurrency connections) POSTs
    pre-generated Alertmanager v4 webhook bodies for --warmup then --duration seconds, first
-   against the baseline server (bench/baseline_server.py: read + parse, 200), then against a
-   fresh alertrouter (`alertrouter serve`, its own SQLite file or PostgreSQL database);
+   against the baseline server (default bench/upsert_server.py: alertrouter's parser, then one
+   INSERT ... ON CONFLICT DO UPDATE transaction per request into a fresh database, pinned as
+   issue 16 says; --baseline parse: bench/baseline_server.py, read + parse, 200), then against
+   a fresh alertrouter (`alertrouter serve`, its own SQLite file or PostgreSQL database), and
+   with --replicas N against N alertrouter processes on one fresh database (one wrk each, the
+   connections split; their ratio to one replica and each process's CPU are printed);
 2. open loop, paced (alertrouter only): a Python asyncio+aiohttp client sends at a fixed rate,
    half the measured max rate and half the target rate, latency measured per request from its
    scheduled send time (no coordinated omission).
@@ -17,7 +21,9 @@ For each backend and scenario (alerts per webhook payload):
 Every measured pass gets a fresh server and an empty database, and group_wait is longer than
 the pass, so no group is flushed while measuring: this is the ingest path alone. Targets
 (SQLite): >= 10,000 alerts/s with 100-alert payloads, >= 1,500 payloads/s with 1-alert payloads,
-p99 < 50 ms at half those rates. A miss prints MISS; only a harness failure exits non-zero.
+p99 < 50 ms at half those rates. PostgreSQL (issue 16): >= 1.0x the bare upsert with 1-alert and
+>= 0.8x with 100-alert payloads; two replicas >= 1.5x one with 100-alert payloads. A miss prints
+MISS; only a harness failure exits non-zero.
 """
 
 from __future__ import annotations
