@@ -190,6 +190,9 @@ class DeliveryWorker:
             inline=True,  # a short transaction: run it at once when the writer is free
         )
         self._claimed_last_pass = len(result.rows)
+        if self._metrics is not None:
+            for kind in result.superseded:
+                self._metrics.notification_superseded(kind)
         log.debug(
             "delivery pass: claimed %d (in flight %d) in %.1f ms",
             len(result.rows),
