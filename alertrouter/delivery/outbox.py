@@ -269,6 +269,15 @@ def _take_slot(db: Database, conn: sa.Connection, key: str, now: int, interval: 
     return taken is not None
 
 
+def hold_rate_slot(db: Database, conn: sa.Connection, key: str, until: int) -> None:
+    """Keeps the key's slot closed until at least `until`."""
+    insert = db.insert(rate_slots).values(key=key, next_at=until)
+    later = (sa.func.max if db.is_sqlite else sa.func.greatest)(rate_slots.c.next_at, until)
+    conn.execute(
+        insert.on_conflict_do_update(index_elements=[rate_slots.c.key], set_={"next_at": later})
+    )
+
+
 def _earliest_slot(conn: sa.Connection, keys: list[str]) -> int | None:
     return conn.execute(
         sa.select(sa.func.min(rate_slots.c.next_at)).where(rate_slots.c.key.in_(keys))
@@ -355,15 +364,7 @@ def record_failure(
     conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(values))
     if error.kind is ErrorKind.RATE_LIMITED and row.rate_key is not None and retry_at is not None:
         # The service throttles the whole key (e.g. the channel): hold its other messages too.
-        insert = db.insert(rate_slots).values(key=row.rate_key, next_at=retry_at)
-        conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=[rate_slots.c.key],
-                set_={"next_at": sa.func.max(rate_slots.c.next_at, retry_at)}
-                if db.is_sqlite
-                else {"next_at": sa.func.greatest(rate_slots.c.next_at, retry_at)},
-            )
-        )
+        hold_rate_slot(db, conn, row.rate_key, retry_at)
     if retry_at is None:
         _timeline(
             db,
