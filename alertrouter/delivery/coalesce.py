@@ -67,7 +67,7 @@ def supersede(db: Database, conn: sa.Connection, head_ids: Sequence[int], now: i
     locked by the caller). Returns the integration kind of each row superseded."""
     if not head_ids:
         return []
-    streams = _streams_to_coalesce(conn, head_ids)
+    streams = _streams_to_coalesce(db, conn, head_ids)
     if not streams:
         return []
     threads = set(
@@ -112,9 +112,15 @@ def supersede(db: Database, conn: sa.Connection, head_ids: Sequence[int], now: i
     return [r.integration.partition(":")[0] for r in superseded]
 
 
-def _streams_to_coalesce(conn: sa.Connection, head_ids: Sequence[int]) -> list[str]:
+def _streams_to_coalesce(db: Database, conn: sa.Connection, head_ids: Sequence[int]) -> list[str]:
     """The streams of those heads that may set state and have a later pending row with the same
-    op: only there can anything be replaced (no bodies are read for the others)."""
+    op: only there can anything be replaced (no bodies are read for the others). Run on every
+    claim, so built once."""
+    query = db.cached("coalesce.streams", _streams_query)
+    return list(conn.execute(query, {"heads": list(head_ids)}).scalars())
+
+
+def _streams_query() -> sa.Select[Any]:
     later = outbox.alias("later")
     same_op_later = (
         sa.select(later.c.id)
@@ -126,13 +132,8 @@ def _streams_to_coalesce(conn: sa.Connection, head_ids: Sequence[int]) -> list[s
         )
         .exists()
     )
-    return list(
-        conn.execute(
-            sa.select(outbox.c.stream).where(
-                outbox.c.id.in_(head_ids), _may_set_state(), same_op_later
-            )
-        ).scalars()
-    )
+    heads = sa.bindparam("heads", expanding=True, type_=outbox.c.id.type)
+    return sa.select(outbox.c.stream).where(outbox.c.id.in_(heads), _may_set_state(), same_op_later)
 
 
 def _may_set_state() -> sa.ColumnElement[bool]:
