@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from alertrouter.storage.tables import outbox, timeline_events
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.integration.conftest import PAGERDUTY_ROUTING_KEY, FakeClock
+from tests.integration.conftest import PAGERDUTY_ROUTING_KEY, FakeClock, eventually
 from tests.integration.delivery.test_delivery import CONFIG as DELIVERY_CONFIG
 from tests.integration.helpers import incident, incidents_list, post
 from tests.payloads import alert, payload
@@ -192,11 +192,12 @@ async def test_a_change_after_the_newest_was_sent_is_sent_too(started, slack):
     assert not await deliveries(client, status="superseded")
 
 
-# Both replicas send at once: no channel rate, fewer sends per replica and pass.
+# Both replicas send at once: no channel rate, fewer sends per replica and pass. A change a
+# second, so that no lease (30 s) runs out while its send is in flight.
 REPLICAS_CONFIG = CONFIG.replace(
     "slack_channel_interval: 1s",
     "slack_channel_interval: 0s\n  concurrency: {{slack: 2, pagerduty: 2, webhook: 2}}",
-)
+).replace("group_interval: 1m", "group_interval: 1s")
 GROUPS = [f"Group{g}" for g in range(8)]
 ROUNDS = 8
 
@@ -216,21 +217,21 @@ async def test_two_replicas_coalescing_at_once_send_each_newest_state_last_and_o
         for name in ("a.yml", "b.yml")
     ]
     services = [service for service, _ in replicas]
-
-    async def deliver_on_both() -> None:
-        await asyncio.gather(*(s.delivery.deliver_due() for s in services))
-
+    # Each request takes a while, so sends are in flight on both replicas while flushes queue
+    # more changes behind them.
+    slack.delay(0.03, times=10**6)
+    pagerduty.server.delay(0.03, times=10**6)
+    hook.delay(0.03, times=10**6)
+    stop = asyncio.Event()
+    workers = [asyncio.create_task(_work(s, stop)) for s in services]
     for round_ in range(ROUNDS + 1):
         service, client = replicas[round_ % 2]
-        clock.advance(60)
+        clock.advance(1)
         await post(client, payload(*[alert(alertname=g, instance=f"i{round_}") for g in GROUPS]))
-        flush = service.pipeline.flush_due(clock())
-        if round_ % 3 == 2:  # changes pile up for two rounds, then both replicas deliver
-            await asyncio.gather(flush, deliver_on_both())  # while the next flush queues more
-        else:
-            await flush
-    for _ in range(20):
-        await deliver_on_both()
+        await service.pipeline.flush_due(clock())
+    await eventually(lambda: _nothing_pending(services[0]), timeout=60)
+    stop.set()
+    await asyncio.gather(*workers)
     rows, events = await _outbox_and_timeline(services[0])
 
     assert not [r for r in rows if r.status not in ("sent", "superseded")]
@@ -266,6 +267,20 @@ async def test_two_replicas_coalescing_at_once_send_each_newest_state_last_and_o
         if r.op in ("message", "event"):
             newest[r.stream] = max(newest[r.stream], r.id)
     assert {r.status for r in rows if r.id in set(newest.values())} == {"sent"}
+
+
+async def _work(service, stop: asyncio.Event) -> None:
+    """One replica's delivery worker, pass after pass (as its own loop would run them)."""
+    while not stop.is_set():
+        await service.delivery.run_once()
+        await asyncio.sleep(0.005)
+    await service.delivery.wait_idle()
+
+
+async def _nothing_pending(service) -> bool:
+    async with service.db.read() as conn:
+        query = sa.select(sa.func.count()).where(outbox.c.status == "pending")
+        return (await conn.execute(query)).scalar_one() == 0
 
 
 def _outcomes(service, outcome: str) -> float:
