@@ -7,7 +7,7 @@ from aiohttp import web
 
 from alertrouter.api.serialize import delivery
 from alertrouter.core.values import InputError
-from alertrouter.delivery import outbox
+from alertrouter.delivery import outbox, outcomes
 from alertrouter.server import auth
 from alertrouter.server.history_params import MAX_LIMIT
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
@@ -37,8 +37,8 @@ async def list_notifications(request: web.Request) -> web.Response:
     auth.check_api(request)
     limit = min(query_int(request, "limit", 50) or 50, MAX_LIMIT)
     status = request.query.get("status")
-    if status is not None and status not in outbox.STATUSES:
-        raise InputError(f"status must be one of {', '.join(outbox.STATUSES)}")
+    if status is not None and status not in outcomes.STATUSES:
+        raise InputError(f"status must be one of {', '.join(outcomes.STATUSES)}")
     async with request.app[DB].read() as conn:
         rows = await outbox.list_deliveries(
             conn,
@@ -74,7 +74,7 @@ async def retry_notification(request: web.Request) -> web.Response:
     before = await db.run_write(lambda conn: outbox.requeue(conn, outbox_id, now, deadline))
     if before is None:
         raise web.HTTPNotFound(reason="no such notification")
-    if before != outbox.DEAD:
+    if before != outcomes.DEAD:
         raise web.HTTPConflict(reason=f"notification {outbox_id} is {before}, not dead")
     pipeline.observers.queued(1)
     async with db.read() as conn:

@@ -86,9 +86,12 @@ def incident_text(incident: Mapping[str, Any]) -> list[str]:
     lines += ["", f"Notifications ({len(incident['notifications'])}):"]
     for n in incident["notifications"]:
         error = f"  {n['lastErrorKind']}: {n['lastError']}" if n["lastError"] else ""
+        outcome = f"{n['status']} after {n['attempts']} attempt(s)"
+        if n["status"] == "superseded" and n["detail"]:
+            outcome = n["detail"]  # "superseded by notification N"
         lines.append(
             f"  {when(n['createdAt'])}  {n['receiver']}/{n['integration']} {n['op']}"
-            f" ({n['reason']}): {n['status']} after {n['attempts']} attempt(s){error}"
+            f" ({n['reason']}): {outcome}{error}"
         )
     lines += ["", "Timeline:"]
     for e in incident["timeline"]:

@@ -1,7 +1,8 @@
 """The outbox table: messages queued by a flush, claimed by delivery workers, and the delivery
 log the API shows.
 
-A row is `pending` until sent (`sent`) or given up on (`dead`). A worker claims a row by setting
+A row is `pending` until sent (`sent`), given up on (`dead`) or replaced by a later row of its
+stream before it was sent (`superseded`, delivery.coalesce). A worker claims a row by setting
 `lease_until` (and counting the attempt) in a short transaction, sends without holding any lock,
 and records the outcome in another. If the process dies in between, the lease runs out and the
 row is claimed again: delivery is at least once, and a message is repeated only when a process
@@ -24,16 +25,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertrouter.delivery import coalesce
+from alertrouter.delivery.outcomes import DEAD, PENDING, SENT, timeline_event
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Sent
 from alertrouter.storage import timeline
 from alertrouter.storage.database import Database
 from alertrouter.storage.statements import DriverStatement, column_binds, compiled_insert
 from alertrouter.storage.tables import delivery_threads, outbox, rate_slots
-
-PENDING, SENT, DEAD = "pending", "sent", "dead"
-STATUSES = (PENDING, SENT, DEAD)
-ACTOR = "alertrouter"
-SOURCE = "delivery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +151,8 @@ class ClaimResult:
     rows: list[Claimed]
     # Due rows were held back by a rate slot; the earliest such slot opens at this time.
     rate_wait_until: int | None
+    # The integration kind of each row superseded by a later one (delivery.coalesce).
+    superseded: tuple[str, ...] = ()
 
 
 def claim(
@@ -165,10 +165,16 @@ def claim(
     rate_interval_ms: Callable[[str], int],
     scan: int = 200,
 ) -> ClaimResult:
-    """Leases due rows: at most `capacity[kind]` per integration kind, one per open rate slot."""
+    """Leases due rows: at most `capacity[kind]` per integration kind, one per open rate slot.
+    Rows that a later row of their stream replaces are superseded first, unsent."""
     if not any(capacity.values()):
         return ClaimResult([], None)
     candidates = conn.execute(db.for_update(candidates_query(now, scan), skip_locked=True)).all()
+    superseded = tuple(coalesce.supersede(db, conn, [row.id for row in candidates], now))
+    if superseded:  # their streams' next rows may be due now
+        candidates = conn.execute(
+            db.for_update(candidates_query(now, scan), skip_locked=True)
+        ).all()
     left = dict(capacity)
     chosen: list[int] = []
     seen_keys: set[str] = set()  # one row per rate key per claim, at most
@@ -189,7 +195,7 @@ def claim(
         chosen.append(row.id)
     rate_wait = _earliest_slot(conn, blocked) if blocked else None
     if not chosen:
-        return ClaimResult([], rate_wait)
+        return ClaimResult([], rate_wait, superseded)
     leased = conn.execute(
         sa.update(outbox)
         .where(outbox.c.id.in_(chosen))
@@ -221,7 +227,7 @@ def claim(
         )
         for r in sorted(leased, key=lambda r: r.id)
     ]
-    return ClaimResult(rows, rate_wait)
+    return ClaimResult(rows, rate_wait, superseded)
 
 
 def candidates_query(now: int, limit: int) -> sa.Select[Any]:
@@ -263,6 +269,15 @@ def _take_slot(db: Database, conn: sa.Connection, key: str, now: int, interval: 
     return taken is not None
 
 
+def hold_rate_slot(db: Database, conn: sa.Connection, key: str, until: int) -> None:
+    """Keeps the key's slot closed until at least `until`."""
+    insert = db.insert(rate_slots).values(key=key, next_at=until)
+    later = (sa.func.max if db.is_sqlite else sa.func.greatest)(rate_slots.c.next_at, until)
+    conn.execute(
+        insert.on_conflict_do_update(index_elements=[rate_slots.c.key], set_={"next_at": later})
+    )
+
+
 def _earliest_slot(conn: sa.Connection, keys: list[str]) -> int | None:
     return conn.execute(
         sa.select(sa.func.min(rate_slots.c.next_at)).where(rate_slots.c.key.in_(keys))
@@ -274,28 +289,7 @@ def _timeline(
 ) -> None:
     if row.incident_id is None:  # about no incident: the delivery log is its record
         return
-    timeline.append(
-        db,
-        conn,
-        [
-            {
-                "incident_id": row.incident_id,
-                "at": now,
-                "kind": kind,
-                "actor": ACTOR,
-                "source": SOURCE,
-                "detail": {
-                    "receiver": row.receiver,
-                    "integration": row.integration,
-                    "op": row.op,
-                    "reason": row.reason,
-                    "attempts": row.attempts,
-                    "outbox_id": row.id,
-                    **detail,
-                },
-            }
-        ],
-    )
+    timeline.append(db, conn, [timeline_event(row, now, kind, **detail)])
 
 
 def record_sent(db: Database, conn: sa.Connection, row: Claimed, sent: Sent, now: int) -> None:
@@ -370,15 +364,7 @@ def record_failure(
     conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(values))
     if error.kind is ErrorKind.RATE_LIMITED and row.rate_key is not None and retry_at is not None:
         # The service throttles the whole key (e.g. the channel): hold its other messages too.
-        insert = db.insert(rate_slots).values(key=row.rate_key, next_at=retry_at)
-        conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=[rate_slots.c.key],
-                set_={"next_at": sa.func.max(rate_slots.c.next_at, retry_at)}
-                if db.is_sqlite
-                else {"next_at": sa.func.greatest(rate_slots.c.next_at, retry_at)},
-            )
-        )
+        hold_rate_slot(db, conn, row.rate_key, retry_at)
     if retry_at is None:
         _timeline(
             db,

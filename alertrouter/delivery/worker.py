@@ -73,6 +73,8 @@ class _Outcome:
     result: Sent | DeliveryError
     now: int
     retry_at: int | None  # for a failure: None means dead-letter
+    # The row's rate slot stays closed until then: one interval after the answer (see _record).
+    rate_hold_until: int | None = None
 
 
 class DeliveryWorker:
@@ -190,6 +192,9 @@ class DeliveryWorker:
             inline=True,  # a short transaction: run it at once when the writer is free
         )
         self._claimed_last_pass = len(result.rows)
+        if self._metrics is not None:
+            for kind in result.superseded:
+                self._metrics.notification_superseded(kind)
         log.debug(
             "delivery pass: claimed %d (in flight %d) in %.1f ms",
             len(result.rows),
@@ -248,8 +253,13 @@ class DeliveryWorker:
     ) -> None:
         now = self._now()
         kind = row.kind
+        # The claim closed the slot for an interval from the claim; the service counts from
+        # when the request reached it, later by a varying delay (the event loop, the network):
+        # counted from the answer instead, the next message never arrives too soon.
+        interval = settings.rate_interval_ms(row.rate_key) if row.rate_key else 0
+        hold = now + interval if interval > 0 else None
         if isinstance(outcome, Sent):
-            await self._outcomes.submit([_Outcome(row, outcome, now, None)])
+            await self._outcomes.submit([_Outcome(row, outcome, now, None, hold)])
             if self._metrics is not None:
                 self._metrics.notification_sent(kind, (now - row.created_at) / 1000)
             return
@@ -261,7 +271,7 @@ class DeliveryWorker:
             policy=settings.retry,
             rng=self._rng,
         )
-        await self._outcomes.submit([_Outcome(row, outcome, now, retry_at)])
+        await self._outcomes.submit([_Outcome(row, outcome, now, retry_at, hold)])
         if retry_at is None:
             log.error(
                 "notification dead-lettered after %d attempt(s): outbox row %d, %s %s: %s",
@@ -285,6 +295,8 @@ class DeliveryWorker:
 
     def _write_outcomes(self, conn: sa.Connection, outcomes: Sequence[_Outcome]) -> None:
         for item in outcomes:
+            if item.rate_hold_until is not None and item.row.rate_key is not None:
+                outbox.hold_rate_slot(self._db, conn, item.row.rate_key, item.rate_hold_until)
             if isinstance(item.result, Sent):
                 outbox.record_sent(self._db, conn, item.row, item.result, item.now)
             else:

@@ -7,8 +7,9 @@ Three phases, each oldest first:
    member alerts, escalation steps and outbox rows, then the incident itself;
 2. alert occurrences that ended before the cutoff, and an alert with its last one when no group
    and no remaining incident holds the alert;
-3. messages sent or dead-lettered before the cutoff, whatever their incident's state (those of
-   the incidents of phase 1 are gone by then: what is left are the long-lived incidents').
+3. messages sent, dead-lettered or superseded before the cutoff, whatever their incident's state
+   (those of the incidents of phase 1 are gone by then: what is left are the long-lived
+   incidents').
 
 Kept whatever their age: open incidents; a resolved incident with a message still pending (its
 outcome is yet to be recorded on it) or within its group's repeat_interval (a person's resolution
@@ -34,7 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from alertrouter.config.models import HistoryConfig
-from alertrouter.delivery.outbox import DEAD, PENDING, SENT
+from alertrouter.delivery.outcomes import DEAD, PENDING, SENT, SUPERSEDED
 from alertrouter.storage.database import Database
 from alertrouter.storage.tables import (
     alert_occurrences,
@@ -215,7 +216,7 @@ def _messages_batch(
     db: Database, conn: sa.Connection, *, cutoff: int, now: int, limit: int
 ) -> _Batch:
     query = sa.select(outbox.c.id).where(
-        outbox.c.status.in_((SENT, DEAD)),
+        outbox.c.status.in_((SENT, DEAD, SUPERSEDED)),
         outbox.c.updated_at < cutoff,
         outbox.c.id < _first_id_since(conn, cutoff),  # ix_outbox_status_id (status, id)
     )

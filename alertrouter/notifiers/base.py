@@ -8,6 +8,10 @@ An integration is a subpackage of notifiers with two halves, each a module of it
   looked up when sending), because it is stored in the outbox table until delivered.
   `compose.compose_notice(config, global_, renderer, notice, label=...) -> list[Message]`
   (optional, pure): the same for a `Notice`, a message about no incident.
+  `compose.state_key(op, body) -> str | None` (optional, pure): for messages that set an object
+  on the far side in full (Slack's incident message, a PagerDuty alert), which part they set;
+  while several messages of one stream with the same key wait, only the newest is sent
+  (delivery.coalesce). `RESTART` marks a message after which that object starts anew.
 - `send`: a Notifier, built from the integration's configuration, whose `send` performs
   exactly one request for one Message and either returns `Sent` or raises `DeliveryError`. It
   never retries: the delivery worker owns retries, backoff and dead-lettering.
@@ -94,6 +98,11 @@ class Notice:
     receiver: str
     index: int
     now: int  # epoch ms
+
+
+# What `state_key` answers for a message after which the stream's object starts anew (a
+# PagerDuty resolve: the next trigger opens a new alert, so it is a creation, never replaced).
+RESTART = "restart"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@ place that knows every integration; the integrations know nothing of each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import Integration, Receiver
@@ -33,11 +34,26 @@ class Kind:
     build: Callable[..., Notifier]
     # Messages about no incident (notices); None for integrations that only page.
     compose_notice: Callable[..., list[Message]] | None = None
+    # Which messages replace earlier ones of their stream (see notifiers.base); None: none do.
+    state_key: Callable[[str, Mapping[str, Any]], str | None] | None = None
+    # The ops whose messages may have a state key (the outbox is searched by op).
+    state_ops: frozenset[str] = frozenset()
 
 
 KINDS: dict[str, Kind] = {
-    "slack": Kind(slack_compose.compose, slack_send.SlackNotifier, slack_compose.compose_notice),
-    "pagerduty": Kind(pagerduty_compose.compose, pagerduty_send.PagerDutyNotifier),
+    "slack": Kind(
+        slack_compose.compose,
+        slack_send.SlackNotifier,
+        slack_compose.compose_notice,
+        state_key=slack_compose.state_key,
+        state_ops=frozenset({"message"}),
+    ),
+    "pagerduty": Kind(
+        pagerduty_compose.compose,
+        pagerduty_send.PagerDutyNotifier,
+        state_key=pagerduty_compose.state_key,
+        state_ops=frozenset({"event"}),
+    ),
     "email": Kind(email_compose.compose, email_send.EmailNotifier, email_compose.compose_notice),
     "webhook": Kind(
         webhook_compose.compose, webhook_send.WebhookNotifier, webhook_compose.compose_notice
@@ -86,6 +102,21 @@ def compose_notice(
     return composer(
         config, global_, renderer, notice, label=label(notice.receiver, kind, notice.index)
     )
+
+
+# Per integration kind, the ops whose messages may replace earlier ones (kinds with none left out).
+STATE_OPS: dict[str, frozenset[str]] = {
+    name: kind.state_ops for name, kind in KINDS.items() if kind.state_ops
+}
+
+
+def state_key(integration: str, op: str, body: Mapping[str, Any]) -> str | None:
+    """What part of the far side's object a queued message sets in full, if any: messages of one
+    stream with the same key replace each other (the newest is what counts)."""
+    kind = KINDS.get(parse_integration_id(integration)[0])
+    if kind is None or kind.state_key is None or op not in kind.state_ops:
+        return None
+    return kind.state_key(op, body)
 
 
 def find(receiver: Receiver, integration: str) -> tuple[str, Integration]:

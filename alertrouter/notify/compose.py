@@ -16,6 +16,7 @@ from alertrouter.config.receivers import Integration
 from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.delivery import outbox as outbox_store
+from alertrouter.delivery.outcomes import ACTOR, SOURCE
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import ErrorKind, Message, Notification
 from alertrouter.notify.log_store import LogEntries, upsert_entry
@@ -268,8 +269,8 @@ def time_muted_event(incident_id: int, receiver: str, why: str, now: int) -> dic
         "incident_id": incident_id,
         "at": now,
         "kind": "notification_muted",
-        "actor": outbox_store.ACTOR,
-        "source": outbox_store.SOURCE,
+        "actor": ACTOR,
+        "source": SOURCE,
         "detail": {"receiver": receiver, "reason": why},
     }
 
@@ -281,8 +282,8 @@ def _template_error_event(
         "incident_id": notification.incident_id,
         "at": notification.now,
         "kind": "notification_template_error",
-        "actor": outbox_store.ACTOR,
-        "source": outbox_store.SOURCE,
+        "actor": ACTOR,
+        "source": SOURCE,
         "detail": {
             "receiver": notification.receiver,
             "integration": integration,

@@ -72,7 +72,8 @@ class Metrics:
         )
         self.notifications = Counter(
             "alertrouter_notifications",
-            "Notification requests by integration and outcome (sent, retry, dead).",
+            "Notification requests by integration and outcome (sent, retry, dead), and messages "
+            "replaced by a later one before they were sent (superseded).",
             ["integration", "outcome"],
             registry=r,
         )
@@ -173,6 +174,10 @@ class Metrics:
     def notification_sent(self, integration: str, latency: float) -> None:
         self.notifications.labels(integration, "sent").inc()
         self.notification_latency.labels(integration).observe(latency)
+
+    def notification_superseded(self, integration: str) -> None:
+        """A queued message replaced by a later one before it was sent (delivery.coalesce)."""
+        self.notifications.labels(integration, "superseded").inc()
 
     def notification_failed(self, integration: str, error: str, *, dead: bool) -> None:
         self.notifications.labels(integration, "dead" if dead else "retry").inc()

@@ -15,9 +15,10 @@ from alertrouter.core.durations import human_duration, parse_duration
 Detail = Mapping[str, Any]
 
 # Each delivery is one row of the incident page's notifications table (with its attempts and
-# status), so the page's timeline leaves out the sent ones; a delivery that failed for good
-# stays on the timeline too, since it means someone was not told.
-LISTED_ELSEWHERE = frozenset({"notification_sent"})
+# status), so the page's timeline leaves out the sent and the superseded ones (a later message
+# told the same, newer); a delivery that failed for good stays on the timeline too, since it
+# means someone was not told.
+LISTED_ELSEWHERE = frozenset({"notification_sent", "notification_superseded"})
 
 
 def story(events: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
@@ -103,6 +104,10 @@ _SENTENCES: dict[str, Callable[[Detail], str]] = {
         f"unacknowledged for {_human(d.get('unacknowledged_for'))}"
     ),
     "notification_sent": lambda d: f"Notification sent: {_delivery(d)}{_attempts(d)}",
+    "notification_superseded": lambda d: (
+        f"Notification superseded: {_delivery(d)} not sent, "
+        f"notification {d.get('superseded_by', '?')} replaces it"
+    ),
     "notification_failed": lambda d: (
         f"Notification failed for good: {_delivery(d)}{_attempts(d)}: "
         f"{d.get('error', '?')} ({d.get('error_kind', '?')})"

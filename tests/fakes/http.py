@@ -71,6 +71,9 @@ class FakeHTTPServer:
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.arrived = asyncio.Condition()
+        # Called with each request before it is handled: e.g. to move a test's fake clock, as
+        # time passes while the far side works.
+        self.on_request: Callable[[Recorded], None] | None = None
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         self._routes[(method.upper(), path)] = handler
@@ -129,6 +132,8 @@ class FakeHTTPServer:
         async with self.arrived:  # recorded on arrival, so a request the client gave up on counts
             self.requests.append(recorded)
             self.arrived.notify_all()
+        if self.on_request is not None:
+            self.on_request(recorded)
         fault = self._next_fault()
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)

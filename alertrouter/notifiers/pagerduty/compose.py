@@ -19,7 +19,7 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import PagerdutyConfig
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import Severity
-from alertrouter.notifiers.base import Message, Notification
+from alertrouter.notifiers.base import RESTART, Message, Notification
 from alertrouter.render.environment import Renderer, iso_time, parse_json, render_part
 
 DEFAULT_CLIENT = "alertrouter"
@@ -92,6 +92,16 @@ def compose(
     if not n.data["alerts"]["firing"]:
         return []  # every alert is muted: a trigger would page for nothing
     return [Message("event", trigger_event(config, renderer, n.data, key, label=label))]
+
+
+def state_key(op: str, body: Mapping[str, Any]) -> str | None:
+    """A trigger carries the alert's whole summary and details: of several queued, only the
+    newest needs sending. After a resolve, the next trigger opens a new PagerDuty alert.
+    Acknowledgements are each sent."""
+    action = body.get("event_action") if op == "event" else None
+    if action == "trigger":
+        return "trigger"
+    return RESTART if action == "resolve" else None
 
 
 def acknowledge_message(external_url: str, incident_id: int) -> Message:

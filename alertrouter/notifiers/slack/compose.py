@@ -77,6 +77,13 @@ def compose_notice(
     return [Message("webhook", {"text": text}, f"slack-webhook:{notice.receiver}:{notice.index}")]
 
 
+def state_key(op: str, body: Mapping[str, Any]) -> str | None:
+    """A "message" is the incident's whole message, edited in place: of several queued, only the
+    newest needs sending. Replies, posts and incoming-webhook messages are each a message of
+    their own."""
+    return "message" if op == "message" else None
+
+
 def usergroup_update(usergroup: str, slack_user_ids: list[str]) -> Message:
     """Sets the members of a Slack user group (usergroups.users.update). Slack refuses an empty
     list: callers leave the group as it is instead."""

@@ -237,6 +237,28 @@ async def test_one_message_per_second_per_channel(database_url, start_server, sl
     assert len(hook.requests_to("/hook")) == 5  # no rate limit on webhooks
 
 
+async def test_a_channel_waits_one_interval_after_the_answer(
+    database_url, start_server, slack, hook
+):
+    """Slack counts its rate from when a request arrives, which is after the claim by however
+    long the claim's commit, the event loop and the network take: the channel's next message
+    waits for an interval after the previous one was answered, so it never arrives too soon."""
+    clock = FakeClock()
+    config = CONFIG.format(slack=slack.url, hook=hook.url).replace(
+        "group_by: [alertname]", "group_by: [alertname, instance]"
+    )
+    service, client = await start_server(database_url, config, clock=clock, run_scheduler=False)
+    slack.server.on_request = lambda request: clock.advance(0.4)  # answered 0.4 s after claim
+    await post(client, payload(*[alert(instance=str(i)) for i in range(2)]))
+    await service.pipeline.flush_due(clock())
+    posted = []
+    for advance in (0, 0.6, 0.39, 0.01):  # from the claim: 0, 1, 1.39, 1.4 s
+        clock.advance(advance)
+        await service.delivery.deliver_due()
+        posted.append(len(slack.posts()))
+    assert posted == [1, 1, 1, 2]
+
+
 async def test_rows_of_a_removed_receiver_dead_letter(started, slack, hook, tmp_path):
     service, client, clock = started
     hook.fail(500)
