@@ -3,8 +3,10 @@ records the outcome. The only place in alertrouter that retries a notification.
 
 One pass claims as many due rows as the per-kind concurrency allows (each claim leases the row),
 starts a task per row, and sleeps until poked (a flush queued something, a send finished), until
-the next row or rate slot is due, or for the poll interval (other replicas' work). A send that
-fails is retried with backoff (delivery.backoff) until the row's deadline, then dead-lettered.
+the next row or rate slot is due, or for the poll interval (other replicas' work). A pass reads
+the rows whose turn it is in their stream (delivery.streams); once per poll interval it checks
+every pending row instead. A send that fails is retried with backoff (delivery.backoff) until
+the row's deadline, then dead-lettered.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sqlalchemy as sa
 
 from alertrouter.config.models import Config, NotificationsConfig
 from alertrouter.config.receivers import Integration
-from alertrouter.delivery import outbox
+from alertrouter.delivery import deliveries, outbox
 from alertrouter.delivery.backoff import RetryPolicy, next_attempt
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notifier, Sent, Thread
@@ -102,6 +104,7 @@ class DeliveryWorker:
         # Outcomes of concurrent sends share a transaction (one fsync on SQLite).
         self._outcomes: GroupCommitter[_Outcome, None] = GroupCommitter(db, self._write_outcomes)
         self._claimed_last_pass = 0
+        self._full_scan_at: int | None = None  # see run_once
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -178,6 +181,11 @@ class DeliveryWorker:
             kind: max(0, limit - self._in_flight[kind])
             for kind, limit in settings.concurrency.items()
         }
+        # Once per poll interval the claim checks every pending row, not only the rows flagged
+        # as their stream's head: a head a race left unflagged waits no longer than that.
+        full_scan = self._full_scan_at is None or now - self._full_scan_at >= _ms(self._poll)
+        if full_scan and any(capacity.values()):
+            self._full_scan_at = now
         result = await self._db.run_write(
             lambda conn: outbox.claim(
                 self._db,
@@ -186,6 +194,7 @@ class DeliveryWorker:
                 capacity=capacity,
                 lease_ms=settings.lease_ms,
                 rate_interval_ms=settings.rate_interval_ms,
+                full_scan=full_scan,
             ),
             inline=True,  # a short transaction: run it at once when the writer is free
         )
@@ -207,10 +216,8 @@ class DeliveryWorker:
         delay = self._poll
         if result.rate_wait_until is not None:
             delay = min(delay, max(0.0, (result.rate_wait_until - self._now()) / 1000))
-        async with self._db.read() as conn:
-            due = await conn.run_sync(lambda c: outbox.next_due(c, now))
-        if due is not None:
-            delay = min(delay, (due - self._now()) / 1000)
+        if result.next_due is not None:
+            delay = min(delay, (result.next_due - self._now()) / 1000)
         # Rows due now but not claimed wait for a send to finish (a poke), a rate slot, or
         # (held by another replica) the poll interval.
         return max(0.0, delay)
@@ -284,10 +291,10 @@ class DeliveryWorker:
             self._metrics.notification_failed(kind, str(outcome.kind), dead=retry_at is None)
 
     def _write_outcomes(self, conn: sa.Connection, outcomes: Sequence[_Outcome]) -> None:
+        sent = [(i.row, i.result, i.now) for i in outcomes if isinstance(i.result, Sent)]
+        outbox.record_sent_many(self._db, conn, sent)
         for item in outcomes:
-            if isinstance(item.result, Sent):
-                outbox.record_sent(self._db, conn, item.row, item.result, item.now)
-            else:
+            if not isinstance(item.result, Sent):
                 outbox.record_failure(
                     self._db, conn, item.row, item.result, item.now, item.retry_at
                 )
@@ -326,7 +333,7 @@ class DeliveryWorker:
             return
         self._stats_at = now
         async with self._db.read() as conn:
-            stats = await outbox.queue_stats(conn)
+            stats = await deliveries.queue_stats(conn)
         self._metrics.observe_outbox(
             stats.pending, stats.oldest_pending_created_at, stats.dead, now
         )
