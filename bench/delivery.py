@@ -297,10 +297,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--timeout", default="2s", help="notifications.timeout")
     ap.add_argument("--max-wait", type=float, default=120.0, help="seconds allowed per drain")
     ap.add_argument("--no-takeover", dest="takeover", action="store_false")
+    ap.add_argument("--takeover-only", action="store_true", help="skip the drain cases")
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     ns = ap.parse_args(argv)
     ns.backends = ["sqlite", "postgresql"] if ns.backend == "both" else ns.backend.split(",")
-    ns.shapes = ns.shapes.split(",")
+    ns.shapes = [] if ns.takeover_only else ns.shapes.split(",")
     ns.replicas = [int(r) for r in ns.replicas.split(",")]
     return ns
 

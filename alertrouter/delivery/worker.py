@@ -6,7 +6,8 @@ starts a task per row, and sleeps until poked (a flush queued something, a send 
 the next row or rate slot is due, or for the poll interval (other replicas' work). A pass reads
 the rows whose turn it is in their stream (delivery.streams); once per poll interval it checks
 every pending row instead. A send that fails is retried with backoff (delivery.backoff) until
-the row's deadline, then dead-lettered.
+the row's deadline, then dead-lettered. A send is cut off at `DeliverySettings.send_limit`, so
+that the lease outlasts it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from alertrouter.config.models import Config, NotificationsConfig
+from alertrouter.config.models import Config
 from alertrouter.config.receivers import Integration
 from alertrouter.delivery import deliveries, outbox
 from alertrouter.delivery.backoff import RetryPolicy, next_attempt
@@ -40,30 +41,51 @@ def _ms(seconds: float) -> int:
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    timeout: float  # seconds per request
+    timeout: float  # seconds per request, unless an integration sets its own
     retry: RetryPolicy
     concurrency: dict[str, int]
     slack_channel_interval_ms: int
+    longest_timeout: float  # seconds: the longest per-request timeout of any integration
+    record_wait: float  # seconds: the longest a write waits for the database (busy_timeout)
 
     @classmethod
-    def from_config(cls, config: NotificationsConfig) -> DeliverySettings:
-        retry = config.retry
+    def from_config(cls, config: Config) -> DeliverySettings:
+        notifications = config.notifications
+        retry = notifications.retry
+        timeout = notifications.timeout.total_seconds()
+        own = [
+            registry.request_timeout(integration, timeout)
+            for receiver in config.receivers
+            for _, _, integration in receiver.integrations
+        ]
         return cls(
-            timeout=config.timeout.total_seconds(),
+            timeout=timeout,
             retry=RetryPolicy(
                 _ms(retry.initial_backoff.total_seconds()),
                 _ms(retry.max_backoff.total_seconds()),
                 _ms(retry.max_retry_time.total_seconds()),
             ),
-            concurrency=dict(config.concurrency),
-            slack_channel_interval_ms=_ms(config.slack_channel_interval.total_seconds()),
+            concurrency=dict(notifications.concurrency),
+            slack_channel_interval_ms=_ms(notifications.slack_channel_interval.total_seconds()),
+            longest_timeout=max([timeout, *own]),
+            record_wait=config.storage.busy_timeout.total_seconds(),
         )
 
     @property
+    def send_limit(self) -> float:
+        """The longest one send may take, enforced by the worker: twice the longest request
+        timeout, the bound the notifiers keep themselves (PagerDuty waits that long for an
+        answer that trickles in; email's QUIT after an accepted mail has a timeout of its
+        own)."""
+        return 2 * self.longest_timeout
+
+    @property
     def lease_ms(self) -> int:
-        """Long enough that a live worker always records the outcome first (a send takes at
-        most `timeout`); short enough that a crashed worker's rows come back soon."""
-        return _ms(self.timeout) * 2 + 10_000
+        """How long a claimed row stays leased: a live worker has sent it (`send_limit`) and
+        recorded the outcome (a write waits for the database up to `storage.busy_timeout`)
+        by then. A replica killed mid-send leaves its rows for that long after their claim;
+        then another replica sends them."""
+        return _ms(self.send_limit + self.record_wait)
 
     def rate_interval_ms(self, rate_key: str) -> int:
         return self.slack_channel_interval_ms if rate_key.startswith("slack") else 0
@@ -105,6 +127,7 @@ class DeliveryWorker:
         self._outcomes: GroupCommitter[_Outcome, None] = GroupCommitter(db, self._write_outcomes)
         self._claimed_last_pass = 0
         self._full_scan_at: int | None = None  # see run_once
+        self._settings: tuple[Config, DeliverySettings] | None = None  # of the config in force
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -175,7 +198,7 @@ class DeliveryWorker:
         """Claims and starts what is due; returns how long to sleep unless poked."""
         self._wake.clear()
         config = self._config()
-        settings = DeliverySettings.from_config(config.notifications)
+        settings = self._settings_of(config)
         now = self._now()
         capacity = {
             kind: max(0, limit - self._in_flight[kind])
@@ -222,17 +245,27 @@ class DeliveryWorker:
         # (held by another replica) the poll interval.
         return max(0.0, delay)
 
+    def _settings_of(self, config: Config) -> DeliverySettings:
+        if self._settings is None or self._settings[0] is not config:
+            self._settings = (config, DeliverySettings.from_config(config))
+        return self._settings[1]
+
     async def _deliver(
         self, row: outbox.Claimed, config: Config, settings: DeliverySettings
     ) -> None:
         outcome: Sent | DeliveryError
         try:
             notifier = self._notifier(config, row, settings)
-            outcome = await notifier.send(
-                Message(row.op, row.body, row.rate_key), Thread(row.thread)
-            )
+            async with asyncio.timeout(settings.send_limit):  # the lease counts on it
+                outcome = await notifier.send(
+                    Message(row.op, row.body, row.rate_key), Thread(row.thread)
+                )
         except DeliveryError as exc:
             outcome = exc
+        except TimeoutError:
+            outcome = DeliveryError(
+                ErrorKind.TIMEOUT, f"no outcome within {settings.send_limit:g}s"
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a notifier must not kill the worker or the row
