@@ -204,10 +204,14 @@ class DeliveryWorker:
             kind: max(0, limit - self._in_flight[kind])
             for kind, limit in settings.concurrency.items()
         }
+        if not any(capacity.values()):
+            self._claimed_last_pass = 0
+            await self._observe_queue(now)
+            return self._poll  # every slot is busy: a finished send pokes the next pass
         # Once per poll interval the claim checks every pending row, not only the rows flagged
         # as their stream's head: a head a race left unflagged waits no longer than that.
         full_scan = self._full_scan_at is None or now - self._full_scan_at >= _ms(self._poll)
-        if full_scan and any(capacity.values()):
+        if full_scan:
             self._full_scan_at = now
         result = await self._db.run_write(
             lambda conn: outbox.claim(
@@ -271,6 +275,10 @@ class DeliveryWorker:
         except Exception as exc:  # a bug in a notifier must not kill the worker or the row
             log.exception("unexpected error delivering outbox row %d", row.id)
             outcome = DeliveryError(ErrorKind.SERVER, f"unexpected {type(exc).__name__}: {exc}")
+        finally:
+            # The request is over: its slot takes the next row while the outcome is recorded.
+            self._in_flight[row.kind] -= 1
+            self.poke()
         try:
             await self._record(row, outcome, settings)
         except Exception:
@@ -280,8 +288,7 @@ class DeliveryWorker:
                 row.id,
             )
         finally:
-            self._in_flight[row.kind] -= 1
-            self.poke()
+            self.poke()  # the next row of its stream may go now
 
     async def _record(
         self, row: outbox.Claimed, outcome: Sent | DeliveryError, settings: DeliverySettings
