@@ -100,7 +100,7 @@ def candidates(
     paged = after is not None
     query = db.cached(
         f"outbox.candidates:{','.join(kinds)}:{heads_only}:{paged}",
-        lambda: db.for_update(_candidates_query(kinds, heads_only, paged), skip_locked=True),
+        lambda: _candidates_query(kinds, heads_only, paged, db),
     )
     params = {"now": now, "limit": limit}
     if after is not None:
@@ -118,9 +118,11 @@ def candidates_query(
 ) -> sa.Select[Any]:
     """Due, unleased pending rows with no earlier pending row in their stream, oldest first
     (after the row `after`, (next_attempt_at, id), if given); of the integration `kinds` only,
-    if any are given. The stream check runs per row, on ix_outbox_pending_stream; `heads_only`
-    checks only the rows flagged as their stream's head, read in order through
-    ix_outbox_heads."""
+    if any are given. The stream check runs per row, on ix_outbox_pending_stream, before the
+    limit. `heads_only` takes the first `limit` rows flagged as their stream's head (through
+    ix_outbox_heads) and checks those only: however the planner reads them (in order, or all
+    of them and a top-N sort, as PostgreSQL does while its statistics still see an empty
+    queue), no row is checked that the limit would drop."""
     params = {"now": now, "limit": limit}
     if after is not None:
         params |= {"after_at": after[0], "after_id": after[1]}
@@ -128,10 +130,14 @@ def candidates_query(
 
 
 _EARLIER = outbox.alias("earlier")
+_HEADS = outbox.alias("heads")
 
 
-def _candidates_query(kinds: tuple[str, ...], heads_only: bool, paged: bool) -> sa.Select[Any]:
-    now = sa.bindparam("now", type_=outbox.c.next_attempt_at.type)
+def _candidates_query(
+    kinds: tuple[str, ...], heads_only: bool, paged: bool, db: Database | None = None
+) -> sa.Select[Any]:
+    """`db`: lock the rows read (PostgreSQL, SKIP LOCKED)."""
+    limit = sa.bindparam("limit", type_=sa.Integer)
     earlier = _EARLIER
     earlier_pending = (
         sa.select(earlier.c.id)
@@ -142,28 +148,43 @@ def _candidates_query(kinds: tuple[str, ...], heads_only: bool, paged: bool) -> 
         )
         .exists()
     )
-    query = sa.select(
+    columns = sa.select(
         outbox.c.id,
         outbox.c.integration,
         outbox.c.rate_key,
         outbox.c.stream_head,
         outbox.c.next_attempt_at,
-    ).where(
-        outbox.c.status == _PENDING,
-        outbox.c.next_attempt_at <= now,
-        sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
-        ~earlier_pending,
     )
-    if heads_only:
-        query = query.where(outbox.c.stream_head == sa.true())
+    order = (outbox.c.next_attempt_at, outbox.c.id)
+    if not heads_only:
+        query = columns.where(*_due(outbox, kinds, paged), ~earlier_pending)
+        query = query.order_by(*order).limit(limit)
+        return query if db is None else db.for_update(query, skip_locked=True)
+    heads = _HEADS
+    first = sa.select(heads.c.id).where(
+        *_due(heads, kinds, paged), heads.c.stream_head == sa.true()
+    )
+    first = first.order_by(heads.c.next_attempt_at, heads.c.id).limit(limit)
+    if db is not None:
+        first = db.for_update(first, skip_locked=True)
+    return columns.where(outbox.c.id.in_(first), ~earlier_pending).order_by(*order)
+
+
+def _due(table: sa.FromClause, kinds: tuple[str, ...], paged: bool) -> list[Any]:
+    """Pending, due, unleased, of the `kinds`, after the row (after_at, after_id) if `paged`."""
+    now = sa.bindparam("now", type_=outbox.c.next_attempt_at.type)
+    due = [
+        table.c.status == _PENDING,
+        table.c.next_attempt_at <= now,
+        sa.or_(table.c.lease_until.is_(None), table.c.lease_until <= now),
+    ]
     if kinds:
-        query = query.where(sa.or_(*(outbox.c.integration.startswith(f"{k}:") for k in kinds)))
+        due.append(sa.or_(*(table.c.integration.startswith(f"{k}:") for k in kinds)))
     if paged:
         last = (sa.bindparam("after_at", type_=outbox.c.next_attempt_at.type),
                 sa.bindparam("after_id", type_=outbox.c.id.type))  # fmt: skip
-        query = query.where(sa.tuple_(outbox.c.next_attempt_at, outbox.c.id) > sa.tuple_(*last))
-    limit = sa.bindparam("limit", type_=sa.Integer)
-    return query.order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+        due.append(sa.tuple_(table.c.next_attempt_at, table.c.id) > sa.tuple_(*last))
+    return due
 
 
 def next_due(conn: sa.Connection, now: int) -> int | None:
