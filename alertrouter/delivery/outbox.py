@@ -158,7 +158,8 @@ class ClaimResult:
     rows: list[Claimed]
     # Due rows were held back by a rate slot; the earliest such slot opens at this time.
     rate_wait_until: int | None
-    # When the next pending row falls due, read when the claim left capacity unused.
+    # When the next row that may be claimed falls due (streams.next_due), read when the claim
+    # left a slot free.
     next_due: int | None = None
 
 
@@ -304,10 +305,6 @@ def _timeline(
     if row.incident_id is None:  # about no incident: the delivery log is its record
         return
     timeline.append(db, conn, [_event(row, now, kind, **detail)])
-
-
-def record_sent(db: Database, conn: sa.Connection, row: Claimed, sent: Sent, now: int) -> None:
-    record_sent_many(db, conn, [(row, sent, now)])
 
 
 def record_sent_many(

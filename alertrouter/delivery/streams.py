@@ -9,7 +9,7 @@ ix_outbox_heads). The flag is kept on the earliest pending row of each stream:
   its batch (`in_turn`, at enqueue);
 - when rows stop being pending (sent, dead), the earliest pending row left in each of their
   streams is flagged (`promote`, in the same transaction);
-- a row put back in the queue is flagged (`flag`);
+- a row put back in the queue is flagged (delivery.deliveries.requeue);
 - the claim's full scan (every row checked, once per poll interval) flags the heads it finds
   without the flag (`flag`).
 
@@ -39,17 +39,12 @@ _PENDING = "pending"  # delivery.outbox.PENDING (that module imports this one)
 def in_turn(conn: sa.Connection, streams: Sequence[str]) -> list[bool]:
     """For rows about to be queued in this order, whether each is its stream's head."""
     wanted = set(streams)
-    seen = (
-        set(
-            conn.execute(
-                sa.select(outbox.c.stream)
-                .where(outbox.c.status == _PENDING, outbox.c.stream.in_(wanted))
-                .distinct()
-            ).scalars()
+    seen: set[str] = set()  # streams with a pending row, then also those queued here
+    if wanted:
+        pending = sa.select(outbox.c.stream).where(
+            outbox.c.status == _PENDING, outbox.c.stream.in_(wanted)
         )
-        if wanted
-        else set()
-    )
+        seen.update(conn.execute(pending.distinct()).scalars())
     heads = []
     for stream in streams:
         heads.append(stream not in seen)
