@@ -7,7 +7,7 @@ from aiohttp import web
 
 from alertrouter.api.serialize import delivery
 from alertrouter.core.values import InputError
-from alertrouter.delivery import outbox, outcomes
+from alertrouter.delivery import deliveries, outcomes
 from alertrouter.server import auth
 from alertrouter.server.history_params import MAX_LIMIT
 from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE
@@ -40,7 +40,7 @@ async def list_notifications(request: web.Request) -> web.Response:
     if status is not None and status not in outcomes.STATUSES:
         raise InputError(f"status must be one of {', '.join(outcomes.STATUSES)}")
     async with request.app[DB].read() as conn:
-        rows = await outbox.list_deliveries(
+        rows = await deliveries.list_deliveries(
             conn,
             limit=limit,
             before_id=query_int(request, "before", None),
@@ -56,7 +56,7 @@ async def list_notifications(request: web.Request) -> web.Response:
 async def get_notification(request: web.Request) -> web.Response:
     auth.check_api(request)
     async with request.app[DB].read() as conn:
-        row = await outbox.get_delivery(conn, _outbox_id(request))
+        row = await deliveries.get_delivery(conn, _outbox_id(request))
     if row is None:
         raise web.HTTPNotFound(reason="no such notification")
     return web.json_response(delivery(row, with_body=True))
@@ -71,13 +71,13 @@ async def retry_notification(request: web.Request) -> web.Response:
     now = request.app[CLOCK_MS]()
     deadline = now + int(config.notifications.retry.max_retry_time.total_seconds() * 1000)
     db = request.app[DB]
-    before = await db.run_write(lambda conn: outbox.requeue(conn, outbox_id, now, deadline))
+    before = await db.run_write(lambda conn: deliveries.requeue(conn, outbox_id, now, deadline))
     if before is None:
         raise web.HTTPNotFound(reason="no such notification")
     if before != outcomes.DEAD:
         raise web.HTTPConflict(reason=f"notification {outbox_id} is {before}, not dead")
     pipeline.observers.queued(1)
     async with db.read() as conn:
-        row = await outbox.get_delivery(conn, outbox_id)
+        row = await deliveries.get_delivery(conn, outbox_id)
     assert row is not None
     return web.json_response(delivery(row), status=202)

@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from alertrouter.delivery import streams as stream_heads
 from alertrouter.delivery.outcomes import PENDING, SUPERSEDED, timeline_event
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import RESTART
@@ -109,6 +110,7 @@ def supersede(db: Database, conn: sa.Connection, head_ids: Sequence[int], now: i
         return []
     superseded = [r for r in queued if r.id in replaced]
     _mark(db, conn, superseded, replaced, now)
+    stream_heads.promote(db, conn, {r.stream for r in superseded})  # a head may have gone
     return [r.integration.partition(":")[0] for r in superseded]
 
 

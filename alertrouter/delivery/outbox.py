@@ -1,5 +1,5 @@
-"""The outbox table: messages queued by a flush, claimed by delivery workers, and the delivery
-log the API shows.
+"""The outbox table: messages queued by a flush, claimed by delivery workers, their outcomes
+(the delivery log the API shows is delivery.deliveries).
 
 A row is `pending` until sent (`sent`), given up on (`dead`) or replaced by a later row of its
 stream before it was sent (`superseded`, delivery.coalesce). A worker claims a row by setting
@@ -9,9 +9,11 @@ row is claimed again: delivery is at least once, and a message is repeated only 
 died (or lost the database) after sending it and before recording that.
 
 Rows of one stream (incident x receiver x integration) go out in order: a row is not claimed while
-an earlier row of its stream is pending. A message about no incident (an on-call hand-off, a Slack
-user group update) has no `incident_id` and names its stream by a `topic` instead
-("schedule:payments"); its outcome is in the delivery log but on no incident's timeline.
+an earlier row of its stream is pending. The claim reads only the rows flagged as their stream's
+head (delivery.streams), so its cost does not grow with the queue. A message about no incident
+(an on-call hand-off, a Slack user group update) has no `incident_id` and names its stream by a
+`topic` instead ("schedule:payments"); its outcome is in the delivery log but on no incident's
+timeline.
 Rows with a rate key take turns through `rate_slots`, one row per key per interval, held in the
 database so that replicas share the limit.
 """
@@ -23,9 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alertrouter.delivery import coalesce
+from alertrouter.delivery import coalesce, streams
 from alertrouter.delivery.outcomes import DEAD, PENDING, SENT, timeline_event
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Sent
 from alertrouter.storage import timeline
@@ -88,6 +89,7 @@ class Claimed:
 _ENQUEUE_KEYS = (
     "incident_id", "receiver", "integration", "stream", "op", "reason", "body", "rate_key",
     "status", "attempts", "created_at", "next_attempt_at", "deadline_at", "updated_at",
+    "stream_head",
 )  # fmt: skip
 
 
@@ -96,6 +98,7 @@ def enqueue(
 ) -> None:
     """Queues each message until its deadline (epoch ms)."""
     insert = db.cached("outbox.enqueue", lambda: compiled_insert(outbox, _ENQUEUE_KEYS, db.dialect))
+    heads = streams.in_turn(conn, [m.stream for m, _ in messages])
     insert.run_many(
         conn,
         [
@@ -114,8 +117,9 @@ def enqueue(
                 "next_attempt_at": now,
                 "deadline_at": deadline,
                 "updated_at": now,
+                "stream_head": head,
             }
-            for m, deadline in messages
+            for (m, deadline), head in zip(messages, heads, strict=True)
         ],
     )
 
@@ -151,6 +155,9 @@ class ClaimResult:
     rows: list[Claimed]
     # Due rows were held back by a rate slot; the earliest such slot opens at this time.
     rate_wait_until: int | None
+    # When the next row that may be claimed falls due (streams.next_due), read when the claim
+    # left a slot free.
+    next_due: int | None = None
     # The integration kind of each row superseded by a later one (delivery.coalesce).
     superseded: tuple[str, ...] = ()
 
@@ -164,51 +171,61 @@ def claim(
     lease_ms: int,
     rate_interval_ms: Callable[[str], int],
     scan: int = 200,
+    full_scan: bool = False,
 ) -> ClaimResult:
-    """Leases due rows: at most `capacity[kind]` per integration kind, one per open rate slot.
-    Rows that a later row of their stream replaces are superseded first, unsent."""
-    if not any(capacity.values()):
+    """Leases due rows: at most `capacity[kind]` per integration kind, one per open rate slot,
+    reading at most `scan` rows. It reads the rows flagged as their stream's head, a page as
+    long as the free slots first, then pages twice as long while rows read could not be taken
+    (a rate key used or closed, a kind filled up): the rows read stay locked until COMMIT, and
+    another replica's claim meanwhile skips them. `full_scan` checks every pending row instead,
+    in one page, and flags the heads it finds without the flag (see delivery.streams). Rows of
+    the heads' streams that a later row replaces are superseded first, unsent
+    (delivery.coalesce), and the page is read again: their streams' next rows are heads now."""
+    left = {kind: free for kind, free in capacity.items() if free > 0}
+    if not left:
         return ClaimResult([], None)
-    candidates = conn.execute(db.for_update(candidates_query(now, scan), skip_locked=True)).all()
-    superseded = tuple(coalesce.supersede(db, conn, [row.id for row in candidates], now))
-    if superseded:  # their streams' next rows may be due now
-        candidates = conn.execute(
-            db.for_update(candidates_query(now, scan), skip_locked=True)
-        ).all()
-    left = dict(capacity)
+    superseded: list[str] = []
     chosen: list[int] = []
     seen_keys: set[str] = set()  # one row per rate key per claim, at most
     blocked: list[str] = []
-    for row in candidates:
-        kind = row.integration.partition(":")[0]
-        if left.get(kind, 0) <= 0:
-            continue
-        key = row.rate_key
-        if key is not None and (interval := rate_interval_ms(key)) > 0:
-            if key in seen_keys:
+    after: tuple[int, int] | None = None  # the last row read
+    limit, read = (scan if full_scan else min(scan, sum(left.values()))), 0
+    while True:
+        kinds = tuple(sorted(kind for kind, free in left.items() if free > 0))
+        candidates = streams.candidates(db, conn, now, limit, kinds, not full_scan, after)
+        if full_scan:
+            streams.flag(conn, [row.id for row in candidates if not row.stream_head])
+        replaced = coalesce.supersede(db, conn, [row.id for row in candidates], now)
+        if replaced:
+            superseded += replaced
+            candidates = streams.candidates(db, conn, now, limit, kinds, not full_scan, after)
+            if full_scan:
+                streams.flag(conn, [row.id for row in candidates if not row.stream_head])
+        for row in candidates:
+            kind = row.integration.partition(":")[0]
+            if left.get(kind, 0) <= 0:
                 continue
-            seen_keys.add(key)
-            if not _take_slot(db, conn, key, now, interval):
-                blocked.append(key)
-                continue
-        left[kind] -= 1
-        chosen.append(row.id)
+            key = row.rate_key
+            if key is not None and (interval := rate_interval_ms(key)) > 0:
+                if key in seen_keys:
+                    continue
+                seen_keys.add(key)
+                if not _take_slot(db, conn, key, now, interval):
+                    blocked.append(key)
+                    continue
+            left[kind] -= 1
+            chosen.append(row.id)
+        read += len(candidates)
+        if len(candidates) < limit or read >= scan or not any(left.values()):
+            break
+        after = (candidates[-1].next_attempt_at, candidates[-1].id)
+        limit = min(2 * limit, scan - read)
     rate_wait = _earliest_slot(conn, blocked) if blocked else None
+    due = streams.next_due(conn, now) if len(chosen) < sum(capacity.values()) else None
     if not chosen:
-        return ClaimResult([], rate_wait, superseded)
-    leased = conn.execute(
-        sa.update(outbox)
-        .where(outbox.c.id.in_(chosen))
-        .values(lease_until=now + lease_ms, attempts=outbox.c.attempts + 1, updated_at=now)
-        .returning(*outbox.c)
-    ).all()
-    refs = dict(
-        conn.execute(
-            sa.select(delivery_threads.c.stream, delivery_threads.c.ref).where(
-                delivery_threads.c.stream.in_({r.stream for r in leased})
-            )
-        ).all()
-    )
+        return ClaimResult([], rate_wait, due, tuple(superseded))
+    lease = db.cached("outbox.lease", _lease_statement)
+    leased = conn.execute(lease, {"ids": chosen, "lease_until": now + lease_ms, "now": now}).all()
     rows = [
         Claimed(
             id=r.id,
@@ -223,36 +240,32 @@ def claim(
             attempts=r.attempts,
             created_at=r.created_at,
             deadline_at=r.deadline_at,
-            thread=refs.get(r.stream),
+            thread=r.thread,
         )
         for r in sorted(leased, key=lambda r: r.id)
     ]
-    return ClaimResult(rows, rate_wait, superseded)
+    return ClaimResult(rows, rate_wait, due, tuple(superseded))
 
 
-def candidates_query(now: int, limit: int) -> sa.Select[Any]:
-    """Due, unleased pending rows with no earlier pending row in their stream, oldest first.
-    The stream check runs per row, on ix_outbox_pending_stream."""
-    earlier = outbox.alias("earlier")
-    earlier_pending = (
-        sa.select(earlier.c.id)
-        .where(
-            earlier.c.stream == outbox.c.stream,
-            earlier.c.status == PENDING,
-            earlier.c.id < outbox.c.id,
-        )
-        .exists()
+def _lease_statement() -> sa.Update:
+    """Leases the rows, returning each with its stream's stored reference (`thread`)."""
+    # Spelled out: SQLite renders RETURNING's columns unqualified, and `stream = stream` in the
+    # subquery would compare delivery_threads.stream with itself.
+    row_stream = sa.literal_column("outbox.stream", type_=outbox.c.stream.type)
+    thread = (
+        sa.select(delivery_threads.c.ref)
+        .where(delivery_threads.c.stream == row_stream)
+        .scalar_subquery()
     )
     return (
-        sa.select(outbox.c.id, outbox.c.integration, outbox.c.rate_key)
-        .where(
-            outbox.c.status == PENDING,
-            outbox.c.next_attempt_at <= now,
-            sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
-            ~earlier_pending,
+        sa.update(outbox)
+        .where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)))
+        .values(
+            lease_until=sa.bindparam("lease_until", type_=outbox.c.lease_until.type),
+            attempts=outbox.c.attempts + 1,
+            updated_at=sa.bindparam("now", type_=outbox.c.updated_at.type),
         )
-        .order_by(outbox.c.next_attempt_at, outbox.c.id)
-        .limit(limit)
+        .returning(*outbox.c, thread.label("thread"))
     )
 
 
@@ -292,7 +305,12 @@ def _timeline(
     timeline.append(db, conn, [timeline_event(row, now, kind, **detail)])
 
 
-def record_sent(db: Database, conn: sa.Connection, row: Claimed, sent: Sent, now: int) -> None:
+def record_sent_many(
+    db: Database, conn: sa.Connection, items: Sequence[tuple[Claimed, Sent, int]]
+) -> None:
+    """Sent rows, a statement per table for all of them; the next row of each stream is up."""
+    if not items:
+        return
     db.cached("outbox.sent", lambda: _mark_sent(db)).run_many(
         conn,
         [
@@ -302,13 +320,24 @@ def record_sent(db: Database, conn: sa.Connection, row: Claimed, sent: Sent, now
                 "detail": sent.detail or None,
                 "answer_status": sent.status,
             }
+            for row, sent, now in items
         ],
     )
-    if sent.ref is not None:
-        db.cached("outbox.thread", lambda: _upsert_thread(db)).run_many(
-            conn, [{"stream": row.stream, "ref": sent.ref, "updated_at": now}]
-        )
-    _timeline(db, conn, row, now, "notification_sent", detail=sent.detail)
+    threads = [
+        {"stream": row.stream, "ref": sent.ref, "updated_at": now}
+        for row, sent, now in items
+        if sent.ref is not None
+    ]
+    if threads:
+        db.cached("outbox.thread", lambda: _upsert_thread(db)).run_many(conn, threads)
+    events = [
+        timeline_event(row, now, "notification_sent", detail=sent.detail)
+        for row, sent, now in items
+        if row.incident_id is not None  # about no incident: the delivery log is its record
+    ]
+    if events:
+        timeline.append(db, conn, events)
+    streams.promote(db, conn, [row.stream for row, _, _ in items])
 
 
 def _mark_sent(db: Database) -> DriverStatement:
@@ -366,6 +395,7 @@ def record_failure(
         # The service throttles the whole key (e.g. the channel): hold its other messages too.
         hold_rate_slot(db, conn, row.rate_key, retry_at)
     if retry_at is None:
+        streams.promote(db, conn, [row.stream])
         _timeline(
             db,
             conn,
@@ -375,86 +405,3 @@ def record_failure(
             error=error.message,
             error_kind=str(error.kind),
         )
-
-
-def next_due(conn: sa.Connection, now: int) -> int | None:
-    """When the next pending row falls due after `now` (from the partial index, so it costs
-    the same however long the queue is). Rows leased by another replica are not included:
-    the worker's poll interval bounds how late their expiry is noticed."""
-    return conn.execute(
-        sa.select(sa.func.min(outbox.c.next_attempt_at)).where(
-            outbox.c.status == PENDING, outbox.c.next_attempt_at > now
-        )
-    ).scalar()
-
-
-# ------------------------------------------------------------------------ the delivery log (API)
-
-
-def requeue(conn: sa.Connection, outbox_id: int, now: int, deadline: int) -> str | None:
-    """Puts a dead row back in the queue. Returns the row's status before (None: no such row);
-    only a dead row is changed."""
-    status = conn.execute(sa.select(outbox.c.status).where(outbox.c.id == outbox_id)).scalar()
-    if status == DEAD:
-        conn.execute(
-            sa.update(outbox)
-            .where(outbox.c.id == outbox_id)
-            .values(
-                status=PENDING,
-                next_attempt_at=now,
-                deadline_at=deadline,
-                lease_until=None,
-                updated_at=now,
-            )
-        )
-    return status
-
-
-async def list_deliveries(
-    conn: AsyncConnection,
-    *,
-    limit: int,
-    before_id: int | None = None,
-    status: str | None = None,
-    incident_id: int | None = None,
-    receiver: str | None = None,
-    integration: str | None = None,
-) -> list[dict[str, Any]]:
-    query = sa.select(outbox).order_by(outbox.c.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(outbox.c.id < before_id)
-    if status is not None:
-        query = query.where(outbox.c.status == status)
-    if incident_id is not None:
-        query = query.where(outbox.c.incident_id == incident_id)
-    if receiver is not None:
-        query = query.where(outbox.c.receiver == receiver)
-    if integration is not None:
-        query = query.where(outbox.c.integration == integration)
-    return [dict(r._mapping) for r in await conn.execute(query)]
-
-
-async def get_delivery(conn: AsyncConnection, outbox_id: int) -> dict[str, Any] | None:
-    row = (await conn.execute(sa.select(outbox).where(outbox.c.id == outbox_id))).first()
-    return None if row is None else dict(row._mapping)
-
-
-@dataclass(frozen=True, slots=True)
-class QueueStats:
-    pending: int
-    oldest_pending_created_at: int | None
-    dead: int
-
-
-async def queue_stats(conn: AsyncConnection) -> QueueStats:
-    pending, oldest = (
-        await conn.execute(
-            sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(
-                outbox.c.status == PENDING
-            )
-        )
-    ).one()
-    dead = (
-        await conn.execute(sa.select(sa.func.count()).where(outbox.c.status == DEAD))
-    ).scalar_one()
-    return QueueStats(int(pending), oldest, int(dead))

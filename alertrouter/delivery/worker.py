@@ -3,8 +3,11 @@ records the outcome. The only place in alertrouter that retries a notification.
 
 One pass claims as many due rows as the per-kind concurrency allows (each claim leases the row),
 starts a task per row, and sleeps until poked (a flush queued something, a send finished), until
-the next row or rate slot is due, or for the poll interval (other replicas' work). A send that
-fails is retried with backoff (delivery.backoff) until the row's deadline, then dead-lettered.
+the next row or rate slot is due, or for the poll interval (other replicas' work). A pass reads
+the rows whose turn it is in their stream (delivery.streams); once per poll interval it checks
+every pending row instead. A send that fails is retried with backoff (delivery.backoff) until
+the row's deadline, then dead-lettered. A send is cut off at `DeliverySettings.send_limit`, so
+that the lease outlasts it.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from alertrouter.config.models import Config, NotificationsConfig
+from alertrouter.config.models import Config
 from alertrouter.config.receivers import Integration
-from alertrouter.delivery import outbox
+from alertrouter.delivery import deliveries, outbox
 from alertrouter.delivery.backoff import RetryPolicy, next_attempt
 from alertrouter.notifiers import registry
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notifier, Sent, Thread
@@ -38,30 +41,51 @@ def _ms(seconds: float) -> int:
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    timeout: float  # seconds per request
+    timeout: float  # seconds per request, unless an integration sets its own
     retry: RetryPolicy
     concurrency: dict[str, int]
     slack_channel_interval_ms: int
+    longest_timeout: float  # seconds: the longest per-request timeout of any integration
+    record_wait: float  # seconds: the longest a write waits for the database (busy_timeout)
 
     @classmethod
-    def from_config(cls, config: NotificationsConfig) -> DeliverySettings:
-        retry = config.retry
+    def from_config(cls, config: Config) -> DeliverySettings:
+        notifications = config.notifications
+        retry = notifications.retry
+        timeout = notifications.timeout.total_seconds()
+        own = [
+            registry.request_timeout(integration, timeout)
+            for receiver in config.receivers
+            for _, _, integration in receiver.integrations
+        ]
         return cls(
-            timeout=config.timeout.total_seconds(),
+            timeout=timeout,
             retry=RetryPolicy(
                 _ms(retry.initial_backoff.total_seconds()),
                 _ms(retry.max_backoff.total_seconds()),
                 _ms(retry.max_retry_time.total_seconds()),
             ),
-            concurrency=dict(config.concurrency),
-            slack_channel_interval_ms=_ms(config.slack_channel_interval.total_seconds()),
+            concurrency=dict(notifications.concurrency),
+            slack_channel_interval_ms=_ms(notifications.slack_channel_interval.total_seconds()),
+            longest_timeout=max([timeout, *own]),
+            record_wait=config.storage.busy_timeout.total_seconds(),
         )
 
     @property
+    def send_limit(self) -> float:
+        """The longest one send may take, enforced by the worker: twice the longest request
+        timeout, the bound the notifiers keep themselves (PagerDuty waits that long for an
+        answer that trickles in; email's QUIT after an accepted mail has a timeout of its
+        own)."""
+        return 2 * self.longest_timeout
+
+    @property
     def lease_ms(self) -> int:
-        """Long enough that a live worker always records the outcome first (a send takes at
-        most `timeout`); short enough that a crashed worker's rows come back soon."""
-        return _ms(self.timeout) * 2 + 10_000
+        """How long a claimed row stays leased: a live worker has sent it (`send_limit`) and
+        recorded the outcome (a write waits for the database up to `storage.busy_timeout`)
+        by then. A replica killed mid-send leaves its rows for that long after their claim;
+        then another replica sends them."""
+        return _ms(self.send_limit + self.record_wait)
 
     def rate_interval_ms(self, rate_key: str) -> int:
         return self.slack_channel_interval_ms if rate_key.startswith("slack") else 0
@@ -104,6 +128,8 @@ class DeliveryWorker:
         # Outcomes of concurrent sends share a transaction (one fsync on SQLite).
         self._outcomes: GroupCommitter[_Outcome, None] = GroupCommitter(db, self._write_outcomes)
         self._claimed_last_pass = 0
+        self._full_scan_at: int | None = None  # see run_once
+        self._settings: tuple[Config, DeliverySettings] | None = None  # of the config in force
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -174,12 +200,21 @@ class DeliveryWorker:
         """Claims and starts what is due; returns how long to sleep unless poked."""
         self._wake.clear()
         config = self._config()
-        settings = DeliverySettings.from_config(config.notifications)
+        settings = self._settings_of(config)
         now = self._now()
         capacity = {
             kind: max(0, limit - self._in_flight[kind])
             for kind, limit in settings.concurrency.items()
         }
+        if not any(capacity.values()):
+            self._claimed_last_pass = 0
+            await self._observe_queue(now)
+            return self._poll  # every slot is busy: a finished send pokes the next pass
+        # Once per poll interval the claim checks every pending row, not only the rows flagged
+        # as their stream's head: a head a race left unflagged waits no longer than that.
+        full_scan = self._full_scan_at is None or now - self._full_scan_at >= _ms(self._poll)
+        if full_scan:
+            self._full_scan_at = now
         result = await self._db.run_write(
             lambda conn: outbox.claim(
                 self._db,
@@ -188,6 +223,7 @@ class DeliveryWorker:
                 capacity=capacity,
                 lease_ms=settings.lease_ms,
                 rate_interval_ms=settings.rate_interval_ms,
+                full_scan=full_scan,
             ),
             inline=True,  # a short transaction: run it at once when the writer is free
         )
@@ -212,13 +248,16 @@ class DeliveryWorker:
         delay = self._poll
         if result.rate_wait_until is not None:
             delay = min(delay, max(0.0, (result.rate_wait_until - self._now()) / 1000))
-        async with self._db.read() as conn:
-            due = await conn.run_sync(lambda c: outbox.next_due(c, now))
-        if due is not None:
-            delay = min(delay, (due - self._now()) / 1000)
+        if result.next_due is not None:
+            delay = min(delay, (result.next_due - self._now()) / 1000)
         # Rows due now but not claimed wait for a send to finish (a poke), a rate slot, or
         # (held by another replica) the poll interval.
         return max(0.0, delay)
+
+    def _settings_of(self, config: Config) -> DeliverySettings:
+        if self._settings is None or self._settings[0] is not config:
+            self._settings = (config, DeliverySettings.from_config(config))
+        return self._settings[1]
 
     async def _deliver(
         self, row: outbox.Claimed, config: Config, settings: DeliverySettings
@@ -226,16 +265,25 @@ class DeliveryWorker:
         outcome: Sent | DeliveryError
         try:
             notifier = self._notifier(config, row, settings)
-            outcome = await notifier.send(
-                Message(row.op, row.body, row.rate_key), Thread(row.thread)
-            )
+            async with asyncio.timeout(settings.send_limit):  # the lease counts on it
+                outcome = await notifier.send(
+                    Message(row.op, row.body, row.rate_key), Thread(row.thread)
+                )
         except DeliveryError as exc:
             outcome = exc
+        except TimeoutError:
+            outcome = DeliveryError(
+                ErrorKind.TIMEOUT, f"no outcome within {settings.send_limit:g}s"
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a notifier must not kill the worker or the row
             log.exception("unexpected error delivering outbox row %d", row.id)
             outcome = DeliveryError(ErrorKind.SERVER, f"unexpected {type(exc).__name__}: {exc}")
+        finally:
+            # The request is over: its slot takes the next row while the outcome is recorded.
+            self._in_flight[row.kind] -= 1
+            self.poke()
         try:
             await self._record(row, outcome, settings)
         except Exception:
@@ -245,8 +293,7 @@ class DeliveryWorker:
                 row.id,
             )
         finally:
-            self._in_flight[row.kind] -= 1
-            self.poke()
+            self.poke()  # the next row of its stream may go now
 
     async def _record(
         self, row: outbox.Claimed, outcome: Sent | DeliveryError, settings: DeliverySettings
@@ -294,12 +341,12 @@ class DeliveryWorker:
             self._metrics.notification_failed(kind, str(outcome.kind), dead=retry_at is None)
 
     def _write_outcomes(self, conn: sa.Connection, outcomes: Sequence[_Outcome]) -> None:
+        sent = [(i.row, i.result, i.now) for i in outcomes if isinstance(i.result, Sent)]
+        outbox.record_sent_many(self._db, conn, sent)
         for item in outcomes:
             if item.rate_hold_until is not None and item.row.rate_key is not None:
                 outbox.hold_rate_slot(self._db, conn, item.row.rate_key, item.rate_hold_until)
-            if isinstance(item.result, Sent):
-                outbox.record_sent(self._db, conn, item.row, item.result, item.now)
-            else:
+            if not isinstance(item.result, Sent):
                 outbox.record_failure(
                     self._db, conn, item.row, item.result, item.now, item.retry_at
                 )
@@ -338,7 +385,7 @@ class DeliveryWorker:
             return
         self._stats_at = now
         async with self._db.read() as conn:
-            stats = await outbox.queue_stats(conn)
+            stats = await deliveries.queue_stats(conn)
         self._metrics.observe_outbox(
             stats.pending, stats.oldest_pending_created_at, stats.dead, now
         )

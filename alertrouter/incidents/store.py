@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.groups import GroupRow
 from alertrouter.core.values import Severity
-from alertrouter.delivery import outbox
+from alertrouter.delivery import deliveries
 from alertrouter.incidents.lifecycle import KnownAlert, OpenIncident, Plan
 from alertrouter.storage import timeline
 from alertrouter.storage.database import Database
@@ -347,6 +347,8 @@ async def get_incident(conn: AsyncConnection, incident_id: int) -> dict[str, Any
         .order_by(timeline_events.c.at, timeline_events.c.id)
     )
     incident["timeline"] = [dict(r._mapping) for r in timeline]
-    latest = await outbox.list_deliveries(conn, limit=NOTIFICATIONS_SHOWN, incident_id=incident_id)
+    latest = await deliveries.list_deliveries(
+        conn, limit=NOTIFICATIONS_SHOWN, incident_id=incident_id
+    )
     incident["notifications"] = latest[::-1]  # oldest first, like the timeline
     return incident

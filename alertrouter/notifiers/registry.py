@@ -3,6 +3,7 @@ place that knows every integration; the integrations know nothing of each other.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -129,6 +130,13 @@ def find(receiver: Receiver, integration: str) -> tuple[str, Integration]:
             f"receiver {receiver.name!r} has no {kind}_configs[{index}] any more",
         )
     return kind, configs[index]
+
+
+def request_timeout(config: Integration, default: float) -> float:
+    """Seconds a request of this integration may take: its own `timeout` where it has one
+    (webhook, PagerDuty) and it is set, else `default` (notifications.timeout)."""
+    own = getattr(config, "timeout", None)
+    return own.total_seconds() if isinstance(own, dt.timedelta) and own else default
 
 
 def build(kind: str, config: Integration, global_: GlobalConfig, *, timeout: float) -> Notifier:

@@ -307,6 +307,8 @@ outbox = sa.Table(
     sa.Column("last_error_kind", sa.String(32), nullable=True),
     sa.Column("last_status", sa.Integer, nullable=True),
     sa.Column("detail", sa.Text, nullable=True),
+    # Set on the earliest pending row of its stream, the one whose turn it is (delivery.streams).
+    sa.Column("stream_head", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 sa.Index(
     "ix_outbox_pending",
@@ -323,6 +325,16 @@ sa.Index(
     postgresql_where=outbox.c.status == "pending",
 )
 sa.Index("ix_outbox_status_id", outbox.c.status, outbox.c.id)
+# The claim reads the rows whose turn it is, oldest first, however long the queue behind them.
+# (SQLite plans the claim on it only with stream_head as its first column, not in its WHERE.)
+sa.Index(
+    "ix_outbox_heads",
+    outbox.c.stream_head,
+    outbox.c.next_attempt_at,
+    outbox.c.id,
+    sqlite_where=outbox.c.status == "pending",
+    postgresql_where=outbox.c.status == "pending",
+)
 
 # What later messages of a stream refer to, e.g. the Slack channel and ts of the incident message.
 delivery_threads = sa.Table(

@@ -140,7 +140,7 @@ def test_in_flight_notifications_are_sent_again_at_most_once_each(tmp_path: Path
         second = _serve(config, tmp_path / "second.log", url)
         try:
             # Rows leased by the killed process come back once their lease (2 x timeout +
-            # 10 s) runs out; until then they are pending.
+            # storage.busy_timeout: 7 s here) runs out; until then they are pending.
             second.wait_for(lambda: not _pending(url), "an empty outbox", timeout=40)
             time.sleep(0.5)
         finally:

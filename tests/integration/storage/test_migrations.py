@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from alertrouter.delivery import outbox as outbox_store
+from alertrouter.delivery import streams
 from alertrouter.storage import migrate
 from alertrouter.storage.database import Database, open_database
 from alertrouter.storage.tables import incidents, metadata
@@ -63,7 +64,7 @@ async def test_the_claim_checks_stream_order_on_the_pending_stream_index(tmp_pat
     await asyncio.to_thread(migrate.upgrade, url)
     db = open_database(url)
     try:
-        query = outbox_store.candidates_query(now=1_795_000_000_000, limit=200)
+        query = streams.candidates_query(now=1_795_000_000_000, limit=200)
         sql = str(query.compile(db.reader, compile_kwargs={"literal_binds": True}))
         async with db.read() as conn:
             plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")).all()
@@ -200,5 +201,35 @@ async def test_0009_keeps_the_queue_and_takes_messages_about_no_incident(databas
         assert sorted(rows, key=str) == sorted(
             [(1, "1/slack:0/team"), (None, "schedule:payments/slack:0/schedule:payments")], key=str
         )
+    finally:
+        await db.dispose()
+
+
+async def test_0011_flags_the_head_of_each_queued_stream(database_url):
+    """Rows queued before the upgrade are claimed through the stream heads too: the earliest
+    pending row of each stream is flagged, and no other."""
+
+    def fill(conn: sa.Connection) -> None:
+        for status, stream in [
+            ("sent", "a"), ("pending", "a"), ("pending", "a"), ("dead", "b"), ("pending", "b"),
+            ("pending", "c"),
+        ]:  # fmt: skip
+            conn.execute(
+                sa.text(
+                    "INSERT INTO outbox (incident_id, receiver, integration, stream, op, reason,"
+                    " body, status, attempts, created_at, next_attempt_at, deadline_at,"
+                    " updated_at) VALUES (NULL, 'team', 'webhook:0', :stream, 'post', 'first',"
+                    " '{}', :status, 0, 5, 5, 99, 5)"
+                ),
+                {"stream": stream, "status": status},
+            )
+
+    db = await upgraded_from(database_url, "0010", fill)
+    try:
+        async with db.read() as conn:
+            rows = await conn.execute(
+                sa.text("SELECT id FROM outbox WHERE stream_head ORDER BY id")
+            )
+            assert rows.scalars().all() == [2, 5, 6]
     finally:
         await db.dispose()
