@@ -338,10 +338,11 @@ PING_AFTER_IDLE_S = 1.0
 
 
 def _ping_when_idle(engine: sa.Engine) -> None:
-    """A pooled connection is pinged at checkout only when it sat idle for a second or more (a
-    restarted server or a dropped link then costs no request), not at every checkout: that
-    round trip was a tenth of a small ingest transaction. A connection used within the last
-    second that died since fails its transaction, answered 503, and the sender retries."""
+    """A pooled connection the server closed (a restart, a terminated backend) is replaced at
+    checkout, as the driver already knows; one that sat idle for a second or more is pinged
+    too (a link that died silently). Not every checkout pings: that round trip was a tenth of a
+    small ingest transaction. A connection used within the last second whose link died
+    silently since fails its transaction, answered 503, and the sender retries."""
 
     @event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_connection: Any, record: Any) -> None:
@@ -349,6 +350,9 @@ def _ping_when_idle(engine: sa.Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        driver = getattr(dbapi_connection, "_connection", None)
+        if driver is not None and driver.is_closed():  # the server hung up: known, no round trip
+            raise sa.exc.DisconnectionError("connection closed by the server")
         idle_since = record.info.get("checked_in_at")
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
             return
