@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -128,7 +129,7 @@ class DeliveryWorker:
         # Outcomes of concurrent sends share a transaction (one fsync on SQLite).
         self._outcomes: GroupCommitter[_Outcome, None] = GroupCommitter(db, self._write_outcomes)
         self._claimed_last_pass = 0
-        self._full_scan_at: int | None = None  # see run_once
+        self._full_scan_at: float | None = None  # time.monotonic(); see run_once
         self._settings: tuple[Config, DeliverySettings] | None = None  # of the config in force
 
     # ------------------------------------------------------------------------------ lifecycle
@@ -210,11 +211,13 @@ class DeliveryWorker:
             self._claimed_last_pass = 0
             await self._observe_queue(now)
             return self._poll  # every slot is busy: a finished send pokes the next pass
-        # Once per poll interval the claim checks every pending row, not only the rows flagged
-        # as their stream's head: a head a race left unflagged waits no longer than that.
-        full_scan = self._full_scan_at is None or now - self._full_scan_at >= _ms(self._poll)
+        # Once per poll interval (of real time: the service clock may stand still, as in tests)
+        # the claim checks every pending row, not only the rows flagged as their stream's head:
+        # a head a race left unflagged waits no longer than that.
+        elapsed = time.monotonic()
+        full_scan = self._full_scan_at is None or elapsed - self._full_scan_at >= self._poll
         if full_scan:
-            self._full_scan_at = now
+            self._full_scan_at = elapsed
         result = await self._db.run_write(
             lambda conn: outbox.claim(
                 self._db,
