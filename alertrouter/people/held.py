@@ -87,6 +87,10 @@ class Ledger:
                 running.append(total)
             self._running[user] = running
 
+    def built_from(self, versions: Sequence[Version]) -> bool:
+        """Whether these versions are the ones the ledger was built from (the same schedules)."""
+        return _keys(versions)[0] == self._keys[0]
+
     def covers(self, start_ms: int, end_ms: int) -> bool:
         return self.first_day * DAY_MS <= start_ms and end_ms <= self.end_day * DAY_MS
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -29,7 +29,6 @@ __all__ = ["all_held"]
 @dataclass(frozen=True, slots=True)
 class _Kept:
     revision: int
-    versions_key: tuple[object, ...]
     ledger: Ledger
 
 
@@ -57,7 +56,7 @@ def all_held(
         if (
             found is not None
             and found.revision == revisions.get(name, 0)
-            and found.versions_key == _versions_key(schedule_versions)
+            and found.ledger.built_from(schedule_versions)
             and found.ledger.covers(start_ms, end_ms)
         ):
             current[name] = found.ledger
@@ -75,7 +74,7 @@ def all_held(
         with _lock:
             into = _kept.setdefault(conn.engine, {})
             for name, ledger in built.items():
-                into[name] = _Kept(revisions.get(name, 0), _versions_key(versions[name]), ledger)
+                into[name] = _Kept(revisions.get(name, 0), ledger)
     return {
         name: ledger.held(start_ms, end_ms)
         for name, ledger in current.items()
@@ -87,11 +86,6 @@ def _revisions(conn: sa.Connection) -> dict[str, int]:
     t = schedule_revisions.c
     rows = conn.execute(sa.select(t.schedule, t.revision))
     return {row.schedule: int(row.revision) for row in rows}
-
-
-def _versions_key(versions: Sequence[Version]) -> tuple[object, ...]:
-    # The ledger holds its versions, so no id here is reused while it is kept.
-    return tuple((v.effective_from, id(v.schedule)) for v in versions)
 
 
 def _build(
