@@ -233,3 +233,42 @@ async def test_0011_flags_the_head_of_each_queued_stream(database_url):
             assert rows.scalars().all() == [2, 5, 6]
     finally:
         await db.dispose()
+
+
+async def test_0012_keeps_occurrences_and_memberships_and_drops_their_foreign_keys(database_url):
+    """The tables lose their foreign keys (rebuilt on SQLite) with every row they held."""
+
+    def fill(conn: sa.Connection) -> None:
+        conn.execute(
+            sa.text(
+                "INSERT INTO alerts (id, fingerprint, labels, annotations, severity, starts_at,"
+                " updated_at) VALUES (7, 'f7', '{}', '{}', 2, 5, 5)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO groups (key, route_key, receiver, labels, created_at, group_wait_ms,"
+                " group_interval_ms, repeat_interval_ms) VALUES ('g', 'r', 'team', '{}', 5, 1, 1,"
+                " 1)"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO alert_occurrences (alert_id, starts_at) VALUES (7, 5)"))
+        conn.execute(sa.text("INSERT INTO group_alerts (group_key, alert_id) VALUES ('g', 7)"))
+
+    db = await upgraded_from(database_url, "0011", fill)
+    try:
+        async with db.read() as conn:
+            occurrences = await conn.execute(sa.text("SELECT alert_id FROM alert_occurrences"))
+            assert occurrences.scalars().all() == [7]
+            members = await conn.execute(sa.text("SELECT group_key, alert_id FROM group_alerts"))
+            assert members.all() == [("g", 7)]
+            foreign_keys = await conn.run_sync(
+                lambda sync: [
+                    key
+                    for table in ("alert_occurrences", "group_alerts")
+                    for key in sa.inspect(sync).get_foreign_keys(table)
+                ]
+            )
+            assert foreign_keys == []
+    finally:
+        await db.dispose()
