@@ -7,7 +7,7 @@ else changes nothing, whichever replica or retry delivers it. Only real changes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import replace
 from typing import Any
 
@@ -133,6 +133,9 @@ class _Statements:
                 ),
                 dialect,
             )
+            # SQLite does not tell new alerts apart (see write_alerts): nothing is known new.
+            self.insert_occurrences = self.upsert_occurrences
+            self.insert_memberships = self.attach
             return
 
         def closing(rows: sa.Select[Any]) -> sa.Executable:
@@ -159,6 +162,18 @@ class _Statements:
             lambda rows: _upsert_occurrences(
                 db.insert(alert_occurrences).from_select(occurrence_keys, rows)
             ),
+            dialect,
+        )
+        # A new alert's id is fresh: its occurrences and memberships cannot conflict, and a
+        # plain INSERT skips the arbiter index check and speculative insertion of ON CONFLICT.
+        self.insert_occurrences = ColumnArrays(
+            _types(alert_occurrences, occurrence_keys),
+            lambda rows: sa.insert(alert_occurrences).from_select(occurrence_keys, rows),
+            dialect,
+        )
+        self.insert_memberships = ColumnArrays(
+            _types(group_alerts, ATTACH_KEYS),
+            lambda rows: sa.insert(group_alerts).from_select(ATTACH_KEYS, rows),
             dialect,
         )
         self.upsert_groups = ColumnArrays(
@@ -284,22 +299,30 @@ def write_alerts(
             if fp not in new
         ],
     )
-    occurrences = [
-        {"alert_id": ids[fp], "starts_at": start, "ends_at": end}
-        for (fp, start), end in sorted(_occurrences(batch).items())
-        if fp in ids
-    ]
-    statements.upsert_occurrences.run_many(conn, occurrences)
-    due_times = attach_to_groups(db, conn, [(ids[fp], merged[fp]) for fp in changed], now)
+    occurrences: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])  # known, new
+    for (fp, start), end in sorted(_occurrences(batch).items()):
+        if fp in ids:
+            row = {"alert_id": ids[fp], "starts_at": start, "ends_at": end}
+            occurrences[fp in new].append(row)
+    statements.upsert_occurrences.run_many(conn, occurrences[False])
+    statements.insert_occurrences.run_many(conn, occurrences[True])
+    due_times = attach_to_groups(
+        db, conn, [(ids[fp], merged[fp]) for fp in changed], now, new={ids[fp] for fp in new}
+    )
     return WriteResult(min(due_times, default=None))
 
 
 def attach_to_groups(
-    db: Database, conn: sa.Connection, routed: Sequence[tuple[int, RoutedAlert]], now: int
+    db: Database,
+    conn: sa.Connection,
+    routed: Sequence[tuple[int, RoutedAlert]],
+    now: int,
+    *,
+    new: Set[int] = frozenset(),
 ) -> list[int]:
     """Makes the alerts' groups exist and due, and the alerts (id, routed) their members;
     returns the due times. Also used to re-route firing alerts after a reload changed the
-    routing tree."""
+    routing tree. `new`: ids of alerts inserted by this transaction, members of no group yet."""
     statements = _statements(db)
     refs = {ref.key: ref for _, r in routed for ref in r.groups}
     if not refs:
@@ -308,8 +331,11 @@ def attach_to_groups(
         conn, [_group_row(refs[key], now) for key in sorted(refs)]
     )
     due_times = [row[0] for row in result if row[0] is not None]
-    pairs = sorted({(ref.key, alert_id) for alert_id, r in routed for ref in r.groups})
-    statements.attach.run_many(conn, [{"group_key": key, "alert_id": i} for key, i in pairs])
+    pairs: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])  # known, new
+    for key, alert_id in sorted({(ref.key, i) for i, r in routed for ref in r.groups}):
+        pairs[alert_id in new].append({"group_key": key, "alert_id": alert_id})
+    statements.attach.run_many(conn, pairs[False])
+    statements.insert_memberships.run_many(conn, pairs[True])
     return due_times
 
 
