@@ -175,7 +175,7 @@ def _occurrences_batch(
         sa.exists().where(incident_alerts.c.fingerprint == a.c.fingerprint),
     )
     query = (
-        sa.select(o.c.id, o.c.alert_id, (o.c.starts_at >= a.c.starts_at).label("current"))
+        sa.select(o.c.alert_id, o.c.starts_at, (o.c.starts_at >= a.c.starts_at).label("current"))
         .join(a, a.c.id == o.c.alert_id)
         .where(
             o.c.ends_at.is_not(None),  # ix_alert_occurrences_ended (partial)
@@ -196,7 +196,11 @@ def _occurrences_batch(
         rows.append(row)
     if not rows:
         return _Batch({}, more=False)
-    conn.execute(sa.delete(o).where(o.c.id.in_([row.id for row in rows])))
+    conn.execute(
+        sa.delete(o).where(
+            sa.tuple_(o.c.alert_id, o.c.starts_at).in_([(r.alert_id, r.starts_at) for r in rows])
+        )
+    )
     deleted = {o.name: len(rows)}
     gone = sorted({row.alert_id for row in rows if row.current})
     if gone:

@@ -198,7 +198,7 @@ async def test_old_resolved_incidents_go_with_their_rows_the_rest_stays(make_wor
     async with world.db.read() as conn:
         names = {row.labels["alertname"] for row in await conn.execute(sa.select(alerts))}
     assert names == {"Open", "Recent"}
-    assert len(await world.rows(alert_occurrences, alert_occurrences.c.id)) == 2
+    assert len(await world.rows(alert_occurrences, alert_occurrences.c.starts_at)) == 2
     streams = [s for (s,) in await world.rows(delivery_threads, delivery_threads.c.stream)]
     assert all(int(s.split("/")[0]) in kept for s in streams)
 
@@ -388,7 +388,9 @@ async def test_sqlite_plans_every_prune_statement_on_an_index(make_world, databa
         for sql, parameters in statements:
             plan = conn.execute(f"EXPLAIN QUERY PLAN {sql}", parameters).fetchall()
             plans.update(row[-1] for row in plan)
-    assert not [p for p in plans if p.startswith("SCAN") or "TEMP B-TREE" in p], plans
+    # SCAN CONSTANT ROW reads a statement's own list of (alert_id, starts_at) values, no table.
+    scans = [p for p in plans if p.startswith("SCAN") and p != "SCAN CONSTANT ROW"]
+    assert not [*scans, *(p for p in plans if "TEMP B-TREE" in p)], plans
     assert any("ix_alert_occurrences_ended" in p for p in plans), plans
     assert any("ix_incidents_resolved_at" in p for p in plans), plans
 

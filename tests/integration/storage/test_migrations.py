@@ -272,3 +272,29 @@ async def test_0012_keeps_occurrences_and_memberships_and_drops_their_foreign_ke
             assert foreign_keys == []
     finally:
         await db.dispose()
+
+
+async def test_0013_keys_occurrences_by_alert_and_start(database_url):
+    def fill(conn: sa.Connection) -> None:
+        for alert, start, end in [(7, 5, 9), (7, 10, None), (8, 5, None)]:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO alert_occurrences (alert_id, starts_at, ends_at)"
+                    " VALUES (:alert, :start, :end)"
+                ),
+                {"alert": alert, "start": start, "end": end},
+            )
+
+    db = await upgraded_from(database_url, "0012", fill)
+    try:
+        async with db.read() as conn:
+            rows = await conn.execute(
+                sa.text("SELECT alert_id, starts_at, ends_at FROM alert_occurrences ORDER BY 1, 2")
+            )
+            assert rows.all() == [(7, 5, 9), (7, 10, None), (8, 5, None)]
+            key = await conn.run_sync(
+                lambda sync: sa.inspect(sync).get_pk_constraint("alert_occurrences")
+            )
+            assert key["constrained_columns"] == ["alert_id", "starts_at"]
+    finally:
+        await db.dispose()
