@@ -134,6 +134,46 @@ class MultiRowInsert:
         return out
 
 
+def _unnested(
+    columns: Mapping[str, TypeEngine[Any]], prefix: str = ""
+) -> tuple[dict[str, Any], sa.Select[Any]]:
+    """One array bind parameter per column (named prefix + column), and the SELECT of their
+    rows, in the arrays' order, with JSON columns (bound as JSON text) cast back."""
+    arrays = {
+        name: sa.bindparam(
+            prefix + name,
+            type_=postgresql.ARRAY(sa.Text if isinstance(kind, sa.JSON) else kind),
+        )
+        for name, kind in columns.items()
+    }
+    unnested = (
+        sa.func.unnest(*arrays.values())
+        .table_valued(*columns, with_ordinality="row_number")
+        .render_derived()
+    )
+    # In the arrays' order: rows inserted get their ids (and take their locks) in it.
+    rows = sa.select(
+        *[
+            sa.cast(unnested.c[name], kind).label(name)
+            if isinstance(kind, sa.JSON)
+            else unnested.c[name]
+            for name, kind in columns.items()
+        ]
+    ).order_by(unnested.c.row_number)
+    return arrays, rows
+
+
+def _arrays(
+    columns: Mapping[str, TypeEngine[Any]], rows: Sequence[Mapping[str, Any]], prefix: str = ""
+) -> dict[str, list[Any]]:
+    return {
+        prefix + name: [json_text(row[name]) for row in rows]
+        if isinstance(kind, sa.JSON)
+        else [row[name] for row in rows]
+        for name, kind in columns.items()
+    }
+
+
 class ColumnArrays:
     """A statement over any number of rows, bound as one array per column and read back with
     PostgreSQL's `unnest`: one execution on the server whatever the number of rows, where an
@@ -149,29 +189,8 @@ class ColumnArrays:
         *,
         narrow: Mapping[str, sa.ColumnElement[Any]] | None = None,
     ) -> None:
-        json = frozenset(name for name, kind in columns.items() if isinstance(kind, sa.JSON))
-        self._json = json
-        arrays = {
-            name: sa.bindparam(
-                name, type_=postgresql.ARRAY(sa.Text if name in self._json else kind)
-            )
-            for name, kind in columns.items()
-        }
-        unnested = (
-            sa.func.unnest(*arrays.values())
-            .table_valued(*columns, with_ordinality="row_number")
-            .render_derived()
-        )
-        # In the arrays' order: rows inserted get their ids (and take their locks) in it.
-        rows = sa.select(
-            *[
-                sa.cast(unnested.c[name], kind).label(name)
-                if name in self._json
-                else unnested.c[name]
-                for name, kind in columns.items()
-            ]
-        ).order_by(unnested.c.row_number)
-        self._names = tuple(columns)
+        self._columns = dict(columns)
+        arrays, rows = _unnested(columns)
         statement = build(rows)
         if narrow:
             # An UPDATE or DELETE joined to the rows: the planner may scan the whole table for a
@@ -185,16 +204,32 @@ class ColumnArrays:
     def fetch(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         if not rows:
             return []
-        arrays = {
-            name: [json_text(row[name]) for row in rows]
-            if name in self._json
-            else [row[name] for row in rows]
-            for name in self._names
-        }
-        return self._statement.fetch(conn, [arrays])
+        return self._statement.fetch(conn, [_arrays(self._columns, rows)])
 
     def run_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         self.fetch(conn, rows)
+
+
+class ColumnArraySets:
+    """One statement over several sets of rows, each bound as column arrays (see ColumnArrays):
+    `build(selects)` makes it from one SELECT per named set, e.g. data-modifying CTEs writing
+    several tables in one round trip. Every set is bound, empty or not. PostgreSQL only."""
+
+    def __init__(
+        self,
+        sets: Mapping[str, Mapping[str, TypeEngine[Any]]],
+        build: Callable[[Mapping[str, sa.Select[Any]]], sa.Executable],
+        dialect: sa.Dialect,
+    ) -> None:
+        self._sets = {name: dict(columns) for name, columns in sets.items()}
+        selects = {name: _unnested(columns, f"{name}_")[1] for name, columns in sets.items()}
+        self._statement = DriverStatement(build(selects), dialect)
+
+    def fetch(self, conn: sa.Connection, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> Any:
+        arrays: dict[str, list[Any]] = {}
+        for name, columns in self._sets.items():
+            arrays.update(_arrays(columns, rows[name], f"{name}_"))
+        return self._statement.fetch(conn, [arrays])
 
 
 class RowsStatement(Protocol):

@@ -137,7 +137,7 @@ async def test_a_newer_start_closes_the_open_occurrence_where_it_begins(database
                     alert_occurrences.c.ends_at,
                 )
                 .join(alerts, alerts.c.id == alert_occurrences.c.alert_id)
-                .order_by(alert_occurrences.c.starts_at)
+                .order_by(alert_occurrences.c.starts_at, alerts.c.id)
             )
         ).all()
     ten, noon = 1_795_341_600_000, 1_795_348_800_000
