@@ -91,9 +91,11 @@ class Emitter:
         self.strict = strict  # an unknown template name is an error (else a runtime error)
         self.counter = 0
         self.namespaced: set[str] = set()
+        self.tail = ""  # the literal text before the current action (for HTML URL contexts)
 
     def unit(self, body: tuple[Node, ...]) -> str:
         self.namespaced = set(_assigned(body))
+        self.tail = ""
         parts = ["{% set root = dot %}"]
         parts += self.nodes(body, "dot")
         return "".join(parts)
@@ -111,12 +113,14 @@ class Emitter:
 
     def node(self, node: Node, dot: str) -> Iterator[str]:
         if isinstance(node, Text):
+            self.tail = (self.tail + node.text)[-500:]
             yield emit_text(node.text)
         elif isinstance(node, Action):
             if node.pipe.declare:
                 yield from self.declare(node.pipe, dot)
             else:
-                yield f"{{{{ go_str({self.pipe(node.pipe, dot)}) }}}}"
+                yield f"{{{{ {self.printer()}({self.pipe(node.pipe, dot)}) }}}}"
+                self.tail += "x"
         elif isinstance(node, If):
             value = yield from self.condition_value(node.pipe, dot)
             yield f"{{% if {value} %}}"
@@ -177,12 +181,23 @@ class Emitter:
         if node.pipe is not None and node.pipe.declare:
             raise self.error(node.line, "a declaration in a template call")
         if node.name in self.local:
-            return f"{{{{ {macro_name(node.name)}({argument}) }}}}"
-        if node.name in self.library:
-            return f"{{{{ {LIBRARY_ALIAS}.{macro_name(node.name)}({argument}) }}}}"
-        if self.strict:
+            call = f"{macro_name(node.name)}({argument})"
+        elif node.name in self.library:
+            call = f"{LIBRARY_ALIAS}.{macro_name(node.name)}({argument})"
+        elif self.strict:
             raise self.error(node.line, f'template "{node.name}" is not defined')
-        return f"{{{{ go_no_template({json.dumps(node.name)}) }}}}"
+        else:
+            call = f"go_no_template({json.dumps(node.name)})"
+        printer = self.printer()
+        self.tail += "x"
+        return f"{{{{ {call} }}}}" if printer == "go_str" else f"{{{{ {printer}({call}) }}}}"
+
+    def printer(self) -> str:
+        """How an action prints: `go_str`, or in a URL attribute (what html/template treats
+        as one) `go_url_start`, `go_url_path` or `go_url_query`, which in HTML filter unsafe
+        schemes and percent-encode as Go does, and in text are `go_str`."""
+        context = url_context(self.tail)
+        return "go_str" if context is None else f"go_url_{context}"
 
     def declare(self, pipe: Pipe, dot: str) -> Iterator[str]:
         if len(pipe.declare) != 1:
@@ -259,6 +274,25 @@ class Emitter:
         if operand.declare:
             raise self.error(operand.line, "a declaration inside parentheses")
         return f"({self.pipe(operand, dot)})"
+
+
+_URL_ATTRIBUTE = re.compile(
+    r"<[A-Za-z][^<>]*\s(?:href|src|action|formaction|cite|poster|background|longdesc|usemap"
+    r"|codebase|manifest|icon|data)\s*=\s*(?:\"([^\"]*)|'([^']*)|([^\s\"'>]*))$",
+    re.IGNORECASE,
+)
+
+
+def url_context(before: str) -> str | None:
+    """Whether text ending in `before` is inside a URL attribute's value, and where: "start",
+    "path" (before any ? or #) or "query"."""
+    match = _URL_ATTRIBUTE.search(before)
+    if match is None:
+        return None
+    value = next(group for group in match.groups() if group is not None)
+    if not value:
+        return "start"
+    return "query" if "?" in value or "#" in value else "path"
 
 
 def _names(operand: Operand) -> tuple[str, ...]:

@@ -410,3 +410,45 @@ RUNTIME: dict[str, Callable[..., Any]] = {
     "go_range": go_range,
     "go_range_pairs": go_range_pairs,
 }
+
+
+# html/template's URL contexts (see emit.url_context): in an href, src ... attribute, a value
+# at the start of the URL must have a safe scheme (else Go prints "#ZgotmplZ"), and is
+# normalised; a value in the query or fragment is escaped. In text templates: printing only.
+
+_URL_SAFE_SCHEMES = ("http", "https", "mailto")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_RESERVED = frozenset(b"!#$&*+,/:;=?@[]'()%")
+
+
+def _plain_text(value: Any) -> str:
+    return value.unescape() if isinstance(value, Markup) else go_str(value)
+
+
+def _percent(text: str, keep: frozenset[int]) -> str:
+    return "".join(chr(b) if b in keep else f"%{b:02X}" for b in text.encode())
+
+
+def url_start(value: Any) -> str:
+    text = _plain_text(value)
+    scheme = _SCHEME.match(text)
+    if scheme and scheme.group(1).lower() not in _URL_SAFE_SCHEMES:
+        return "#ZgotmplZ"
+    return _percent(text, _UNRESERVED | _RESERVED)
+
+
+def url_path(value: Any) -> str:
+    return _percent(_plain_text(value), _UNRESERVED | _RESERVED)
+
+
+def url_query(value: Any) -> str:
+    return _percent(_plain_text(value), _UNRESERVED)
+
+
+HTML_RUNTIME: dict[str, Callable[..., Any]] = {
+    "go_url_start": url_start,
+    "go_url_path": url_path,
+    "go_url_query": url_query,
+}
+RUNTIME |= dict.fromkeys(HTML_RUNTIME, go_str)

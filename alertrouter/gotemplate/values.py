@@ -225,9 +225,7 @@ def format_value(value: Any) -> str:
         return "map[" + " ".join(f"{k}:{v}" for k, v in value.sorted_items()) + "]"
     if isinstance(value, Mapping):
         items = sorted(value.items(), key=lambda kv: str(kv[0]))
-        inner = " ".join(
-            f"{format_value(k)}:{format_value(v)}" for k, v in items
-        )
+        inner = " ".join(f"{format_value(k)}:{format_value(v)}" for k, v in items)
         return f"map[{inner}]"
     if isinstance(value, list | tuple):
         return "[" + " ".join(format_value(v) for v in value) + "]"

@@ -31,6 +31,7 @@ from alertrouter.gotemplate import (
     go_data,
 )
 from alertrouter.gotemplate.emit import LIBRARY_NAME
+from alertrouter.gotemplate.functions import HTML_RUNTIME
 from alertrouter.render.errors import TemplateError
 from alertrouter.render.escaping import TEXT, Escaped, Target
 
@@ -145,4 +146,6 @@ def _environment(loader: jinja2.BaseLoader, autoescape: bool) -> jinja2.Environm
         extensions=["jinja2.ext.loopcontrols"],
     )
     env.globals.update(RUNTIME)
+    if autoescape:
+        env.globals.update(HTML_RUNTIME)
     return env

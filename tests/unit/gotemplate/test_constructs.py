@@ -131,16 +131,18 @@ HTML_CASES: dict[str, str] = {
     "html-attribute": '<a href="{{ .ExternalURL }}/x?r={{ .Receiver | urlquery }}" title="{{ .CommonAnnotations.summary }}">x</a>',
     "html-safeHtml": '{{ safeHtml "<b>bold</b>" }} {{ "<i>escaped</i>" }}',
     "html-email": '{{ template "email.default.html" . }}',
+    "html-unsafe-url": '{{ range .Alerts }}<a href="{{ .GeneratorURL }}">s</a><img src="{{ .Labels.instance }}"><a href="/x?q={{ .Status }} y">{{ end }}',
 }
 
 
 @needs_amtool
 def test_html_templates_render_as_alertmanager_after_normalisation(go):
-    data = template_data(
-        [alert("Bad<Tag>", "a:9100", annotations={"summary": "5 < 6 & \"quoted\" 'single'"})],
-    )
+    hostile = alert("Bad<Tag>", "a:9100", annotations={"summary": "5 < 6 & \"quoted\" 'single'"})
+    script = {**alert("B", "b:9100"), "generator_url": "javascript:alert(1)"}
+    data = template_data([hostile, script])
     want = amtool_render(list(HTML_CASES.values()), data, html=True)
     for (case, text), expected_html in zip(HTML_CASES.items(), want, strict=True):
         got = go.render(text, data, label=case, target=HTML)
         assert normalise(got) == normalise(expected_html), case
         assert "<Tag>" not in got  # the alert's value is escaped, whatever the normalisation
+        assert "javascript:" not in got
