@@ -25,6 +25,7 @@ def hostile_data() -> dict[str, Any]:
     data = sample_data(NOW)
     data["alerts"]["firing"][0]["annotations"]["summary"] = HOSTILE
     data["common_annotations"] = {"summary": HOSTILE}
+    data["common_labels"] = {"service": "checkout", "team": "payments"}
     return data
 
 
@@ -47,7 +48,7 @@ def test_slack_title_text_pretext_and_footer_come_from_the_go_templates():
     assert body["text"] == "FIRING"
     blocks = body["attachments"][0]["blocks"]
     assert blocks[0]["text"]["text"].startswith(
-        "*<http://localhost:9095/#/alerts|[FIRING:1] HighErrorRate (checkout)>*"
+        "*<http://localhost:9095/#/alerts|[FIRING:1] HighErrorRate (checkout payments)>*"
     )
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     # The alert's value arrives escaped for Slack: no live mention, no markup.
@@ -90,7 +91,7 @@ def test_pagerduty_description_client_and_details():
             "summary": "{{ .CommonAnnotations.summary }}",
         },
     )
-    assert event["payload"]["summary"] == "[FIRING:1] HighErrorRate (checkout)"
+    assert event["payload"]["summary"] == "[FIRING:1] HighErrorRate (checkout payments)"
     assert event["client"] == "Alertmanager"
     assert event["client_url"] == "http://localhost:9095/#/alerts?receiver=team-checkout"
     assert event["payload"]["custom_details"] == {"firing": "1", "summary": HOSTILE}  # JSON: as is
@@ -112,7 +113,10 @@ def test_email_html_text_and_subject_header_from_alertmanagers_defaults():
         text="{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}",
         headers={"Subject": '{{ template "email.default.subject" . }}', "X-Team": "ops"},
     )
-    assert body["headers"] == {"Subject": "[FIRING:1] HighErrorRate (checkout)", "X-Team": "ops"}
+    assert body["headers"] == {
+        "Subject": "[FIRING:1] HighErrorRate (checkout payments)",
+        "X-Team": "ops",
+    }
     assert body["text"] == f"{HOSTILE}\nHighLatency on checkout\n"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body["html"]
     assert "<script>" not in body["html"]
