@@ -234,9 +234,15 @@ _WORD = re.compile(r"[\w\u0300-\u036f]+(?:['.:’][^\W\d_][\w\u0300-\u036f]*)*")
 
 
 def go_title(text: str) -> str:
-    """cases.Title(language.AmericanEnglish): each word's first letter upper case, the rest of
-    the word lower case."""
-    return _WORD.sub(lambda m: m.group()[0].upper() + m.group()[1:].lower(), _string(text))
+    """cases.Title(language.AmericanEnglish): in each word the first letter upper case (digits
+    before it stay: "1st" is "1St"), the letters after it lower case."""
+
+    def word(match: re.Match[str]) -> str:
+        text = match.group()
+        first = next((i for i, char in enumerate(text) if char.isalpha()), len(text))
+        return text[:first] + text[first : first + 1].upper() + text[first + 1 :].lower()
+
+    return _WORD.sub(word, _string(text))
 
 
 def go_trimSpace(text: str) -> str:

@@ -65,7 +65,7 @@ CASES: dict[str, str] = {
     "println": '{{ println "a" 1 }}',
     "printf": '{{ printf "%s|%d|%5.2f|%-4s|%q|%v|%x|%t|%05d|%+d|%%|%X" "s" 3 3.14159 "ab" "q\\"" .CommonLabels "hi" true 42 7 255 }}',
     "printf-wrong": '{{ printf "%d %s" "x" }}|{{ printf "%s" 1 2 }}',
-    "printf-values": '{{ printf "%v %v %v %s" .Alerts.Firing.Names .GroupLabels.SortedPairs 1e6 .GroupLabels.Values }}',
+    "printf-values": '{{ printf "%v %v %v %s" .CommonLabels.Names .GroupLabels.SortedPairs 1e6 .GroupLabels.Values }}',
     "html": '{{ html "<a href=\'x\'>&\\"</a>" }}',
     "js": '{{ js "<a href=\'x\'>\\"&=\\\\" }}',
     "urlquery": '{{ urlquery "a b&c/d~é?" }} {{ .Receiver | urlquery }}',
