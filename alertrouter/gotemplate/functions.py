@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from alertrouter.gotemplate.gotime import GoDuration, GoTime
 from alertrouter.gotemplate.printf import sprintf
-from alertrouter.gotemplate.values import KV, format_value, go_str, type_name
+from alertrouter.gotemplate.values import KV, format_value, go_html_str, go_str, type_name
 
 
 class GoRuntimeError(Exception):
@@ -453,8 +453,9 @@ def url_query(value: Any) -> str:
 
 
 HTML_RUNTIME: dict[str, Callable[..., Any]] = {
+    "go_str": go_html_str,
     "go_url_start": url_start,
     "go_url_path": url_path,
     "go_url_query": url_query,
 }
-RUNTIME |= dict.fromkeys(HTML_RUNTIME, go_str)
+RUNTIME |= dict.fromkeys(HTML_RUNTIME, go_str)  # in text templates: printing

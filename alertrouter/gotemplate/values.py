@@ -202,10 +202,16 @@ def _labels_before(a: KV, b: KV) -> bool:
 
 
 def go_str(value: Any) -> str:
-    """A value as `{{ value }}` prints it (Markup stays Markup: html/template's safe HTML)."""
+    """A value as `{{ value }}` prints it (Markup stays Markup: html/template's safe HTML);
+    nothing (nil, e.g. dot in a template called without an argument) is "<no value>"."""
     if isinstance(value, Markup):
         return value
-    return format_value(value)
+    return "<no value>" if value is None else format_value(value)
+
+
+def go_html_str(value: Any) -> str:
+    """As go_str, in html/template, which prints nothing for nil."""
+    return "" if value is None else go_str(value)
 
 
 def format_value(value: Any) -> str:

@@ -87,6 +87,10 @@ def alertmanager_data(data: Mapping[str, Any]) -> dict[str, Any]:
     firing first, as the tables' data are already in Alertmanager's order (job, instance)."""
     alerts = [(a, "firing") for a in data["alerts"]["firing"]]
     alerts += [(a, "resolved") for a in data["alerts"]["resolved"]]
+    # Alertmanager's dispatcher sorts a notification's alerts by job, then instance (amtool
+    # does not): the tables' alerts all have both, listed in that order.
+    keys = [(a["labels"].get("job", ""), a["labels"].get("instance", "")) for a, _ in alerts]
+    assert keys == sorted(keys), "list the test alerts in Alertmanager's order"
     return {
         "receiver": data["receiver"],
         "status": data["status"],

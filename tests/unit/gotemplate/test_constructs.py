@@ -130,6 +130,7 @@ HTML_CASES: dict[str, str] = {
     "html-escaped-values": "<p>{{ range .Alerts }}{{ .Annotations.summary }} {{ .Labels }}{{ end }}</p>",
     "html-attribute": '<a href="{{ .ExternalURL }}/x?r={{ .Receiver | urlquery }}" title="{{ .CommonAnnotations.summary }}">x</a>',
     "html-safeHtml": '{{ safeHtml "<b>bold</b>" }} {{ "<i>escaped</i>" }}',
+    "html-nil": '{{ define "case.h" }}[{{ . }}]{{ end }}{{ template "case.h" }}',
     "html-email": '{{ template "email.default.html" . }}',
     "html-unsafe-url": '{{ range .Alerts }}<a href="{{ .GeneratorURL }}">s</a><img src="{{ .Labels.instance }}"><a href="/x?q={{ .Status }} y">{{ end }}',
 }
