@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from alertrouter.gotemplate.gotime import GoDuration, GoTime
 from alertrouter.gotemplate.printf import sprintf
-from alertrouter.gotemplate.values import KV, format_value, go_html_str, go_str, type_name
+from alertrouter.gotemplate.values import KV, format_value, go_html_str, go_str, kv_items, type_name
 
 
 class GoRuntimeError(Exception):
@@ -152,7 +152,7 @@ def go_range_pairs(value: Any) -> list[tuple[Any, Any]]:
     if value is None:
         return []
     if isinstance(value, KV):
-        return value.sorted_items()
+        return kv_items(value)
     if isinstance(value, Mapping):
         return sorted(value.items())
     if isinstance(value, list | tuple):

@@ -54,6 +54,11 @@ class GoDuration:
         return format_duration(self._nanos)
 
 
+def time_from_millis(millis: int | None) -> GoTime:
+    """An instant in epoch milliseconds (None: Go's zero time)."""
+    return GoTime(ZERO_NANOS if millis is None else millis * 10**6)
+
+
 def format_duration(nanos: int) -> str:
     if nanos == 0:
         return "0s"
@@ -88,10 +93,6 @@ class GoTime:
 
     def __init__(self, nanos: int) -> None:
         self._nanos = nanos
-
-    @classmethod
-    def from_millis(cls, millis: int | None) -> GoTime:
-        return cls(ZERO_NANOS if millis is None else millis * 10**6)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GoTime) and other._nanos == self._nanos

@@ -22,7 +22,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from alertrouter.gotemplate.gotime import GoDuration, GoTime
+from alertrouter.gotemplate.gotime import GoDuration, GoTime, time_from_millis
 
 
 class KV:
@@ -47,9 +47,6 @@ class KV:
 
     __hash__ = None  # type: ignore[assignment]  # a Go map is not comparable
 
-    def sorted_items(self) -> list[tuple[str, str]]:
-        return sorted(self._items.items())
-
     @property
     def SortedPairs(self) -> Pairs:
         names = sorted(self._items, key=lambda name: (name != "alertname", name))
@@ -66,6 +63,11 @@ class KV:
     def Remove(self, keys: Sequence[str]) -> KV:
         drop = set(keys)
         return KV({k: v for k, v in self._items.items() if k not in drop})
+
+
+def kv_items(kv: KV) -> list[tuple[str, str]]:
+    """A KV's pairs by name (not a method: templates see only Alertmanager's methods)."""
+    return sorted(kv._items.items())
 
 
 class Pair:
@@ -104,15 +106,15 @@ class Alert:
         "StartsAt",
         "Status",
     )
-    GO_FIELDS = ("Status", "Labels", "Annotations", "StartsAt", "EndsAt", "GeneratorURL")
-    GO_FIELDS += ("Fingerprint",)
+    _GO_FIELDS = ("Status", "Labels", "Annotations", "StartsAt", "EndsAt", "GeneratorURL")
+    _GO_FIELDS += ("Fingerprint",)
 
     def __init__(self, status: str, alert: Mapping[str, Any]) -> None:
         self.Status = status
         self.Labels = KV(alert.get("labels") or {})
         self.Annotations = KV(alert.get("annotations") or {})
-        self.StartsAt = GoTime.from_millis(alert.get("starts_at"))
-        self.EndsAt = GoTime.from_millis(alert.get("ends_at") if status == "resolved" else None)
+        self.StartsAt = time_from_millis(alert.get("starts_at"))
+        self.EndsAt = time_from_millis(alert.get("ends_at") if status == "resolved" else None)
         self.GeneratorURL = str(alert.get("generator_url") or "")
         self.Fingerprint = str(alert.get("fingerprint") or "")
 
@@ -140,8 +142,8 @@ class Data:
         "Receiver",
         "Status",
     )
-    GO_FIELDS = ("Receiver", "Status", "Alerts", "GroupLabels", "CommonLabels")
-    GO_FIELDS += ("CommonAnnotations", "ExternalURL")
+    _GO_FIELDS = ("Receiver", "Status", "Alerts", "GroupLabels", "CommonLabels")
+    _GO_FIELDS += ("CommonAnnotations", "ExternalURL")
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         alerts = data.get("alerts") or {}
@@ -228,7 +230,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, GoTime | GoDuration):
         return str(value)
     if isinstance(value, KV):
-        return "map[" + " ".join(f"{k}:{v}" for k, v in value.sorted_items()) + "]"
+        return "map[" + " ".join(f"{k}:{v}" for k, v in kv_items(value)) + "]"
     if isinstance(value, Mapping):
         items = sorted(value.items(), key=lambda kv: str(kv[0]))
         inner = " ".join(f"{format_value(k)}:{format_value(v)}" for k, v in items)
@@ -238,7 +240,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, Pair):
         return "{" + f"{value.Name} {value.Value}" + "}"
     if isinstance(value, Alert | Data):
-        fields = [getattr(value, name) for name in type(value).GO_FIELDS]
+        fields = [getattr(value, name) for name in type(value)._GO_FIELDS]
         return "{" + " ".join(format_value(f) for f in fields) + "}"
     return str(value)
 
