@@ -66,7 +66,13 @@ def test_template_render_uses_go_template_fields_and_template_files(run, tmp_pat
     alerts = tmp_path / "alerts.json"
     alerts.write_text(
         json.dumps(
-            [{"labels": {"alertname": "A", "service": "db"}, "startsAt": "2026-11-22T10:00:00Z"}]
+            [
+                {
+                    "status": "firing",
+                    "labels": {"alertname": "A", "service": "db"},
+                    "startsAt": "2026-11-22T10:00:00Z",
+                }
+            ]
         )
     )
     result = run(
