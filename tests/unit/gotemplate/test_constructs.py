@@ -95,7 +95,12 @@ def _cases_data() -> list[dict]:
     one = alert(
         "HighCPU", "a:9100", annotations={"summary": "CPU > 90%", "runbook": "http://rb/x?a=1&b=2"}
     )
-    two = alert("HighCPU", "b:9100", annotations={"summary": "CPU > 90%"}, extra={"zone": "eu-1", "account": "acme"})
+    two = alert(
+        "HighCPU",
+        "b:9100",
+        annotations={"summary": "CPU > 90%"},
+        extra={"zone": "eu-1", "account": "acme"},
+    )
     three = alert("HighCPU", "c:9100", annotations={"summary": "CPU > 90%"}, resolved=True)
     plain = alert("DiskFull", "d:9100")
     return [

@@ -27,9 +27,10 @@ def _data_sets() -> dict[str, dict]:
     b = alert("DiskFull", "db-2:9100", annotations={**annotated, "runbook_url": "https://rb/disk"})
     c = alert("DiskFull", "db-3:9100", annotations=annotated, resolved=True)
     d = alert("DiskFull", "db-4:9100", resolved=True)
-    plain = alert("NodeDown", "web-1:9100", extra={"team": "web", "account": "acme"})
-    plain2 = alert("NodeDown", "web-2:9100", extra={"team": "web", "account": "acme"})
-    plain_resolved = alert("NodeDown", "web-9:9100", extra={"team": "web", "account": "acme"}, resolved=True)
+    web = {"team": "web", "account": "acme"}  # "account" sorts before "alertname"
+    plain = alert("NodeDown", "web-1:9100", extra=web)
+    plain2 = alert("NodeDown", "web-2:9100", extra=web)
+    plain_resolved = alert("NodeDown", "web-9:9100", extra=web, resolved=True)
     return {
         "one-firing-annotated": template_data([a]),
         "firing-annotated": template_data(
