@@ -25,7 +25,7 @@ REASONS = ("first", "new-alerts", "some-resolved", "all-resolved", "repeat")
 
 @click.group("template")
 def template() -> None:
-    """Preview notification templates."""
+    """Preview notification templates, convert Alertmanager's Go templates."""
 
 
 @template.command("render")
@@ -98,6 +98,42 @@ def template_render(
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         click.echo("\n".join(message_text(messages)), nl=False)
+
+
+@template.command("convert")
+@click.argument(
+    "files",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+)
+def template_convert(files: tuple[Path, ...]) -> None:
+    """Print the Jinja2 that alertrouter makes of Alertmanager Go templates: template files
+    (with their `define`s) or a receiver field's text ('-': standard input). Each file may use
+    the defines of Alertmanager's default.tmpl and email.tmpl and of the other files given.
+    What cannot be converted is an error naming the file, the line and the construct."""
+    import sys
+
+    from alertrouter.config.gotemplates import alertmanager_sources
+    from alertrouter.gotemplate import GoTemplateError, build_library, convert
+
+    texts: list[tuple[str, str]] = []
+    for path in files:
+        name = "<stdin>" if str(path) == "-" else str(path)
+        try:
+            text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read {name}: {exc}")
+        texts.append((name, text))
+    try:
+        library = build_library([*alertmanager_sources(), *texts])
+        converted = [(name, convert(text, name=name, library=library)) for name, text in texts]
+    except GoTemplateError as exc:
+        fail(f"cannot convert: {exc}")
+    for name, jinja in converted:
+        if len(converted) > 1:
+            click.echo(f"{{# {name} #}}")
+        click.echo(jinja)
 
 
 def _messages(previews: list[Preview]) -> list[dict[str, Any]]:

@@ -27,6 +27,8 @@ from alertrouter.matchers import (
 IGNORED_MARK = "alertrouter_ignored"
 # What to do instead, on a key alertrouter cannot honour (see config.unsupported).
 UNSUPPORTED_MARK = "alertrouter_unsupported"
+# On a field Alertmanager renders as a Go template (see config.gotemplates).
+GO_TEMPLATE_MARK = "alertrouter_go_template"
 
 
 class Model(BaseModel):
@@ -64,6 +66,13 @@ def unsupported(reason: str, instead: str) -> Any:
     how it authenticates: an error (saying what to do `instead`) unless the operator sets
     notifications.allow_unsupported, which makes it a warning."""
     return Field(default=None, json_schema_extra={IGNORED_MARK: reason, UNSUPPORTED_MARK: instead})
+
+
+def go_template(use: str, default: Any = None) -> Any:
+    """A field Alertmanager renders as a Go template (a string, or a mapping of strings):
+    converted to Jinja2 at load (config.gotemplates) and rendered by the integration's compose
+    (render.gotemplates.go_field). `use` says what the rendered text becomes."""
+    return Field(default=default, json_schema_extra={GO_TEMPLATE_MARK: use})
 
 
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}

@@ -16,10 +16,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from alertrouter.config.checks import check_references
+from alertrouter.config.gotemplates import load_library
 from alertrouter.config.models import Config
 from alertrouter.config.unsupported import audit
 from alertrouter.config.yamlsource import Path, YamlSource, format_path, load_yaml
 from alertrouter.core.values import ConfigError, ConfigIssue
+from alertrouter.gotemplate import Library
 
 CONFIG_ENV = "ALERTROUTER_CONFIG"
 DEFAULT_CONFIG_FILE = "config.yaml"
@@ -30,6 +32,9 @@ class LoadedConfig:
     config: Config
     warnings: tuple[ConfigIssue, ...]
     source: str | None
+    # The Go template defines receivers' Go-template fields use (config.gotemplates); None:
+    # Alertmanager's own only.
+    go_library: Library | None = None
 
 
 def default_config_path() -> str:
@@ -74,14 +79,15 @@ def load_config_text(
     assert config is not None
     base_dir = FsPath(name).parent if name else FsPath.cwd()
     allow = config.notifications.allow_unsupported
-    for finding in audit(config, source.data, base_dir):
+    library, library_problems = load_library(config.templates, base_dir)
+    for finding in audit(config, source.data, base_dir, library, library_problems):
         if finding.unsupported and not allow:
             errors.append(source.issue(finding.path, finding.error_text()))
         else:
             warnings.append(source.issue(finding.path, finding.warning_text()))
     if errors:
         raise ConfigError(_dedupe_sorted(errors))
-    return LoadedConfig(config, tuple(_dedupe_sorted(warnings)), name)
+    return LoadedConfig(config, tuple(_dedupe_sorted(warnings)), name, library)
 
 
 def _issues_from_validation(source: YamlSource, exc: ValidationError) -> Iterator[ConfigIssue]:

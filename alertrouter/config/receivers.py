@@ -1,10 +1,12 @@
 """Receivers and their integrations, with Alertmanager's field names.
 
-Fields alertrouter delivers with are typed. Fields of Alertmanager's that alertrouter does not
-honour are `unsupported` when losing them changes what a message says, where it goes or how it
-authenticates (Go-template title and text, username, oauth2, proxy settings, integrations it does
-not deliver to ...): errors unless notifications.allow_unsupported is set. Purely cosmetic ones
-(icons, colours) and settings alertrouter has its own way for are `ignored`, with a warning.
+Fields alertrouter delivers with are typed. Fields Alertmanager renders as Go templates (Slack's
+title and text, PagerDuty's description, email's html ...) are `go_template`: converted to
+Jinja2 at load (config.gotemplates) and rendered into the message. Fields of Alertmanager's
+that alertrouter does not honour are `unsupported` when losing them changes what a message
+says, where it goes or how it authenticates (username, oauth2, proxy settings, integrations it
+does not deliver to ...): errors unless notifications.allow_unsupported is set. Purely cosmetic
+ones (icons, colours) and settings alertrouter has its own way for are `ignored`, with a warning.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
-from alertrouter.config.fields import Duration, Model, config_error, ignored, unsupported
+from alertrouter.config.fields import (
+    Duration,
+    Model,
+    config_error,
+    go_template,
+    ignored,
+    unsupported,
+)
 
 
 def _empty_is_unset(value: Any) -> Any:
@@ -43,6 +52,7 @@ Url = Annotated[str | None, BeforeValidator(_http_url)]
 
 _GO_TEMPLATE = "a Go template: alertrouter does not render Go templates"
 _SLACK_TEMPLATE = "write the message as a Jinja2 template in templates.message"
+_SLACK_GO = "in the Slack message (a custom templates.message sees it as go_fields.{})"
 _PD_V1 = "PagerDuty Events API v1 is not supported"
 
 
@@ -191,16 +201,14 @@ class SlackConfig(Integration):
         "the sender's name is not set: Slack shows the app's or the webhook's name",
         "name the app or the incoming webhook in Slack",
     )
-    title: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
-    title_link: Any = unsupported(
-        "the title links to the incident page instead", "add other links in templates.message"
-    )
-    pretext: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
-    text: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
+    title: str | None = go_template(_SLACK_GO.format("title"))
+    title_link: str | None = go_template(_SLACK_GO.format("title_link"))
+    pretext: str | None = go_template(_SLACK_GO.format("pretext"))
+    text: str | None = go_template(_SLACK_GO.format("text"))
+    footer: str | None = go_template(_SLACK_GO.format("footer"))
+    fallback: str | None = go_template(_SLACK_GO.format("fallback"))
     message_text: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
     fields: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
-    footer: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
-    fallback: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
     actions: Any = unsupported(
         "its buttons are not added (alertrouter adds Acknowledge / Resolve / Silence)",
         "add links in templates.message",
@@ -253,8 +261,8 @@ class PagerdutyConfig(Integration):
     routing_key: Secret = None
     routing_key_file: str | None = None
     url: Url = None
-    client: str | None = None
-    client_url: str | None = None
+    client: str | None = go_template("the event's client")
+    client_url: str | None = go_template("the event's client_url")
     source: str | None = None
     component: str | None = None
     group: str | None = None
@@ -263,12 +271,8 @@ class PagerdutyConfig(Integration):
     images: list[PagerdutyImage] = []
     service_key: Any = unsupported(_PD_V1, "remove it: events go to routing_key")
     service_key_file: Any = unsupported(_PD_V1, "remove it: events go to routing_key")
-    description: Any = unsupported(
-        _GO_TEMPLATE, "write the summary as a Jinja2 template in templates.summary"
-    )
-    details: Any = unsupported(
-        _GO_TEMPLATE, "write the custom details as a Jinja2 template in templates.details"
-    )
+    description: str | None = go_template("the event's summary")
+    details: dict[str, str] | None = go_template("the event's custom details")
     severity: Any = unsupported(
         "PagerDuty's severity comes from the incident's P-level (P0 critical, P1 error, "
         "P2 warning, P3 info)",
@@ -287,6 +291,7 @@ class PagerdutyConfig(Integration):
             raise config_error("missing routing_key in PagerDuty config")
         if self.routing_key is not None and self.routing_key_file:
             raise config_error("at most one of routing_key & routing_key_file must be configured")
+        one_of(self, ("description", "summary"), ("details", "details"))
         return self
 
 
@@ -321,9 +326,9 @@ class EmailConfig(Integration):
     require_tls: bool | None = None
     force_implicit_tls: bool | None = None
     tls_config: TLSConfig | None = None
-    headers: dict[str, str] = {}
-    html: Any = unsupported(_GO_TEMPLATE, "write the body as a Jinja2 template in templates.html")
-    text: Any = unsupported(_GO_TEMPLATE, "write the body as a Jinja2 template in templates.text")
+    headers: dict[str, str] = go_template("the mail's headers (e.g. Subject)", default={})
+    html: str | None = go_template("the mail's HTML body")
+    text: str | None = go_template("the mail's text body")
     threading: Any = ignored("alertrouter threads mail per incident")
 
     def resolved_default(self) -> bool:
@@ -350,6 +355,7 @@ class EmailConfig(Integration):
             raise config_error(
                 "at most one of auth_password & auth_password_file must be configured"
             )
+        one_of(self, ("html", "html"), ("text", "text"))
         html = self.templates.get("html")
         if html is not None and html.name and not html.name.endswith(self.HTML_TEMPLATE_ENDINGS):
             raise config_error(
@@ -357,6 +363,15 @@ class EmailConfig(Integration):
                 "so that label values in it are HTML-escaped"
             )
         return self
+
+
+def one_of(config: Integration, *pairs: tuple[str, str]) -> None:
+    """A Go-template field and the Jinja2 template of the same part are not both set."""
+    for field, part in pairs:
+        if field in config.model_fields_set and part in config.templates:
+            raise config_error(
+                f"both {field} (a Go template) and templates.{part} (Jinja2) are set: keep one"
+            )
 
 
 def check_host_port(value: str | None) -> str | None:

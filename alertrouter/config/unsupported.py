@@ -2,17 +2,16 @@
 "What alertrouter does with Alertmanager's receiver settings" in README.md):
 
 * unsupported: losing it would change what a message says, where it goes or how it
-  authenticates (an integration alertrouter cannot deliver to, Go templates, oauth2, proxy
-  settings, http_config fields a notifier does not use, Go template files that exist). An
-  error that says what to do instead, unless `notifications.allow_unsupported: true` makes it a
-  warning (the setting is then not used);
+  authenticates (an integration alertrouter cannot deliver to, Go templates that do not convert
+  or in fields alertrouter sends as written, oauth2, proxy settings, http_config fields a
+  notifier does not use). An error that says what to do instead, unless
+  `notifications.allow_unsupported: true` makes it a warning (the setting is then not used);
 * ignored: cosmetic, or something alertrouter does its own way (icons, colours,
   resolve_timeout). A warning.
 """
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path as FsPath
@@ -21,9 +20,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from alertrouter.config.fields import IGNORED_MARK, UNSUPPORTED_MARK
+from alertrouter.config.gotemplates import (
+    GoProblem,
+    check_go_templates,
+    go_template_fields,
+    template_files,
+)
 from alertrouter.config.models import Config, RouteConfig
 from alertrouter.config.receivers import HTTPConfig, Receiver
 from alertrouter.config.yamlsource import Path, format_path
+from alertrouter.gotemplate import Library
 
 ALLOW_KEY = "notifications.allow_unsupported"
 
@@ -57,16 +63,42 @@ class Finding:
         return f"{prefix}: {self.what}"
 
 
-def audit(config: Config, data: Any, base_dir: FsPath) -> list[Finding]:
+_NOT_CONVERTED = (
+    "rewrite it with what alertrouter converts (README, Go templates); loaded anyway, it is "
+    "not used"
+)
+
+
+def audit(
+    config: Config,
+    data: Any,
+    base_dir: FsPath,
+    library: Library | None = None,
+    library_problems: list[GoProblem] | None = None,
+) -> list[Finding]:
     """Every setting of `config` (validated from the raw `data`) that alertrouter does not
-    honour; relative `templates` globs are read from `base_dir`."""
+    honour; relative `templates` globs are read from `base_dir`. `library`: the Go template
+    defines the receivers' Go-template fields may use (config.gotemplates.load_library, whose
+    `library_problems` are reported too)."""
     found = list(_marked_fields(config, (), None))
     found += _http_configs(config)
-    reported = {finding.path for finding in found}
+    reported = {finding.path for finding in found} | set(_go_template_paths(config))
     found += _receiver_go_templates(data, reported)
     found += _route_label_templates(config.route, ("route",))
     found += _template_files(config.templates, base_dir)
+    problems = list(library_problems or [])
+    if library is not None:
+        problems += check_go_templates(config.receivers, library)
+    found += [Finding(p.path, p.what, _NOT_CONVERTED) for p in problems]
     return found
+
+
+def _go_template_paths(config: Config) -> Iterator[Path]:
+    """Go-template fields (config.gotemplates): converted, not sent as written."""
+    for r_index, receiver in enumerate(config.receivers):
+        for kind, index, integration in receiver.integrations:
+            for key, _ in go_template_fields(integration):
+                yield ("receivers", r_index, f"{kind}_configs", index, key[0])
 
 
 def _marked_fields(value: Any, path: Path, receiver: str | None) -> Iterator[Finding]:
@@ -206,23 +238,11 @@ def _route_label_templates(route: RouteConfig, path: Path) -> Iterator[Finding]:
 
 
 def _template_files(patterns: list[str], base_dir: FsPath) -> Iterator[Finding]:
-    """Alertmanager's Go template files: an error when a pattern matches files (their
-    definitions would silently stop being used); a pattern that matches none loads."""
+    """A pattern that matches no file loads (as in Alertmanager), with a warning; the files
+    that match are converted (config.gotemplates.load_library reports those that do not)."""
     for index, pattern in enumerate(patterns):
-        full = pattern if FsPath(pattern).is_absolute() else str(base_dir / pattern)
-        files = sorted(p for p in glob.glob(full) if FsPath(p).is_file())
-        if not files:
+        if not template_files(pattern, base_dir):
             yield Finding(
                 ("templates", index),
-                f"templates[{index}]: Alertmanager's Go templates are not used (and "
-                f"{pattern!r} matches no file)",
+                f"templates[{index}]: {pattern!r} matches no file",
             )
-            continue
-        yield Finding(
-            ("templates", index),
-            f"templates[{index}]: {pattern!r} matches {len(files)} Go template file(s) "
-            f"(e.g. {files[0]}) that alertrouter does not use: alertrouter renders Jinja2 "
-            "templates",
-            "port what your messages need to Jinja2 templates (see README, Templates) and "
-            "remove this entry",
-        )

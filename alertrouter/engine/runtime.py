@@ -39,7 +39,7 @@ class Runtime:
         """Raises ConfigError for what only shows once the parts are built: a missing template
         directory, a template that does not render."""
         config = loaded.config
-        renderer = Renderer(_template_dirs(loaded))
+        renderer = Renderer(_template_dirs(loaded), go_library=loaded.go_library)
         severity = SeverityMapper(config.severity)
         routing = RoutingTree(config, severity)
         issues = check_templates(config, renderer, routing, now=int(time.time() * 1000))

@@ -21,6 +21,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from alertrouter.config.receivers import TemplateRef
 from alertrouter.core.durations import human_duration as humanize_duration
+from alertrouter.gotemplate import Library
+from alertrouter.render.errors import TemplateError
 from alertrouter.render.escaping import (
     HTML,
     TEXT,
@@ -31,12 +33,8 @@ from alertrouter.render.escaping import (
     slack_link,
     slack_mention,
 )
+from alertrouter.render.gotemplates import GoTemplates
 from alertrouter.resources import resource_dir
-
-
-class TemplateError(Exception):
-    """A template that is missing, does not compile, fails to render, or (for JSON templates)
-    does not produce JSON. The message names the template and, where known, the line."""
 
 
 def since(millis: int | None, now_millis: int) -> str:
@@ -53,12 +51,21 @@ def iso_time(millis: int | None) -> str:
 
 
 class Renderer:
-    def __init__(self, extra_dirs: Sequence[Path] = ()) -> None:
+    def __init__(self, extra_dirs: Sequence[Path] = (), go_library: Library | None = None) -> None:
         loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(d)) for d in extra_dirs]
         loaders.append(jinja2.FileSystemLoader(str(resource_dir("templates"))))
         loader = jinja2.ChoiceLoader(loaders)
         self._env = self._environment(loader, autoescape=False)
         self._html_env = self._environment(loader, autoescape=True)
+        self._go_library = go_library
+        self._go: GoTemplates | None = None
+
+    @property
+    def go(self) -> GoTemplates:
+        """Receivers' Go-template fields, converted (render.gotemplates); built when first used."""
+        if self._go is None:
+            self._go = GoTemplates(self._go_library)
+        return self._go
 
     @staticmethod
     def _environment(loader: jinja2.BaseLoader, *, autoescape: bool) -> jinja2.Environment:

@@ -116,8 +116,17 @@ SLACK = Target("slack", escape_value=escape_slack)
 HTML = Target("html", autoescape=True)
 
 
+class Escaped(str):
+    """Text already escaped for its target (e.g. a Go-template field rendered for Slack, see
+    render.gotemplates.go_fields): data that `escape_strings` leaves as it is."""
+
+    __slots__ = ()
+
+
 def escape_strings(value: Any, escape_one: Callable[[str], str]) -> Any:
-    """`value` with every string in it (keys of mappings too) escaped."""
+    """`value` with every string in it (keys of mappings too) escaped, but `Escaped` text."""
+    if isinstance(value, Escaped):
+        return value
     if isinstance(value, str):
         return escape_one(value)
     if isinstance(value, Mapping):

@@ -37,6 +37,7 @@ from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Notice
 from alertrouter.notifiers.email.settings import SMTPSettings
 from alertrouter.render.environment import Renderer, TemplateError, render_part
 from alertrouter.render.escaping import HTML, TEXT
+from alertrouter.render.gotemplates import go_field
 
 OP = "mail"
 SUBJECT_TEMPLATE = "email_subject.txt.j2"
@@ -63,9 +64,14 @@ def compose(
 
     def part(name: str, default: str) -> str:
         target = HTML if name == "html" else TEXT
+        go_text = go_field(renderer.go, config, name, n.data, label=label, target=target)
+        if isinstance(go_text, str):  # Alertmanager's html or text, a Go template
+            return go_text
         return render_part(
             renderer, config.templates, name, default, n.data, label=label, target=target
         )
+
+    headers = go_field(renderer.go, config, "headers", n.data, label=label)
 
     root = thread_root_id(n)
     first = n.opens_incident
@@ -77,7 +83,9 @@ def compose(
         "in_reply_to": None if first else root,
         "references": None if first else root,
         "date": n.now,
-        "headers": dict(config.headers),
+        "headers": {k: one_line(v) for k, v in (headers or {}).items()}
+        if isinstance(headers, dict)
+        else {},
     }
     return [Message(OP, body)]
 

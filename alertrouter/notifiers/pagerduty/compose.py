@@ -21,6 +21,7 @@ from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import Severity
 from alertrouter.notifiers.base import RESTART, Message, Notification
 from alertrouter.render.environment import Renderer, iso_time, parse_json, render_part
+from alertrouter.render.gotemplates import go_fields
 
 DEFAULT_CLIENT = "alertrouter"
 MAX_SUMMARY_CHARS = 1024
@@ -120,9 +121,10 @@ def trigger_event(
     label: str,
 ) -> dict[str, Any]:
     incident = data["incident"]
-    client = config.client or DEFAULT_CLIENT
+    fields = go_fields(renderer.go, config, data, label=label)
+    client = fields.get("client") or config.client or DEFAULT_CLIENT
     payload: dict[str, Any] = {
-        "summary": _summary(renderer, config, data, label=label),
+        "summary": _summary(renderer, config, data, fields.get("description"), label=label),
         "source": config.source or client,
         "severity": pagerduty_severity(incident["severity"]),
     }
@@ -135,18 +137,26 @@ def trigger_event(
     ):
         if value:
             payload[field] = value
-    payload["custom_details"] = parse_json(
-        render_part(
-            renderer, config.templates, "details", "pagerduty_details.json.j2", data, label=label
-        ),
-        label=f"{label}, details template",
-    )
+    if "details" in fields:
+        payload["custom_details"] = {k: str(v) for k, v in fields["details"].items()}
+    else:
+        payload["custom_details"] = parse_json(
+            render_part(
+                renderer,
+                config.templates,
+                "details",
+                "pagerduty_details.json.j2",
+                data,
+                label=label,
+            ),
+            label=f"{label}, details template",
+        )
     event = {
         "event_action": "trigger",
         "dedup_key": key,
         "payload": payload,
         "client": client,
-        "client_url": config.client_url or incident["url"],
+        "client_url": fields.get("client_url") or config.client_url or incident["url"],
         "links": [{"href": incident["url"], "text": f"Incident #{incident['id']}"}]
         + [_without_empty(link.model_dump()) for link in config.links],
         "images": [_without_empty(image.model_dump()) for image in config.images],
@@ -159,10 +169,20 @@ def pagerduty_severity(level: str) -> str:
 
 
 def _summary(
-    renderer: Renderer, config: PagerdutyConfig, data: Mapping[str, Any], *, label: str
+    renderer: Renderer,
+    config: PagerdutyConfig,
+    data: Mapping[str, Any],
+    description: str | None,
+    *,
+    label: str,
 ) -> str:
-    text = render_part(
-        renderer, config.templates, "summary", "pagerduty_summary.txt.j2", data, label=label
+    """The `description` (Go template) when set, else the summary template."""
+    text = (
+        str(description)
+        if description is not None
+        else render_part(
+            renderer, config.templates, "summary", "pagerduty_summary.txt.j2", data, label=label
+        )
     ).strip()
     if len(text) > MAX_SUMMARY_CHARS:
         text = text[: MAX_SUMMARY_CHARS - 1] + "…"

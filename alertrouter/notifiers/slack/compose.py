@@ -27,6 +27,7 @@ from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import Message, Notice, Notification
 from alertrouter.render.environment import Renderer, TemplateError, parse_json, render_part
 from alertrouter.render.escaping import SLACK
+from alertrouter.render.gotemplates import go_fields
 
 MESSAGE_TEMPLATE = "slack.json.j2"
 REPLY_TEMPLATE = "slack_reply.txt.j2"
@@ -126,6 +127,9 @@ def _compose_webhook(
 def _render_message(
     config: SlackConfig, renderer: Renderer, data: Mapping[str, Any], *, label: str
 ) -> dict[str, Any]:
+    # Alertmanager's Go-template fields (title, text, ...), rendered for Slack.
+    fields = go_fields(renderer.go, config, data, label=label, target=SLACK)
+    data = {**data, "go_fields": fields}
     text = render_part(
         renderer, config.templates, "message", MESSAGE_TEMPLATE, data, label=label, target=SLACK
     )

@@ -71,7 +71,7 @@ def test_check_config_refuses_what_alertrouter_cannot_deliver(run, tmp_path):
         receivers:
           - name: ops
             opsgenie_configs: [{api_key: k}]
-            slack_configs: [{api_url: 'https://hooks.slack.com/x', title: '{{ .Status }}'}]
+            slack_configs: [{api_url: 'https://hooks.slack.com/x', title: '{{ .Status | x }}'}]
     """
     result = run("check-config", str(write(tmp_path, text)))
     assert result.exit_code == 1, result.output
@@ -79,7 +79,10 @@ def test_check_config_refuses_what_alertrouter_cannot_deliver(run, tmp_path):
     assert "receivers[0].opsgenie_configs (line 5): receiver 'ops': opsgenie_configs:" in (
         result.output
     )
-    assert "receivers[0].slack_configs[0].title (line 6): receiver 'ops': title:" in result.output
+    assert (
+        "receivers[0].slack_configs[0].title (line 6): receiver 'ops', slack_configs[0].title: "
+        'line 1: function "x" not defined'
+    ) in result.output
 
     allow = "notifications: {allow_unsupported: true}\n"
     allowed = write(tmp_path, textwrap.dedent(text) + allow, "ok.yml")

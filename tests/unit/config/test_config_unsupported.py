@@ -85,22 +85,12 @@ WEBHOOK = "webhook_configs: [{url: 'http://127.0.0.1:1/h', http_config: {FIELD: 
 @pytest.mark.parametrize(
     ("integration", "field", "value"),
     [
-        (SLACK, "title", "'{{ .CommonLabels.alertname }}'"),
-        (SLACK, "text", "'{{ range .Alerts }}x{{ end }}'"),
-        (SLACK, "pretext", "hello"),
         (SLACK, "fields", "[{title: a, value: b}]"),
-        (SLACK, "footer", "f"),
-        (SLACK, "fallback", "f"),
         (SLACK, "message_text", "m"),
-        (SLACK, "title_link", "'https://grafana'"),
         (SLACK, "username", "alertbot"),
         (SLACK, "actions", "[{type: button, text: Runbook, url: 'https://r'}]"),
-        (PAGERDUTY, "description", "'{{ .CommonAnnotations.summary }}'"),
-        (PAGERDUTY, "details", "{firing: x}"),
         (PAGERDUTY, "severity", "critical"),
         (PAGERDUTY, "service_key", "v1key"),
-        (EMAIL, "html", "'{{ template \"email.default.html\" . }}'"),
-        (EMAIL, "text", "t"),
         (WEBHOOK, "oauth2", "{client_id: a, client_secret: b, token_url: 'https://t'}"),
         (WEBHOOK, "http_headers", "{X-A: {values: [b]}}"),
         (WEBHOOK, "no_proxy", "localhost"),
@@ -177,6 +167,7 @@ def test_an_inherited_global_http_config_a_notifier_ignores_is_an_error():
 
 
 def test_go_templates_in_values_sent_as_written_are_errors_but_jinja_templates_are_not():
+    """A PagerDuty `source` is sent as written; an email header is a Go template (converted)."""
     text = receiver_config(
         """
         pagerduty_configs:
@@ -192,11 +183,50 @@ def test_go_templates_in_values_sent_as_written_are_errors_but_jinja_templates_a
         "template, which alertrouter does not render: it would be sent as written; write it "
         "without a template (messages come from the Jinja2 templates) (or set "
         "notifications.allow_unsupported: true to load it unused)",
-        "receivers[0].email_configs[0].headers.Subject (line 10): receiver 'team': "
-        "headers.Subject: a Go template, which alertrouter does not render: it would be sent as "
-        "written; write it without a template (messages come from the Jinja2 templates) (or set "
-        "notifications.allow_unsupported: true to load it unused)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("integration", "field", "value"),
+    [
+        (SLACK, "title", "'{{ .CommonLabels.alertname }}'"),
+        (SLACK, "text", "'{{ range .Alerts }}x{{ end }}'"),
+        (SLACK, "pretext", "hello"),
+        (SLACK, "footer", "f"),
+        (SLACK, "fallback", "'{{ template \"slack.default.fallback\" . }}'"),
+        (SLACK, "title_link", "'{{ .ExternalURL }}'"),
+        (PAGERDUTY, "description", "'{{ .CommonAnnotations.summary }}'"),
+        (PAGERDUTY, "details", "{firing: '{{ .Alerts.Firing | len }}'}"),
+        (PAGERDUTY, "client", "'{{ template \"pagerduty.default.client\" . }}'"),
+        (EMAIL, "html", "'{{ template \"email.default.html\" . }}'"),
+        (EMAIL, "text", "t"),
+        (EMAIL, "headers", "{Subject: '{{ template \"email.default.subject\" . }}'}"),
+    ],
+)
+def test_go_template_fields_that_convert_load_quietly(integration, field, value):
+    text = receiver_config(integration.replace("FIELD", field).replace("VALUE", value))
+    assert not [w for w in warnings_of(text) if field in w]
+
+
+@pytest.mark.parametrize(
+    ("integration", "field", "value", "construct"),
+    [
+        (SLACK, "title", "'{{ .Status | nosuch }}'", 'line 1: function "nosuch" not defined'),
+        (SLACK, "text", "'{{ range .Alerts }}x'", "line 1: unexpected EOF"),
+        (PAGERDUTY, "description", "'{{ template \"nope\" . }}'", 'template "nope" is not defined'),
+        (PAGERDUTY, "details", "{firing: '{{ call .X }}'}", "call is not supported"),
+        (EMAIL, "html", '"a\\n{{ $x }}"', 'line 2: undefined variable "$x"'),
+    ],
+)
+def test_go_template_fields_that_do_not_convert_are_errors_naming_line_and_construct(
+    integration, field, value, construct
+):
+    text = receiver_config(integration.replace("FIELD", field).replace("VALUE", value))
+    (error,) = errors_of(text)
+    assert f".{field}" in error and "(line 5): receiver 'team', " in error
+    assert construct in error
+    assert "(or set notifications.allow_unsupported: true to load it unused)" in error
+    assert any(construct in w and "ignored (notifications" in w for w in warnings_of(text + ALLOW))
 
 
 def test_go_templates_in_route_labels_are_errors():
@@ -217,18 +247,32 @@ def test_a_templates_glob_that_matches_no_file_loads(tmp_path: Path):
     assert any("templates[0]" in str(w) and "matches no file" in str(w) for w in loaded.warnings)
 
 
-def test_go_template_files_that_exist_are_an_error(tmp_path: Path):
+def test_go_template_files_convert_and_their_defines_are_available(tmp_path: Path):
     """Relative patterns are read from the config file's directory, as in Alertmanager."""
     (tmp_path / "tmpl").mkdir()
-    (tmp_path / "tmpl" / "slack.tmpl").write_text('{{ define "slack.title" }}x{{ end }}')
+    (tmp_path / "tmpl" / "slack.tmpl").write_text('{{ define "my.title" }}x{{ end }}')
+    config = tmp_path / "alertmanager.yml"
+    uses = (
+        "route: {receiver: r}\nreceivers: [{name: r, slack_configs: [{api_url: 'https://h/x', "
+        "title: '{{ template \"my.title\" . }}'}]}]\ntemplates: ['tmpl/*.tmpl']\n"
+    )
+    config.write_text(uses)
+    loaded = load_config_file(config, environ={})
+    assert not [w for w in loaded.warnings if "templates" in str(w)]
+    assert loaded.go_library is not None and "my.title" in loaded.go_library.names
+
+
+def test_go_template_files_that_do_not_convert_are_errors_naming_file_and_line(tmp_path: Path):
+    (tmp_path / "tmpl").mkdir()
+    bad = tmp_path / "tmpl" / "slack.tmpl"
+    bad.write_text('{{ define "slack.title" }}\n{{ .Status | nosuch }}{{ end }}')
     config = tmp_path / "alertmanager.yml"
     config.write_text(TEMPLATES)
     with pytest.raises(ConfigError) as caught:
         load_config_file(config, environ={})
     (issue,) = caught.value.issues
     assert (issue.path, issue.line) == ("templates[0]", 3)
-    assert "'tmpl/*.tmpl' matches 1 Go template file(s)" in issue.message
-    assert "port what your messages need to Jinja2 templates" in issue.message
+    assert f'{bad}:2: function "nosuch" not defined' in issue.message
 
     config.write_text(TEMPLATES + ALLOW)
     assert any("templates[0]" in str(w) for w in load_config_file(config, environ={}).warnings)
