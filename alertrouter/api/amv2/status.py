@@ -12,8 +12,8 @@ import enum
 import os
 import platform
 import socket
+from collections.abc import Callable
 from importlib import metadata
-from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,11 +24,13 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 from alertrouter.api.amv2.shapes import timestamp
 from alertrouter.config.models import Config
 from alertrouter.core.durations import format_duration
+from alertrouter.core.timeintervals import InclusiveRange
 from alertrouter.matchers import Matcher
 from alertrouter.server import auth
 from alertrouter.server.keys import CLOCK_MS, PIPELINE
 
 SECRET = "<secret>"
+WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 STARTED_AT = web.AppKey("amv2_started_at", int)
 
 
@@ -44,12 +46,16 @@ def plain(value: Any) -> Any:
     if isinstance(value, BaseModel):
         fields = type(value).model_fields
         return {
-            (fields[name].alias or name): plain(getattr(value, name))
+            (fields[name].alias or name): _field(name, getattr(value, name))
             for name in fields
             if name in value.model_fields_set
         }
     if isinstance(value, dict):
         return {_key(k): plain(v) for k, v in value.items()}
+    if isinstance(value, InclusiveRange):
+        return _range(value, str)
+    if isinstance(value, tuple) and value and all(isinstance(v, Matcher) for v in value):
+        return ", ".join(str(m) for m in value)  # one `matchers` entry
     if isinstance(value, list | tuple | set | frozenset):
         return [plain(v) for v in value]
     if isinstance(value, dt.timedelta):
@@ -58,9 +64,22 @@ def plain(value: Any) -> Any:
         return value.name if isinstance(value.value, int) else value.value
     if value is None or isinstance(value, str | int | float | bool):
         return value
-    if isinstance(value, Matcher | PurePath):
-        return str(value)
-    return str(value)
+    return str(value)  # matchers, paths
+
+
+def _field(name: str, value: Any) -> Any:
+    if name == "weekdays" and isinstance(value, list | tuple):
+        return [
+            _range(r, lambda n: WEEKDAYS[n]) if isinstance(r, InclusiveRange) else plain(r)
+            for r in value
+        ]
+    return plain(value)
+
+
+def _range(value: InclusiveRange, name: Callable[[int], str]) -> str:
+    if value.begin == value.end:
+        return name(value.begin)
+    return f"{name(value.begin)}:{name(value.end)}"
 
 
 def _key(key: Any) -> Any:
