@@ -22,6 +22,7 @@ from alertrouter.api.amv2.shapes import (
     silence_matches_filter,
     sort_silences,
 )
+from alertrouter.core.instants import to_millis
 from alertrouter.core.values import InputError
 from alertrouter.matchers import MatcherParseError
 from alertrouter.matchers.gostrings import go_quote
@@ -120,7 +121,7 @@ def _instant(text: str) -> int:
             f'parsing silence body from "" failed, because parsing time "{text}" as RFC 3339 '
             "failed",
         )
-    return int(at.timestamp() * 1000)
+    return to_millis(at)
 
 
 def postable_silence(raw: bytes) -> Silence:
