@@ -36,7 +36,7 @@ GO_SWAGGER_ERROR = {
 }
 ALERTROUTER_ERROR = {
     "type": "object",
-    "properties": {"status": {"const": "error"}, "error": {"type": "string"}},
+    "properties": {"status": {"enum": ["error"]}, "error": {"type": "string"}},
     "required": ["status", "error"],
 }
 # (method, path template or "*", status) -> (schema or None for an empty body, why)

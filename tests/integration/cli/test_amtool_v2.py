@@ -91,7 +91,7 @@ async def amtool(database_url, start_server, tmp_path):
     )
     await service.pipeline.flush_due(service.clock_ms())
     url = str(client.make_url("/"))
-    return Amtool(url, tmp_path), Amtool(url, tmp_path, auth="bearer")
+    return Amtool(url, tmp_path), Amtool(url, tmp_path, auth="bearer"), client
 
 
 def rows(table: str) -> list[list[str]]:
@@ -99,7 +99,7 @@ def rows(table: str) -> list[list[str]]:
 
 
 async def test_alert_query(amtool):
-    run, _ = amtool
+    run, _, _ = amtool
     out = await run("alert", "query")
     assert out.splitlines()[0].split() == ["Alertname", "Starts", "At", "Summary", "State"]
     assert sorted((r[0], r[-1]) for r in rows(out)) == [
@@ -115,7 +115,7 @@ async def test_alert_query(amtool):
 
 
 async def test_silence_add_query_expire_import(amtool, tmp_path):
-    run, _ = amtool
+    run, _, _ = amtool
     silence_id = (
         await run(
             "silence", "add", "team=db", "--comment=replacing disk", "--author=alice", "-d", "1h"
@@ -146,11 +146,11 @@ async def test_silence_add_query_expire_import(amtool, tmp_path):
     assert again["id"] == imported[0] and again["comment"] == "replacing disk"
 
     err = await run("silence", "expire", "11111111-1111-1111-1111-111111111111", ok=False)
-    assert "silence not found" in err
+    assert "404" in err  # amtool 0.25 knows no 404 here (Alertmanager 0.25 answered 500)
 
 
 async def test_config_and_cluster_show(amtool):
-    run, bearer = amtool
+    run, bearer, _ = amtool
     shown = await run("config", "show")
     assert "receiver: default" in shown and "db-team" in shown
     for secret in ("hook-s3cret", "amtool-t0ken", "amtool-pw"):
@@ -162,7 +162,7 @@ async def test_config_and_cluster_show(amtool):
 
 
 async def test_without_credentials_amtool_is_refused(amtool, tmp_path):
-    run, _ = amtool
+    run, _, _ = amtool
     run.config.write_text("basic_auth: {username: ops, password: wrong}\n")
     err = await run("silence", "query", ok=False)
     assert "401" in err or "Unauthorized" in err
@@ -174,7 +174,11 @@ async def test_without_credentials_amtool_is_refused(amtool, tmp_path):
     "(alertrouter/api/amv2/post_alerts.py); not on this branch",
 )
 async def test_alert_add(amtool):
-    run, _ = amtool
+    run, _, client = amtool
+    routes = {(r.method, r.resource.canonical) for r in client.server.app.router.routes()}
+    # without the endpoint amtool would get a 405 that breaks the API description, failing
+    # the fixture's teardown rather than this test
+    assert ("POST", "/api/v2/alerts") in routes, "POST /api/v2/alerts is not served"
     await run("alert", "add", "NewAlert", "service=cache", "--annotation=summary=just added")
     found = json.loads(await run("alert", "query", "alertname=NewAlert", "-o", "json"))
     assert [(a["labels"], a["annotations"]) for a in found] == [
