@@ -72,10 +72,8 @@ def test_amtool_reads_the_same_from_both(alertmanager_server, alertrouter_server
     for server in (am, ar):
         amtool(server, "silence", "add", "alertname=ParityDisk", "-c", "parity", "-d", "1h")
     silenced = [comparable(json.loads(amtool(s, *query))) for s in (am, ar)]
-    assert [[a[4:] for a in alerts] for alerts in silenced] == [
-        [("suppressed", 1), ("active", 0)],
-        [("suppressed", 1), ("active", 0)],
-    ]
+    assert [[a[4:] for a in alerts] for alerts in silenced] == [[a[4:] for a in silenced[0]]] * 2
+    assert sorted(a[4:] for a in silenced[0]) == [("active", 0), ("suppressed", 1)]
     simple = [amtool(s, "alert", "query", "alertname=~Parity.*") for s in (am, ar)]
     assert [out.splitlines()[0] for out in simple] == [simple[0].splitlines()[0]] * 2
     assert [len(out.splitlines()) for out in simple] == [2, 2]  # header, the unsilenced one
