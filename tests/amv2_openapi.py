@@ -135,7 +135,11 @@ def install(app: web.Application, violations: list[str]) -> None:
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
-        if not request.path.startswith("/api/v2/") or not isinstance(response, web.Response):
+        if (
+            not request.path.startswith("/api/v2/")
+            or request.method == "HEAD"  # aiohttp's own, for every GET: GET's answer, no body
+            or not isinstance(response, web.Response)
+        ):
             return response
         found = problems(request.method, request.path, response.status, response.body or b"")
         if not found:
