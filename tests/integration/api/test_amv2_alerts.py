@@ -4,6 +4,7 @@ Every response is validated against Alertmanager's API description by start_serv
 
 from __future__ import annotations
 
+from alertrouter.api.amv2.shapes import timestamp
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import post
 from tests.payloads import alert, payload
@@ -169,3 +170,16 @@ async def test_groups(database_url, start_server):
     await silence(client, ("alertname", "DiskFull"))
     kept = await v2(client, "alerts/groups", silenced="false")
     assert [g["labels"] for g in kept] == [{"alertname": "HighLatency"}]
+
+
+async def test_receivers_and_status(database_url, start_server):
+    _, client, _ = await start(database_url, start_server)
+    assert await v2(client, "receivers") == [{"name": "default"}, {"name": "db-team"}]
+    status = await v2(client, "status")
+    assert status["uptime"] == timestamp(NOV_23)  # when this process started, on its clock
+    cluster = status["cluster"]
+    assert cluster["status"] == "ready" and cluster["peers"] == [
+        {"name": cluster["name"], "address": "0.0.0.0:9095"}
+    ]
+    assert "inhibit_rules:" in status["config"]["original"]
+    assert status["versionInfo"]["version"] == "0.1.0"
