@@ -19,6 +19,9 @@ from alertrouter.api import (
     slack_actions,
     stats,
 )
+from alertrouter.api.amv2 import alerts as amv2_alerts
+from alertrouter.api.amv2 import silences as amv2_silences
+from alertrouter.api.amv2 import status as amv2_status
 
 
 def add_routes(app: web.Application) -> None:
@@ -53,9 +56,19 @@ def add_routes(app: web.Application) -> None:
             web.delete("/api/v1/users/{name}/calendar-token", calendars.revoke_tokens),
             web.get("/calendar/schedules/{name}.ics", calendars.schedule_feed),
             web.get("/calendar/users/{name}.ics", calendars.user_feed),
+            # Alertmanager's API v2, read and silence side (api/amv2).
+            web.get("/api/v2/alerts", amv2_alerts.get_alerts),
+            web.get("/api/v2/alerts/groups", amv2_alerts.get_alert_groups),
+            web.get("/api/v2/silences", amv2_silences.list_silences),
+            web.post("/api/v2/silences", amv2_silences.post_silence),
+            web.get("/api/v2/silence/{silence_id}", amv2_silences.get_silence),
+            web.delete("/api/v2/silence/{silence_id}", amv2_silences.delete_silence),
+            web.get("/api/v2/status", amv2_status.get_status),
+            web.get("/api/v2/receivers", amv2_status.get_receivers),
             web.get("/-/healthy", health.healthy),
             web.get("/-/ready", health.ready),
             web.post("/-/reload", health.reload),
             web.get("/metrics", health.metrics),
         ]
     )
+    app.on_startup.append(amv2_status.record_start)

@@ -273,7 +273,10 @@ def _check_server(data: dict[str, Any], warn: Report) -> None:
             )
         )
         if not configured:
+            which = f"{endpoint} endpoints"
+            if endpoint == "api":
+                which += " (API v1 and Alertmanager's API v2)"
             warn(
                 ("server", "auth", endpoint),
-                f"no credentials configured: the {endpoint} endpoints accept any request",
+                f"no credentials configured: the {which} accept any request",
             )

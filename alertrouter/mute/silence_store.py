@@ -9,7 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertrouter.core.values import InputError
-from alertrouter.mute.silences import Silence, matcher_from_json, matcher_to_json, validate_new
+from alertrouter.mute.silences import (
+    Silence,
+    can_update,
+    matcher_from_json,
+    matcher_to_json,
+    validate_new,
+)
 from alertrouter.storage.tables import silences
 
 
@@ -35,6 +41,38 @@ def expire(conn: sa.Connection, silence_id: str, now: int) -> Silence | None:
         .values(starts_at=expired.starts_at, ends_at=expired.ends_at, updated_at=now)
     )
     return expired
+
+
+class SilenceNotFound(LookupError):
+    """An update names a silence that does not exist."""
+
+
+def put(conn: sa.Connection, silence: Silence, now: int) -> Silence:
+    """Alertmanager's Silences.Set: a silence without an id is created; one with the id of a
+    silence that can take the change in place (silences.can_update) updates it; otherwise the
+    old one is expired (unless it already is) and a new one, with a new id, is created.
+    Raises SilenceNotFound for an unknown id, InputError for an invalid silence; nothing is
+    written then. The current row is locked (PostgreSQL) so that concurrent changes of one
+    silence run one after the other."""
+    if not silence.id:
+        return create(conn, replace(silence, starts_at=max(silence.starts_at, now)), now)
+    row = conn.execute(
+        sa.select(silences).where(silences.c.id == silence.id).with_for_update()
+    ).first()
+    if row is None:
+        raise SilenceNotFound(silence.id)
+    current = _from_row(row._mapping)
+    if can_update(current, silence, now):
+        validate_new(silence, now)
+        updated = replace(silence, created_at=current.created_at, updated_at=now)
+        values = {k: v for k, v in _row(updated).items() if k not in ("id", "created_at")}
+        conn.execute(sa.update(silences).where(silences.c.id == silence.id).values(values))
+        return updated
+    fresh = replace(silence, id="", starts_at=max(silence.starts_at, now))
+    validate_new(fresh, now)
+    if current.state(now) != "expired":
+        expire(conn, current.id, now)
+    return create(conn, fresh, now)
 
 
 def get(conn: sa.Connection, silence_id: str) -> Silence | None:

@@ -82,6 +82,21 @@ def validate_new(silence: Silence, now: int) -> None:
         raise InputError("comment is required")
 
 
+def can_update(current: Silence, wanted: Silence, now: int) -> bool:
+    """Alertmanager's canUpdate: whether `current` can become `wanted` in place without
+    rewriting what it silenced so far (same matchers; an active silence keeps its start and
+    does not end in the past; a pending one does not start in the past; an expired one never
+    changes). Otherwise Alertmanager expires it and creates a new silence."""
+    if current.matchers != wanted.matchers:
+        return False
+    state = current.state(now)
+    if state == "active":
+        return wanted.starts_at // 1000 == current.starts_at // 1000 and wanted.ends_at >= now
+    if state == "pending":
+        return wanted.starts_at >= now
+    return False
+
+
 class ActiveSilences:
     """The silences active at one instant, as a Muter: an alert is muted by the first of them
     (in the order given) whose matchers all match its labels."""

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from alertrouter.app import Service
 from alertrouter.config import load_config_file
+from tests import amv2_openapi
 from tests.fakes.http import FakeHTTPServer, Reply
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
@@ -121,8 +122,11 @@ StartServer = Callable[..., Awaitable[tuple[Service, TestClient]]]
 
 @pytest.fixture
 async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
-    """Starts a real alertrouter on a loopback port: `await start_server(database_url, ...)`."""
+    """Starts a real alertrouter on a loopback port: `await start_server(database_url, ...)`.
+    Every Alertmanager API v2 response it gives is validated against Alertmanager's API
+    description (tests/amv2_openapi.py); a violation fails the test."""
     clients: list[TestClient] = []
+    violations: list[str] = []
 
     async def start(
         database_url: str,
@@ -143,7 +147,9 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
         if clock is not None:
             kwargs["clock_ms"] = clock
         service = Service(load_config_file(path, environ={}), **kwargs)
-        client = TestClient(TestServer(service.build_app(), host="127.0.0.1"))
+        app = service.build_app()
+        amv2_openapi.install(app, violations)
+        client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)
         return service, client
@@ -151,6 +157,9 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
     yield start
     for client in reversed(clients):
         await client.close()
+    assert not violations, "responses that break Alertmanager's API v2 description:\n" + (
+        "\n".join(violations)
+    )
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
