@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
@@ -239,14 +240,15 @@ def test_update_alerts_updates_message_description_and_priority():
 
 
 def test_escalation_adds_a_note_when_opsgenie_has_the_alert():
-    n = escalated(data(), opens_incident=False)
+    n = escalated(data())
     ops = messages(n=n)
     assert [m.op for m in ops] == ["create", "note"]
     assert ops[1].body["payload"]["note"].startswith("Escalated: unacknowledged for 15m")
 
 
 def test_escalation_to_a_receiver_that_never_heard_of_it_creates():
-    assert [m.op for m in messages(n=escalated(data(), opens_incident=True))] == ["create"]
+    n = dataclasses.replace(escalated(data()), opens_incident=True)
+    assert [m.op for m in messages(n=n)] == ["create"]
 
 
 def test_acknowledged_in_alertrouter_acknowledges_the_alias():
