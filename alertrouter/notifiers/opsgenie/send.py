@@ -100,6 +100,8 @@ class OpsgenieNotifier:
         else:
             raise DeliveryError(ErrorKind.CONFIG, f"unknown Opsgenie operation {message.op!r}")
         base = urlsplit(self._base)
+        # Credentials in the URL are not Opsgenie's (its key is the GenieKey header): dropped.
+        base = base._replace(netloc=base.netloc.rpartition("@")[2])
         query = "&".join(q for q in (base.query, query) if q)
         return method, urlunsplit(
             base._replace(path=base.path.rstrip("/") + "/" + path, query=query)
