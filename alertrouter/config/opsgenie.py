@@ -11,9 +11,9 @@ are best written as Jinja2 templates in `templates.message` / `templates.descrip
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from alertrouter.config.fields import Model, config_error
 from alertrouter.config.integration import Integration, Secret, Url
@@ -30,6 +30,18 @@ DEFAULT_PRIORITY_MAP: dict[Severity, str] = {
     Severity.P3: "P4",
 }
 RESPONDER_TYPES = re.compile(r"^(team|teams|user|escalation|schedule)$")
+
+
+def _level(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return Severity.parse(value)
+        except ValueError as exc:
+            raise config_error(str(exc)) from None
+    return value
+
+
+Level = Annotated[Severity, BeforeValidator(_level)]
 
 
 def is_template(value: str) -> bool:
@@ -74,7 +86,7 @@ class OpsgenieConfig(Integration):
     priority: str | None = None  # P1..P5; unset: from the incident's P-level (priority_map)
     update_alerts: bool = False
     # alertrouter's own: the Opsgenie priority of each P-level (P0 -> P1 ... P3 -> P4).
-    priority_map: dict[Severity, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_MAP))
+    priority_map: dict[Level, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_MAP))
 
     @field_validator("priority")
     @classmethod

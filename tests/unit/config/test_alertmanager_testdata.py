@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from alertrouter.config import ConfigError
+from alertrouter.core.values import ConfigError, Severity
 from tests.conftest import DATA, load_text
 
 TESTDATA = DATA / "alertmanager_testdata"
@@ -83,4 +83,4 @@ def test_opsgenie_eu_url_and_inbound_tokens():
     ).config
     assert config.global_.opsgenie_api_url == "https://api.eu.opsgenie.com/"
     assert config.opsgenie.enabled
-    assert config.receivers[0].opsgenie_configs[0].priority_map["P0"] == "P2"
+    assert config.receivers[0].opsgenie_configs[0].priority_map[Severity.P0] == "P2"

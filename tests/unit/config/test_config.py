@@ -90,7 +90,7 @@ def test_plain_alertmanager_yml_refuses_what_would_be_lost():
     with pytest.raises(ConfigError) as caught:
         load_alertmanager_yml(allow_unsupported=False)
     errors = "\n".join(str(issue) for issue in caught.value.issues)
-    assert "opsgenie" not in errors  # delivered to since issue 17
+    assert "opsgenie_configs" not in errors  # delivered to since issue 17
     assert "receivers[5].slack_configs[0].title (line 114): receiver 'frontend-slack'" in errors
     assert "receivers[1].pagerduty_configs[0].description (line 100)" in errors
     assert "notifications.allow_unsupported: true" in errors
@@ -637,7 +637,7 @@ def test_empty_sections_mean_unset():
 @pytest.mark.parametrize(
     ("receiver", "message"),
     [
-        ("pagerduty_configs: [{routing_key: '${PD_KEY:-}'}]", "missing routing_key"),
+        ("pagerduty_configs: [{routing_key: '${PD_KEY:-}'}]", "missing service or routing key"),
         ("webhook_configs: [{url: ''}]", "one of url or url_file"),
         ("webhook_configs: [{url: not a url}]", "must be an http:// or https:// URL"),
         ("slack_configs: [{api_url: 'hooks.slack.com/x'}]", "must be an http:// or https:// URL"),
