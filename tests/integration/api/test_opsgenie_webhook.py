@@ -137,7 +137,7 @@ async def test_acknowledged_in_opsgenie_acknowledges_and_is_not_sent_back(starte
     detail = await incident(client, incident_id)
     assert detail["status"] == "acknowledged"
     assert detail["acknowledgedBy"] == "jane@example.com"
-    assert "acknowledged" in kinds(detail)
+    assert "incident_acknowledged" in kinds(detail)
 
     await service.delivery.deliver_due()
     assert opsgenie.actions(key) == ["create"]  # not told back to Opsgenie

@@ -102,7 +102,10 @@ async def test_an_incident_is_one_opsgenie_alert_from_create_to_close(started, o
 
     await post(
         client,
-        payload(alert(instance="a", status="resolved"), alert(instance="b", status="resolved")),
+        payload(
+            alert("resolved", instance="a", severity="critical"),
+            alert("resolved", instance="b", severity="critical"),
+        ),
     )
     clock.advance(60)
     await step(service, clock)
