@@ -12,6 +12,7 @@ from alertrouter.api import (
     ingest,
     notifications,
     openapi,
+    opsgenie_webhook,
     overrides,
     pagerduty_webhook,
     schedules,
@@ -47,6 +48,7 @@ def add_routes(app: web.Application) -> None:
             ),
             web.get("/api/v1/openapi.json", openapi.get_openapi),
             web.post("/api/v1/pagerduty/webhook", pagerduty_webhook.handle),
+            web.post("/api/v1/opsgenie/webhook", opsgenie_webhook.handle),
             web.get("/api/v1/notifications", notifications.list_notifications),
             web.get("/api/v1/notifications/{notification_id}", notifications.get_notification),
             web.post(

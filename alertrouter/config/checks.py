@@ -259,6 +259,12 @@ def _check_integrations(data: dict[str, Any], error: Report) -> None:
                     (*config_path, "channel"), "channel is required when posting with an app token"
                 )
 
+        for config_path, opsgenie in _items(receiver, "opsgenie_configs", path):
+            if not (opsgenie.get("api_key") or opsgenie.get("api_key_file")) and not (
+                glob.get("opsgenie_api_key") or glob.get("opsgenie_api_key_file")
+            ):
+                error(config_path, "no global OpsGenie API Key set either inline or in a file")
+
 
 def _check_server(data: dict[str, Any], warn: Report) -> None:
     server = data.get("server") if isinstance(data.get("server"), dict) else {}

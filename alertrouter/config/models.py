@@ -27,6 +27,8 @@ from alertrouter.config.fields import (
     ignored,
 )
 from alertrouter.config.intervals import TimeIntervalConfig
+from alertrouter.config.opsgenie import DEFAULT_API_URL as DEFAULT_OPSGENIE_URL
+from alertrouter.config.opsgenie import OpsgenieInboundConfig
 from alertrouter.config.people import (
     PERSON_PREFIX,
     SCHEDULE_PREFIX,
@@ -82,9 +84,9 @@ class GlobalConfig(Model):
     victorops_api_key: Any = ignored(_AM_GLOBAL)
     victorops_api_key_file: Any = ignored(_AM_GLOBAL)
     victorops_api_url: Any = ignored(_AM_GLOBAL)
-    opsgenie_api_key: Any = ignored(_AM_GLOBAL)
-    opsgenie_api_key_file: Any = ignored(_AM_GLOBAL)
-    opsgenie_api_url: Any = ignored(_AM_GLOBAL)
+    opsgenie_api_key: Secret = None
+    opsgenie_api_key_file: str | None = None
+    opsgenie_api_url: Url = DEFAULT_OPSGENIE_URL
     rocketchat_api_url: Any = ignored(_AM_GLOBAL)
     rocketchat_token: Any = ignored(_AM_GLOBAL)
     rocketchat_token_file: Any = ignored(_AM_GLOBAL)
@@ -100,6 +102,14 @@ class GlobalConfig(Model):
     mattermost_webhook_url: Any = ignored(_AM_GLOBAL)
     mattermost_webhook_url_file: Any = ignored(_AM_GLOBAL)
     rocketchat_api_url_file: Any = ignored(_AM_GLOBAL)
+
+    @model_validator(mode="after")
+    def _one_opsgenie_key(self) -> GlobalConfig:
+        if self.opsgenie_api_key is not None and self.opsgenie_api_key_file:
+            raise config_error(
+                "at most one of opsgenie_api_key & opsgenie_api_key_file must be configured"
+            )
+        return self
 
 
 # ------------------------------------------------------------------------ alertrouter's own parts
@@ -224,9 +234,15 @@ class EscalationPolicy(Model):
 
 # ------------------------------------------------------------------------------- notifications
 
-IntegrationKind = Literal["slack", "pagerduty", "email", "webhook"]
+IntegrationKind = Literal["slack", "pagerduty", "email", "webhook", "opsgenie"]
 
-DEFAULT_CONCURRENCY: dict[str, int] = {"slack": 4, "pagerduty": 4, "email": 2, "webhook": 8}
+DEFAULT_CONCURRENCY: dict[str, int] = {
+    "slack": 4,
+    "pagerduty": 4,
+    "email": 2,
+    "webhook": 8,
+    "opsgenie": 4,
+}
 
 
 class RetryConfig(Model):
@@ -387,6 +403,7 @@ class Config(Model):
     notifications: NotificationsConfig = NotificationsConfig()
     slack: SlackAppConfig = SlackAppConfig()
     pagerduty: PagerDutyInboundConfig = PagerDutyInboundConfig()
+    opsgenie: OpsgenieInboundConfig = OpsgenieInboundConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     history: HistoryConfig = HistoryConfig()
     # Alertmanager's Go template files (globs): never used; config.unsupported checks them.

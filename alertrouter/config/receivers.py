@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, ClassVar
-from urllib.parse import urlsplit
+from typing import Any, ClassVar
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from alertrouter.config.fields import (
     Duration,
@@ -27,162 +26,23 @@ from alertrouter.config.fields import (
     unsupported,
 )
 
-
-def _empty_is_unset(value: Any) -> Any:
-    """An empty secret (e.g. an unset `${KEY:-}`) is no secret at all."""
-    return None if value == "" else value
-
-
-def _http_url(value: Any) -> Any:
-    value = _empty_is_unset(value)
-    if value is None:
-        return None
-    text = value.get_secret_value() if isinstance(value, SecretStr) else value
-    parts = urlsplit(text) if isinstance(text, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        # Never echo the value: webhook URLs carry their tokens.
-        raise config_error("must be an http:// or https:// URL")
-    return value
-
-
-Secret = Annotated[SecretStr | None, BeforeValidator(_empty_is_unset)]
-SecretUrl = Annotated[SecretStr | None, BeforeValidator(_http_url)]
-Url = Annotated[str | None, BeforeValidator(_http_url)]
-
+# Re-exported: they were defined here before config.integration, and are imported from here.
+from alertrouter.config.integration import Authorization as Authorization
+from alertrouter.config.integration import BasicAuth as BasicAuth
+from alertrouter.config.integration import HTTPConfig as HTTPConfig
+from alertrouter.config.integration import Integration as Integration
+from alertrouter.config.integration import Secret as Secret
+from alertrouter.config.integration import SecretUrl as SecretUrl
+from alertrouter.config.integration import TemplateRef as TemplateRef
+from alertrouter.config.integration import TLSConfig as TLSConfig
+from alertrouter.config.integration import Url as Url
+from alertrouter.config.integration import canonical_header as canonical_header
+from alertrouter.config.integration import check_headers
+from alertrouter.config.opsgenie import OpsgenieConfig
 
 _GO_TEMPLATE = "a Go template: alertrouter does not render Go templates"
 _SLACK_TEMPLATE = "write the message as a Jinja2 template in templates.message"
 _SLACK_GO = "in the Slack message (a custom templates.message sees it as go_fields.{})"
-_PD_V1 = "PagerDuty Events API v1 is not supported"
-
-
-class BasicAuth(Model):
-    username: str = ""
-    password: Secret = None
-    password_file: str | None = None
-
-
-class Authorization(Model):
-    type: str = "Bearer"
-    credentials: Secret = None
-    credentials_file: str | None = None
-
-
-class TLSConfig(Model):
-    ca: str | None = None
-    ca_file: str | None = None
-    cert: str | None = None
-    cert_file: str | None = None
-    key: Secret = None
-    key_file: str | None = None
-    server_name: str | None = None
-    insecure_skip_verify: bool = False
-    min_version: str | None = None
-    max_version: str | None = None
-
-
-class HTTPConfig(Model):
-    """Prometheus' common http_config, the parts alertrouter's HTTP clients honour."""
-
-    basic_auth: BasicAuth | None = None
-    authorization: Authorization | None = None
-    bearer_token: Secret = None
-    bearer_token_file: str | None = None
-    tls_config: TLSConfig | None = None
-    proxy_url: str | None = None
-    follow_redirects: bool = True
-    enable_http2: bool = True
-    oauth2: Any = unsupported(
-        "OAuth2 client credentials are not supported: requests would go without them",
-        "authenticate with basic_auth, authorization or bearer_token",
-    )
-    no_proxy: Any = unsupported(
-        "proxy exceptions are not supported", "remove it; proxy_url applies to every request"
-    )
-    proxy_from_environment: Any = unsupported(
-        "the environment's proxy settings are not read: requests would go direct",
-        "set proxy_url",
-    )
-    proxy_connect_header: Any = unsupported(
-        "headers for the proxy are not sent", "use a proxy that needs none"
-    )
-    http_headers: Any = unsupported(
-        "extra HTTP headers are not sent", "for webhooks, set them in webhook_configs.headers"
-    )
-
-
-class TemplateRef(Model):
-    """A template for one part of a message: a file by `name` (looked up in the configured
-    template directories, then alertrouter's defaults) or `inline` source."""
-
-    name: str | None = None
-    inline: str | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> TemplateRef:
-        if (self.name is None) == (self.inline is None):
-            raise config_error("a template needs exactly one of name or inline")
-        return self
-
-
-def canonical_header(name: str) -> str:
-    return "-".join(part.capitalize() for part in name.split("-"))
-
-
-def check_headers(
-    headers: dict[str, str],
-    *,
-    kind: str,
-    name_pattern: re.Pattern[str],
-    reserved: frozenset[str],
-    why: str,
-) -> dict[str, str]:
-    """Configured extra headers: valid names, none that alertrouter sets itself (`reserved`,
-    any case), no duplicates in any case, no line break or NUL in a value (header injection).
-    Values are never echoed: they may be credentials."""
-    reserved_lower = {name.lower() for name in reserved}
-    seen: set[str] = set()
-    for name, text in headers.items():
-        canonical = canonical_header(name)
-        if not name_pattern.fullmatch(name):
-            raise config_error(f"invalid header name {name!r} in {kind} config")
-        if name.lower() in reserved_lower:
-            raise config_error(
-                f"header {canonical!r} is set by alertrouter ({why}) and cannot be configured"
-            )
-        if name.lower() in seen:
-            raise config_error(f"duplicate header {canonical!r} in {kind} config")
-        if any(char in text for char in "\r\n\0"):
-            raise config_error(f"header {canonical!r} has a line break or NUL in its value")
-        seen.add(name.lower())
-    return headers
-
-
-class Integration(Model):
-    # The parts of a message a template renders, e.g. email's subject, text and html.
-    TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ()
-
-    send_resolved: bool | None = None
-    http_config: HTTPConfig | None = None
-    templates: dict[str, TemplateRef] = {}
-
-    @field_validator("templates")
-    @classmethod
-    def _known_parts(cls, value: dict[str, TemplateRef]) -> dict[str, TemplateRef]:
-        unknown = sorted(set(value) - set(cls.TEMPLATE_PARTS))
-        if unknown:
-            raise config_error(
-                f"unknown template part(s) {', '.join(unknown)}; "
-                f"this integration has: {', '.join(cls.TEMPLATE_PARTS)}"
-            )
-        return value
-
-    def resolved_default(self) -> bool:
-        return True
-
-    @property
-    def sends_resolved(self) -> bool:
-        return self.resolved_default() if self.send_resolved is None else self.send_resolved
 
 
 class SlackConfig(Integration):
@@ -260,6 +120,9 @@ class PagerdutyConfig(Integration):
 
     routing_key: Secret = None
     routing_key_file: str | None = None
+    # Events API v1 (Alertmanager's `service_key`): used instead of routing_key when set.
+    service_key: Secret = None
+    service_key_file: str | None = None
     url: Url = None
     client: str | None = go_template("the event's client")
     client_url: str | None = go_template("the event's client_url")
@@ -269,8 +132,6 @@ class PagerdutyConfig(Integration):
     class_: str | None = Field(default=None, alias="class")
     links: list[PagerdutyLink] = []
     images: list[PagerdutyImage] = []
-    service_key: Any = unsupported(_PD_V1, "remove it: events go to routing_key")
-    service_key_file: Any = unsupported(_PD_V1, "remove it: events go to routing_key")
     description: str | None = go_template("the event's summary")
     details: dict[str, str] | None = go_template("the event's custom details")
     severity: Any = unsupported(
@@ -280,17 +141,19 @@ class PagerdutyConfig(Integration):
     )
     timeout: Duration = dt.timedelta(0)  # 0: the delivery worker's default
 
+    @property
+    def events_v1(self) -> bool:
+        """Whether events go to the Events API v1 (a service key), as Alertmanager decides."""
+        return self.service_key is not None or bool(self.service_key_file)
+
     @model_validator(mode="after")
-    def _routing_key(self) -> PagerdutyConfig:
-        if self.routing_key is None and not self.routing_key_file:
-            if self.service_key is not None or self.service_key_file is not None:
-                raise config_error(
-                    "service_key (PagerDuty Events API v1) is not supported: "
-                    "use routing_key (Events API v2)"
-                )
-            raise config_error("missing routing_key in PagerDuty config")
+    def _keys(self) -> PagerdutyConfig:
+        if not (self.routing_key or self.routing_key_file or self.events_v1):
+            raise config_error("missing service or routing key in PagerDuty config")
         if self.routing_key is not None and self.routing_key_file:
             raise config_error("at most one of routing_key & routing_key_file must be configured")
+        if self.service_key is not None and self.service_key_file:
+            raise config_error("at most one of service_key & service_key_file must be configured")
         one_of(self, ("description", "summary"), ("details", "details"))
         return self
 
@@ -443,10 +306,14 @@ class WebhookConfig(Integration):
         return self
 
 
+# Every kind alertrouter delivers to, in the order a receiver's integrations are listed.
+INTEGRATION_KINDS = ("slack", "pagerduty", "email", "webhook", "opsgenie")
+
+
 def _other_integration() -> Any:
     return unsupported(
         "alertrouter cannot deliver to this integration (it delivers to Slack, PagerDuty, "
-        "email and webhooks): this receiver's notifications to it would be lost",
+        "Opsgenie, email and webhooks): this receiver's notifications to it would be lost",
         "deliver through webhook_configs (e.g. to a bridge for that service), "
         "or leave this receiver to Alertmanager",
     )
@@ -458,7 +325,7 @@ class Receiver(Model):
     pagerduty_configs: list[PagerdutyConfig] = []
     email_configs: list[EmailConfig] = []
     webhook_configs: list[WebhookConfig] = []
-    opsgenie_configs: Any = _other_integration()
+    opsgenie_configs: list[OpsgenieConfig] = []
     wechat_configs: Any = _other_integration()
     pushover_configs: Any = _other_integration()
     victorops_configs: Any = _other_integration()
@@ -477,7 +344,7 @@ class Receiver(Model):
     def integrations(self) -> list[tuple[str, int, Integration]]:
         """(kind, index, config) for every integration, in a stable order."""
         found: list[tuple[str, int, Integration]] = []
-        for kind in ("slack", "pagerduty", "email", "webhook"):
+        for kind in INTEGRATION_KINDS:
             configs: list[Integration] = getattr(self, f"{kind}_configs")
             found.extend((kind, index, config) for index, config in enumerate(configs))
         return found

@@ -27,7 +27,7 @@ from alertrouter.config.gotemplates import (
     template_files,
 )
 from alertrouter.config.models import Config, RouteConfig
-from alertrouter.config.receivers import HTTPConfig, Receiver
+from alertrouter.config.receivers import INTEGRATION_KINDS, HTTPConfig, Receiver
 from alertrouter.config.yamlsource import Path, format_path
 from alertrouter.gotemplate import Library
 
@@ -37,12 +37,17 @@ ALLOW_KEY = "notifications.allow_unsupported"
 _HONOURED_HTTP: dict[str, frozenset[str]] = {
     "slack": frozenset({"proxy_url", "enable_http2"}),
     "pagerduty": frozenset({"enable_http2"}),
+    "opsgenie": frozenset({"proxy_url", "tls_config", "follow_redirects", "enable_http2"}),
     "email": frozenset(),
     "webhook": frozenset(
         name for name, info in HTTPConfig.model_fields.items() if not info.json_schema_extra
     ),
 }
 _GO_TEMPLATE = "a Go template, which alertrouter does not render: it would be sent as written"
+# Opsgenie's fields fall back to alertrouter's default content instead (config.opsgenie).
+_GO_TEMPLATE_DEFAULTED = (
+    "a Go template, which alertrouter does not render: alertrouter's default is sent instead"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +176,7 @@ def _unused_http_fields(kind: str, http: HTTPConfig) -> set[str]:
     }
     if http.follow_redirects:  # what every notifier does anyway
         unused.discard("follow_redirects")
-    if kind == "webhook" and http.tls_config is not None:  # its TLS is Python's default's
+    if kind in ("webhook", "opsgenie") and http.tls_config is not None:  # Python's defaults
         limits = http.tls_config.model_fields_set & {"min_version", "max_version"}
         unused |= {f"tls_config.{name}" for name in limits}
     return unused
@@ -194,7 +199,7 @@ def _receiver_go_templates(data: Any, reported: set[Path]) -> Iterator[Finding]:
         if not isinstance(receiver, dict):
             continue
         name = receiver.get("name")
-        for kind in ("slack", "pagerduty", "email", "webhook"):
+        for kind in INTEGRATION_KINDS:
             configs = receiver.get(f"{kind}_configs")
             for index, item in enumerate(configs if isinstance(configs, list) else ()):
                 where: Path = ("receivers", r_index, f"{kind}_configs", index)
@@ -203,7 +208,7 @@ def _receiver_go_templates(data: Any, reported: set[Path]) -> Iterator[Finding]:
                     yield Finding(
                         path,
                         f"{_subject(name if isinstance(name, str) else None)}{key}: "
-                        + _GO_TEMPLATE,
+                        + (_GO_TEMPLATE_DEFAULTED if kind == "opsgenie" else _GO_TEMPLATE),
                         "write it without a template (messages come from the Jinja2 templates)",
                     )
 

@@ -45,7 +45,9 @@ from alertrouter.storage import timeline
 from alertrouter.storage.database import Database
 from alertrouter.storage.tables import incidents
 
-SOURCES = ("slack", "api", "cli", "pagerduty", "web")
+SOURCES = ("slack", "api", "cli", "pagerduty", "opsgenie", "web")
+# Sources that are integrations too: what came from one is not told back to it.
+INTEGRATION_SOURCES = frozenset({"pagerduty", "opsgenie"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +204,8 @@ def _tell(
         source=action.source,
         comment=action.comment,
         until=until,
-        # What PagerDuty told us is not told back to it.
-        skip_kinds=frozenset({"pagerduty"}) if action.source == "pagerduty" else frozenset(),
+        # What PagerDuty or Opsgenie told us is not told back to it.
+        skip_kinds=frozenset({action.source} & INTEGRATION_SOURCES),
     )
     return announce_change(db, conn, incident, change, settings, now)
 

@@ -20,6 +20,8 @@ from alertrouter.notifiers.base import (
 )
 from alertrouter.notifiers.email import compose as email_compose
 from alertrouter.notifiers.email import send as email_send
+from alertrouter.notifiers.opsgenie import compose as opsgenie_compose
+from alertrouter.notifiers.opsgenie import send as opsgenie_send
 from alertrouter.notifiers.pagerduty import compose as pagerduty_compose
 from alertrouter.notifiers.pagerduty import send as pagerduty_send
 from alertrouter.notifiers.slack import compose as slack_compose
@@ -54,6 +56,12 @@ KINDS: dict[str, Kind] = {
         pagerduty_send.PagerDutyNotifier,
         state_key=pagerduty_compose.state_key,
         state_ops=frozenset({"event"}),
+    ),
+    "opsgenie": Kind(
+        opsgenie_compose.compose,
+        opsgenie_send.OpsgenieNotifier,
+        state_key=opsgenie_compose.state_key,
+        state_ops=opsgenie_compose.STATE_OPS,
     ),
     "email": Kind(email_compose.compose, email_send.EmailNotifier, email_compose.compose_notice),
     "webhook": Kind(

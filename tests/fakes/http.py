@@ -67,6 +67,7 @@ class FakeHTTPServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self._routes: dict[tuple[str, str], Handler] = {}
+        self._pattern_routes: list[tuple[str, str, str, Handler]] = []
         self._faults: list[_Fault] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -77,6 +78,20 @@ class FakeHTTPServer:
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         self._routes[(method.upper(), path)] = handler
+
+    def route_prefix(self, method: str, prefix: str, suffix: str, handler: Handler) -> None:
+        """Routes every path that starts with `prefix` and ends with `suffix` (e.g. Opsgenie's
+        /v2/alerts/{alias}/close), when no exact route matches."""
+        self._pattern_routes.append((method.upper(), prefix, suffix, handler))
+
+    def _handler(self, method: str, path: str) -> Handler | None:
+        exact = self._routes.get((method, path))
+        if exact is not None:
+            return exact
+        for route_method, prefix, suffix, handler in self._pattern_routes:
+            if route_method == method and path.startswith(prefix) and path.endswith(suffix):
+                return handler
+        return None
 
     def fail(
         self,
@@ -140,7 +155,7 @@ class FakeHTTPServer:
         if fault is not None and fault.status is not None:
             reply = Reply(fault.status, fault.body, fault.headers)
         else:
-            handler = self._routes.get((request.method, request.path))
+            handler = self._handler(request.method, request.path)
             if handler is None:
                 reply = Reply(404, {"error": f"no fake route {request.method} {request.path}"})
             else:

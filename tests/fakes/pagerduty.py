@@ -17,6 +17,11 @@ for acknowledge/resolve, summary/source/severity for trigger, 512 KB) and answer
 `{"status": "success", "message": "Event processed", "dedup_key": ...}`, or 400
 `{"status": "invalid event", "message": "Event object is invalid", "errors": [...]}`. With
 `routing_keys`, only those keys are accepted (400 "Invalid routing key" for others).
+
+It also takes Events API v1 events (Alertmanager's `service_key`) at `V1_PATH` (`v1_url`):
+service_key of 32 characters, event_type, incident_key for acknowledge/resolve, description for
+trigger; 200 `{"status": "success", "message": "Event processed", "incident_key": ...}`. Those
+are in `v1_events` (`v1_events_for`, `v1_state`); with `service_keys` only those are accepted.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 from tests.fakes.http import FakeHTTPServer, Recorded, Reply
 
 ENQUEUE_PATH = "/v2/enqueue"
+V1_PATH = "/generic/2010-04-15/create_event.json"
 ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
 MAX_EVENT_BYTES = 512 * 1024
@@ -45,6 +51,7 @@ class FakePagerDuty:
         routing_keys: Collection[str] | None = None,
         server: FakeHTTPServer | None = None,
         path: str = ENQUEUE_PATH,
+        service_keys: Collection[str] | None = None,
     ) -> None:
         self.server = server or FakeHTTPServer()
         self.path = path
@@ -53,6 +60,41 @@ class FakePagerDuty:
         self.rejected: list[tuple[Any, list[str]]] = []  # (body, errors)
         self._changed = asyncio.Condition()
         self.server.route("POST", path, self._enqueue)
+        self.service_keys = set(service_keys) if service_keys is not None else None
+        self.v1_events: list[Event] = []  # accepted v1 events, service_key included
+        self.server.route("POST", V1_PATH, self._create_event_v1)
+
+    @property
+    def v1_url(self) -> str:
+        return self.server.url + V1_PATH
+
+    def v1_events_for(self, incident_key: str) -> list[Event]:
+        return [e for e in self.v1_events if e.get("incident_key") == incident_key]
+
+    def v1_state(self, incident_key: str) -> str | None:
+        events = self.v1_events_for(incident_key)
+        return _STATES[events[-1]["event_type"]] if events else None
+
+    async def _create_event_v1(self, request: Recorded) -> Reply:
+        try:
+            event = request.json()
+        except (ValueError, UnicodeDecodeError):
+            return self._reject(request.text, ["Event object is not valid JSON"])
+        errors = validate_v1_event(event, self.service_keys)
+        if errors:
+            return self._reject(event, errors)
+        event.setdefault("incident_key", uuid.uuid4().hex)
+        async with self._changed:
+            self.v1_events.append(event)
+            self._changed.notify_all()
+        return Reply(
+            200,
+            {
+                "status": "success",
+                "message": "Event processed",
+                "incident_key": event["incident_key"],
+            },
+        )
 
     @property
     def url(self) -> str:
@@ -132,6 +174,26 @@ def validate_event(
         errors += _payload_errors(event.get("payload"))
     if size > MAX_EVENT_BYTES:
         errors.append(f"Event object is too large ({size} bytes, the limit is 512 KB)")
+    return errors
+
+
+def validate_v1_event(event: Any, service_keys: Collection[str] | None = None) -> list[str]:
+    """The Events API v1's objections to an event (empty when valid)."""
+    if not isinstance(event, dict):
+        return ["Event object must be a JSON object"]
+    errors = [
+        e.replace("routing_key", "service_key").replace("routing key", "service key")
+        for e in _routing_key_errors(event.get("service_key"), service_keys)
+    ]
+    if "routing_key" in event or "event_action" in event:
+        errors.append("Events API v2 fields in a v1 event")
+    event_type = event.get("event_type")
+    if event_type not in ACTIONS:
+        errors.append("'event_type' is invalid (must be one of: trigger, acknowledge, resolve)")
+    if event_type in ("acknowledge", "resolve") and not event.get("incident_key"):
+        errors.append("'incident_key' is missing or blank")
+    if event_type == "trigger" and not event.get("description"):
+        errors.append("'description' is missing or blank")
     return errors
 
 

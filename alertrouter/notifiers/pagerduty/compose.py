@@ -1,4 +1,5 @@
-"""PagerDuty, the pure half: an incident's dedup key and the Events API v2 events it becomes.
+"""PagerDuty, the pure half: an incident's dedup key and the Events API v2 events it becomes
+(or, for a `service_key`, the Events API v1 events Alertmanager sends: `v1_event`).
 
 An incident is one PagerDuty alert, keyed by `dedup_key(external_url, incident_id)`: a trigger
 event while the incident is open (repeated triggers update it), a resolve event once it is
@@ -13,13 +14,13 @@ import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import PagerdutyConfig
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import Severity
 from alertrouter.notifiers.base import RESTART, Message, Notification
+from alertrouter.notifiers.incident_keys import incident_id_after, installation
 from alertrouter.render.environment import Renderer, iso_time, parse_json, render_part
 from alertrouter.render.gotemplates import go_fields
 
@@ -47,21 +48,14 @@ def dedup_key(external_url: str, incident_id: int) -> str:
 
 def incident_id_from_dedup_key(key: str, external_url: str) -> int | None:
     """The incident id in a dedup key made by this installation, else None."""
-    prefix = _dedup_prefix(external_url)
-    if not key.startswith(prefix):
-        return None
-    rest = key[len(prefix) :]
-    if not (rest.isascii() and rest.isdigit()) or str(int(rest)) != rest:
-        return None
-    return int(rest)
+    return incident_id_after(_dedup_prefix(external_url), key)
 
 
 def _dedup_prefix(external_url: str) -> str:
-    parts = urlsplit(external_url)
-    installation = parts.netloc.rpartition("@")[2].lower() + parts.path.rstrip("/")
-    if len(installation) > 200:  # keeps the key within PagerDuty's 255 characters
-        installation = hashlib.sha256(installation.encode()).hexdigest()[:40]
-    return f"alertrouter/{installation}/incident/"
+    name = installation(external_url)
+    if len(name) > 200:  # keeps the key within PagerDuty's 255 characters
+        name = hashlib.sha256(name.encode()).hexdigest()[:40]
+    return f"alertrouter/{name}/incident/"
 
 
 # ----------------------------------------------------------------------------------------- events
@@ -77,7 +71,16 @@ def compose(
 ) -> list[Message]:
     """One "event" message: trigger while the incident is open, acknowledge when it is
     acknowledged, resolve once it is resolved. The body is the Events API v2 event without its
-    routing key."""
+    routing key (the v1 event without its service key, for a `service_key`)."""
+    events = _events(config, renderer, n, label=label)
+    if config.events_v1:
+        return [Message(m.op, v1_event(m.body)) for m in events]
+    return events
+
+
+def _events(
+    config: PagerdutyConfig, renderer: Renderer, n: Notification, *, label: str
+) -> list[Message]:
     key = dedup_key(n.data["external_url"], n.incident_id)
     if n.reason is NotifyReason.SILENCED:
         return []  # PagerDuty has no silences; the muted alerts resolve it in time
@@ -99,7 +102,7 @@ def state_key(op: str, body: Mapping[str, Any]) -> str | None:
     """A trigger carries the alert's whole summary and details: of several queued, only the
     newest needs sending. After a resolve, the next trigger opens a new PagerDuty alert.
     Acknowledgements are each sent."""
-    action = body.get("event_action") if op == "event" else None
+    action = body.get("event_action", body.get("event_type")) if op == "event" else None
     if action == "trigger":
         return "trigger"
     return RESTART if action == "resolve" else None
@@ -110,6 +113,20 @@ def acknowledge_message(external_url: str, incident_id: int) -> Message:
     return Message(
         "event", {"event_action": "acknowledge", "dedup_key": dedup_key(external_url, incident_id)}
     )
+
+
+def v1_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An Events API v2 event as the v1 event Alertmanager sends for a `service_key`: the
+    incident key, the summary as description, client and client_url on triggers, the custom
+    details as details. The service key is added when sending."""
+    v1: dict[str, Any] = {"event_type": event["event_action"], "incident_key": event["dedup_key"]}
+    payload = event.get("payload")
+    if payload is not None:
+        v1["description"] = payload["summary"]
+        v1["client"] = event["client"]
+        v1["client_url"] = event["client_url"]
+        v1["details"] = payload.get("custom_details")
+    return v1
 
 
 def trigger_event(

@@ -1,9 +1,12 @@
-"""PagerDuty, the sending half: Events API v2 through pdpyras' EventsAPISession.
+"""PagerDuty, the sending half: Events API v2 through pdpyras' EventsAPISession, and Events API
+v1 (a `service_key`) through the same session's plain request.
 
 pdpyras retries on its own (network errors, 429 forever, some 5xx, with sleeps); all of that is
 switched off here so that one `send` is one HTTP request, and requests run in a worker thread
 because pdpyras is synchronous. The routing key (inline or from `routing_key_file`) is added to
-the event here and never appears in an error's message.
+the event here and never appears in an error's message. Events API v1 answers 403 when it
+rate-limits, so a v1 403 is retried (as Alertmanager does); v1 events go to the config's own
+`url` when set, else to PagerDuty's v1 URL (never to `global.pagerduty_url`, a v2 URL).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from alertrouter.notifiers.http import (
 )
 
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
+DEFAULT_V1_URL = "https://events.pagerduty.com/generic/2010-04-15/create_event.json"
 _INVALID_URL = (
     requests.exceptions.InvalidURL,
     requests.exceptions.InvalidSchema,
@@ -60,7 +64,11 @@ class PagerDutyNotifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
-        self._url = str(config.url or global_.pagerduty_url or DEFAULT_URL)
+        self._v1 = config.events_v1
+        if self._v1:
+            self._url = str(config.url or DEFAULT_V1_URL)
+        else:
+            self._url = str(config.url or global_.pagerduty_url or DEFAULT_URL)
         self._timeout = config.timeout.total_seconds() or timeout
         self._clock = clock
         # requests sessions are not thread-safe: each thread borrows one of its own.
@@ -95,17 +103,29 @@ class PagerDutyNotifier:
             session.close()
 
     def _routing_key(self) -> str:
-        if self._config.routing_key is not None:
-            return self._config.routing_key.get_secret_value()
-        assert self._config.routing_key_file  # the config requires one of the two
-        return read_secret_file(self._config.routing_key_file, what="routing_key_file")
+        """The routing key (v2) or the service key (v1)."""
+        config = self._config
+        if self._v1:
+            if config.service_key is not None:
+                return config.service_key.get_secret_value()
+            assert config.service_key_file
+            return read_secret_file(config.service_key_file, what="service_key_file")
+        if config.routing_key is not None:
+            return config.routing_key.get_secret_value()
+        assert config.routing_key_file  # the config requires one of the two
+        return read_secret_file(config.routing_key_file, what="routing_key_file")
 
     def _post(self, routing_key: str, event: dict[str, Any]) -> requests.Response:
         session = self._borrow()
+        headers = {"User-Agent": USER_AGENT}
         try:
+            if self._v1:
+                # PDSession.request, not EventsAPISession.post (which adds a routing_key).
+                event = {"service_key": routing_key, **event}
+                return session.request("POST", self._url, json=event, headers=headers)
             session.api_key = routing_key
             # EventsAPISession.post adds the routing key to the event.
-            return session.post(self._url, json=event, headers={"User-Agent": USER_AGENT})
+            return session.post(self._url, json=event, headers=headers)
         finally:
             self._give_back(session)
 
@@ -126,16 +146,19 @@ class PagerDutyNotifier:
     def _outcome(self, response: requests.Response, routing_key: str) -> Sent:
         answer = _json_object(response)
         if 200 <= response.status_code < 300:
-            key = answer.get("dedup_key")
-            detail = f"dedup_key={key}" if key else "accepted"
+            key = answer.get("incident_key" if self._v1 else "dedup_key")
+            name = "incident_key" if self._v1 else "dedup_key"
+            detail = f"{name}={key}" if key else "accepted"
             if answer.get("message"):
                 detail += f" ({answer['message']})"
             return Sent(
                 ref={"dedup_key": key} if key else None, detail=detail, status=response.status_code
             )
         message = _error_message(response, answer)
+        if self._v1 and response.status_code == 403:  # v1's rate limit
+            message = f"{message} (rate limited)"
         raise status_error(
-            response.status_code,
+            429 if self._v1 and response.status_code == 403 else response.status_code,
             message.replace(routing_key, "<routing key>") if routing_key else message,
             retry_after=response.headers.get("Retry-After"),
             now=self._clock(),

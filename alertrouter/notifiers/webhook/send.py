@@ -18,11 +18,11 @@ import aiohttp
 
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import HTTPConfig, TLSConfig, WebhookConfig
-from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
+from alertrouter.notifiers.base import Message, Sent, Thread
 from alertrouter.notifiers.http import (
     USER_AGENT,
     read_secret_file,
-    redacted_url,
+    request,
     ssl_context,
     status_error,
 )
@@ -60,26 +60,16 @@ class WebhookNotifier:
     async def send(self, message: Message, thread: Thread) -> Sent:
         url = self._url()
         body = json.dumps(message.body, separators=(",", ":"), ensure_ascii=False).encode()
-        shown = redacted_url(url)
-        try:
-            async with self._client().post(
-                url,
-                data=body,
-                headers=self._headers(body),
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
-                proxy=self._http.proxy_url,
-                allow_redirects=self._http.follow_redirects,
-                server_hostname=self._tls.server_name if self._tls else None,
-            ) as response:
-                return await self._outcome(response, shown)
-        except TimeoutError:
-            raise DeliveryError(
-                ErrorKind.TIMEOUT, f"POST {shown}: no answer within {self._timeout:g}s"
-            ) from None
-        except aiohttp.InvalidURL:
-            raise DeliveryError(ErrorKind.CONFIG, f"POST {shown}: invalid URL") from None
-        except aiohttp.ClientError as exc:
-            raise DeliveryError(ErrorKind.CONNECTION, f"POST {shown}: {_reason(exc)}") from None
+        return await request(
+            self._client(),
+            "POST",
+            url,
+            body=body,
+            headers=self._headers(body),
+            http=self._http,
+            timeout=self._timeout,
+            outcome=self._outcome,
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -140,7 +130,7 @@ class WebhookNotifier:
         answer = await _snippet(response)
         raise status_error(
             response.status,
-            f"POST {shown} answered {response.status}" + (f": {answer}" if answer else ""),
+            f"{shown} answered {response.status}" + (f": {answer}" if answer else ""),
             retry_after=response.headers.get("Retry-After"),
             now=self._clock(),
         )
@@ -153,12 +143,3 @@ async def _snippet(response: aiohttp.ClientResponse) -> str:
         return ""
     text = " ".join(raw.decode("utf-8", "replace").split())
     return text if len(text) <= _ERROR_SNIPPET else text[: _ERROR_SNIPPET - 1] + "…"
-
-
-def _reason(exc: aiohttp.ClientError) -> str:
-    # aiohttp's own messages may repeat the URL; the OS and TLS errors never do.
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"TLS certificate not accepted ({exc.certificate_error})"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect ({exc.os_error.strerror or type(exc.os_error).__name__})"
-    return type(exc).__name__

@@ -25,6 +25,8 @@ slack:
   signing_secret: slack-s3cret
 pagerduty:
   webhook_secrets: [pagerduty-s3cret]
+opsgenie:
+  webhook_tokens: [opsgenie-t0ken]
 """
 # The README's rows, by the credentials they name.
 KINDS = {
@@ -33,6 +35,8 @@ KINDS = {
     "`server.auth.ingest`": "ingest",
     "Slack's request signature (`slack.signing_secret`)": "slack",
     "PagerDuty's webhook signature (`pagerduty.webhook_secrets`)": "pagerduty",
+    "an Opsgenie webhook token (`opsgenie.webhook_tokens`: `X-Alertrouter-Token` or the "
+    "basic-auth password)": "opsgenie",
     "a calendar token in the URL (`?token=`; refused with 403)": "calendar",
 }
 ENDPOINT = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`]*)`")

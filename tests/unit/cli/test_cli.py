@@ -70,13 +70,13 @@ def test_check_config_refuses_what_alertrouter_cannot_deliver(run, tmp_path):
         route: {receiver: ops}
         receivers:
           - name: ops
-            opsgenie_configs: [{api_key: k}]
+            victorops_configs: [{api_key: k}]
             slack_configs: [{api_url: 'https://hooks.slack.com/x', title: '{{ .Status | x }}'}]
     """
     result = run("check-config", str(write(tmp_path, text)))
     assert result.exit_code == 1, result.output
     assert "Found 2 error(s)" in result.output
-    assert "receivers[0].opsgenie_configs (line 5): receiver 'ops': opsgenie_configs:" in (
+    assert "receivers[0].victorops_configs (line 5): receiver 'ops': victorops_configs:" in (
         result.output
     )
     assert (

@@ -86,16 +86,14 @@ def test_bad_alert_limits_are_config_errors(setting, where, what):
     assert len(errors) == 1 and where in errors[0] and what in errors[0], errors
 
 
-def test_plain_alertmanager_yml_refuses_what_would_be_lost():
-    with pytest.raises(ConfigError) as caught:
-        load_alertmanager_yml(allow_unsupported=False)
-    errors = "\n".join(str(issue) for issue in caught.value.issues)
-    assert "receivers[7].opsgenie_configs (line 125): receiver 'ops-opsgenie': " in errors
-    assert "alertrouter cannot deliver to this integration" in errors
-    assert "deliver through webhook_configs" in errors
-    assert "notifications.allow_unsupported: true" in errors
-    # Its Go templates (Slack title and text, PagerDuty description) are converted and used.
-    assert len(caught.value.issues) == 1
+def test_plain_alertmanager_yml_loads_whole_without_the_opt_in():
+    """Every receiver of it is delivered to (Opsgenie since issue 17) and its Go templates
+    (Slack title and text, PagerDuty description) are converted and used: nothing needs
+    notifications.allow_unsupported."""
+    loaded = load_alertmanager_yml(allow_unsupported=False)
+    warnings = "\n".join(str(w) for w in loaded.warnings)
+    assert "allow_unsupported" not in warnings
+    assert [r.name for r in loaded.config.receivers if r.opsgenie_configs] == ["ops-opsgenie"]
 
 
 def test_plain_alertmanager_yml_loads_with_warnings_when_allowed():
@@ -103,7 +101,8 @@ def test_plain_alertmanager_yml_loads_with_warnings_when_allowed():
     warnings = "\n".join(str(w) for w in loaded.warnings)
     assert "'/etc/alertmanager/template/*.tmpl' matches no file" in warnings
     assert "global.resolve_timeout" in warnings
-    assert "receivers[7].opsgenie_configs" in warnings
+    (opsgenie,) = loaded.config.receivers[7].opsgenie_configs
+    assert opsgenie.api_key is not None and opsgenie.api_key.get_secret_value() == "opsgenie-key"
     assert "receivers[5].slack_configs[0].title" not in warnings
     assert "receivers[1].pagerduty_configs[0].description" not in warnings
     # Unquoted 09:00 stays a time (YAML 1.1 would read it as the number 540).
@@ -387,7 +386,8 @@ ERROR_CASES = [
             pagerduty_configs:
               - send_resolved: true
         """,
-        "receivers[0].pagerduty_configs[0] (line 6): missing routing_key in PagerDuty config",
+        "receivers[0].pagerduty_configs[0] (line 6): missing service or routing key in PagerDuty "
+        "config",
         id="pagerduty-without-key",
     ),
     pytest.param(
@@ -397,9 +397,10 @@ ERROR_CASES = [
           - name: default
             pagerduty_configs:
               - service_key: abc
+                service_key_file: /k
         """,
-        "service_key (PagerDuty Events API v1) is not supported",
-        id="pagerduty-v1",
+        "at most one of service_key & service_key_file must be configured",
+        id="pagerduty-v1-two-keys",
     ),
     pytest.param(
         """
@@ -635,7 +636,7 @@ def test_empty_sections_mean_unset():
 @pytest.mark.parametrize(
     ("receiver", "message"),
     [
-        ("pagerduty_configs: [{routing_key: '${PD_KEY:-}'}]", "missing routing_key"),
+        ("pagerduty_configs: [{routing_key: '${PD_KEY:-}'}]", "missing service or routing key"),
         ("webhook_configs: [{url: ''}]", "one of url or url_file"),
         ("webhook_configs: [{url: not a url}]", "must be an http:// or https:// URL"),
         ("slack_configs: [{api_url: 'hooks.slack.com/x'}]", "must be an http:// or https:// URL"),

@@ -41,7 +41,6 @@ def warnings_of(text: str) -> list[str]:
 
 
 OTHER_INTEGRATIONS = [
-    "opsgenie",
     "victorops",
     "pushover",
     "sns",
@@ -72,13 +71,14 @@ def test_an_integration_alertrouter_cannot_deliver_to_is_an_error(kind):
 
 
 def test_an_empty_list_of_another_integration_only_warns():
-    warnings = warnings_of(receiver_config("opsgenie_configs: []"))
-    assert any("opsgenie_configs" in w for w in warnings)
+    warnings = warnings_of(receiver_config("victorops_configs: []"))
+    assert any("victorops_configs" in w for w in warnings)
 
 
 SLACK = "slack_configs: [{api_url: 'https://hooks.slack.com/x', FIELD: VALUE}]"
 PAGERDUTY = "pagerduty_configs: [{routing_key: abc, FIELD: VALUE}]"
 EMAIL = "email_configs: [{to: a@b.org, from: c@d.org, smarthost: 'mx:25', FIELD: VALUE}]"
+OPSGENIE = "opsgenie_configs: [{api_key: k, FIELD: VALUE}]"
 WEBHOOK = "webhook_configs: [{url: 'http://127.0.0.1:1/h', http_config: {FIELD: VALUE}}]"
 
 
@@ -90,7 +90,8 @@ WEBHOOK = "webhook_configs: [{url: 'http://127.0.0.1:1/h', http_config: {FIELD: 
         (SLACK, "username", "alertbot"),
         (SLACK, "actions", "[{type: button, text: Runbook, url: 'https://r'}]"),
         (PAGERDUTY, "severity", "critical"),
-        (PAGERDUTY, "service_key", "v1key"),
+        (OPSGENIE, "message", "'{{ .CommonLabels.alertname }}'"),
+        (OPSGENIE, "priority", "'{{ .CommonLabels.priority }}'"),
         (WEBHOOK, "oauth2", "{client_id: a, client_secret: b, token_url: 'https://t'}"),
         (WEBHOOK, "http_headers", "{X-A: {values: [b]}}"),
         (WEBHOOK, "no_proxy", "localhost"),
@@ -119,6 +120,7 @@ def test_cosmetic_fields_only_warn(field):
 PD_HTTP = "pagerduty_configs: [{routing_key: k, http_config: HTTP}]"
 SLACK_HTTP = "slack_configs: [{api_url: 'https://h', http_config: HTTP}]"
 WEBHOOK_HTTP = "webhook_configs: [{url: 'http://127.0.0.1:1/h', http_config: HTTP}]"
+OPSGENIE_HTTP = "opsgenie_configs: [{api_key: k, http_config: HTTP}]"
 EMAIL_HTTP = "email_configs: [{to: a@b, from: c@d, smarthost: 'm:25', http_config: HTTP}]"
 
 
@@ -131,6 +133,8 @@ EMAIL_HTTP = "email_configs: [{to: a@b, from: c@d, smarthost: 'm:25', http_confi
         (SLACK_HTTP, "{follow_redirects: false}", "follow_redirects"),
         (EMAIL_HTTP, "{proxy_url: 'http://p'}", "proxy_url"),
         (WEBHOOK_HTTP, "{tls_config: {min_version: TLS13}}", "tls_config.min_version"),
+        (OPSGENIE_HTTP, "{basic_auth: {username: u}}", "basic_auth"),
+        (OPSGENIE_HTTP, "{authorization: {credentials: c}}", "authorization"),
     ],
 )
 def test_http_config_a_notifier_does_not_use_is_an_error(integration, http_config, field):
@@ -146,6 +150,9 @@ def test_what_the_notifiers_use_of_http_config_loads_quietly():
         webhook_configs:
           - url: 'http://127.0.0.1:1/h'
             http_config: {basic_auth: {username: u, password: p}, proxy_url: 'http://p:3128'}
+        opsgenie_configs:
+          - api_key: k
+            http_config: {proxy_url: 'http://p:3128', tls_config: {ca_file: /ca}}
         """
     )
     assert not [w for w in warnings_of(text) if "receivers" in w]
@@ -276,3 +283,10 @@ def test_go_template_files_that_do_not_convert_are_errors_naming_file_and_line(t
 
     config.write_text(TEMPLATES + ALLOW)
     assert any("templates[0]" in str(w) for w in load_config_file(config, environ={}).warnings)
+
+
+def test_opsgenie_go_templates_are_errors_that_say_the_default_is_sent():
+    text = receiver_config("opsgenie_configs: [{api_key: k, tags: '{{ .CommonLabels.team }}'}]")
+    (error,) = errors_of(text)
+    assert "opsgenie_configs[0].tags (line 5): receiver 'team': tags: a Go template" in error
+    assert "alertrouter's default is sent instead" in error

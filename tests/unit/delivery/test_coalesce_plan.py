@@ -63,4 +63,13 @@ def test_state_keys_of_the_integrations():
     )
     assert registry.state_key("email:0", "message", body) is None
     assert registry.state_key("webhook:0", "message", body) is None
-    assert {"slack": {"message"}, "pagerduty": {"event"}} == registry.STATE_OPS
+    alias = {"alias": "a", "payload": {}}
+    assert registry.state_key("opsgenie:0", "create", alias) == "create"
+    assert registry.state_key("opsgenie:0", "close", alias) == RESTART
+    assert registry.state_key("opsgenie:0", "note", alias) is None
+    assert registry.state_key("opsgenie:0", "acknowledge", alias) is None
+    assert {
+        "slack": {"message"},
+        "pagerduty": {"event"},
+        "opsgenie": {"create", "close", "message", "description", "priority"},
+    } == registry.STATE_OPS

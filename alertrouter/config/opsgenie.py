@@ -1,0 +1,130 @@
+"""Opsgenie (`opsgenie_configs`), with Alertmanager's keys, and the Opsgenie webhooks alertrouter
+accepts (`opsgenie:` at the top level).
+
+Alertmanager renders message, description, source, details, entity, responders, actions, tags,
+note and priority as Go templates. alertrouter sends a value as written when it holds no
+template; one that does (`{{`) is reported by `check-config` (config.unsupported) and, when
+loaded anyway, replaced by alertrouter's default for that field. The message and description
+are best written as Jinja2 templates in `templates.message` / `templates.description`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, ClassVar
+
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+
+from alertrouter.config.fields import Model, config_error
+from alertrouter.config.integration import Integration, Secret, Url
+from alertrouter.core.values import Severity
+
+DEFAULT_API_URL = "https://api.opsgenie.com/"
+EU_API_URL = "https://api.eu.opsgenie.com/"
+PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
+# alertrouter's P-levels to Opsgenie's priorities, unless `priority_map` says otherwise.
+DEFAULT_PRIORITY_MAP: dict[Severity, str] = {
+    Severity.P0: "P1",
+    Severity.P1: "P2",
+    Severity.P2: "P3",
+    Severity.P3: "P4",
+}
+RESPONDER_TYPES = re.compile(r"^(team|teams|user|escalation|schedule)$")
+
+
+def _level(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return Severity.parse(value)
+        except ValueError as exc:
+            raise config_error(str(exc)) from None
+    return value
+
+
+Level = Annotated[Severity, BeforeValidator(_level)]
+
+
+def is_template(value: str) -> bool:
+    return "{{" in value
+
+
+class OpsgenieResponder(Model):
+    id: str = ""
+    name: str = ""
+    username: str = ""
+    type: str = ""
+
+    @model_validator(mode="after")
+    def _valid(self) -> OpsgenieResponder:
+        if not (self.id or self.username or self.name):
+            raise config_error(
+                "an Opsgenie responder has to have at least one of id, username or name"
+            )
+        if not is_template(self.type) and not RESPONDER_TYPES.match(self.type.lower()):
+            raise config_error(
+                f"responder type {self.type!r} does not match valid options "
+                "team, teams, user, escalation, schedule"
+            )
+        return self
+
+
+class OpsgenieConfig(Integration):
+    TEMPLATE_PARTS: ClassVar[tuple[str, ...]] = ("message", "description")
+
+    api_key: Secret = None
+    api_key_file: str | None = None
+    api_url: Url = None  # else global.opsgenie_api_url
+    message: str | None = None
+    description: str | None = None
+    source: str | None = None
+    details: dict[str, str] = {}
+    entity: str | None = None
+    responders: list[OpsgenieResponder] = []
+    actions: str | None = None  # comma-separated, as in Alertmanager
+    tags: str | None = None  # comma-separated, as in Alertmanager
+    note: str | None = None
+    priority: str | None = None  # P1..P5; unset: from the incident's P-level (priority_map)
+    update_alerts: bool = False
+    # alertrouter's own: the Opsgenie priority of each P-level (P0 -> P1 ... P3 -> P4).
+    priority_map: dict[Level, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_MAP))
+
+    @field_validator("priority")
+    @classmethod
+    def _priority(cls, value: str | None) -> str | None:
+        if value and not is_template(value) and value not in PRIORITIES:
+            raise config_error(f"priority {value!r} must be one of {', '.join(PRIORITIES)}")
+        return value
+
+    @field_validator("priority_map")
+    @classmethod
+    def _priority_map(cls, value: dict[Severity, str]) -> dict[Severity, str]:
+        for level, priority in value.items():
+            if priority not in PRIORITIES:
+                raise config_error(
+                    f"priority_map.{level}: {priority!r} must be one of {', '.join(PRIORITIES)}"
+                )
+        return {**DEFAULT_PRIORITY_MAP, **value}
+
+    @model_validator(mode="after")
+    def _one_key(self) -> OpsgenieConfig:
+        if self.api_key is not None and self.api_key_file:
+            raise config_error("at most one of api_key & api_key_file must be configured")
+        return self
+
+    def plain(self, value: str | None) -> str | None:
+        """A field's value unless it is a Go template (then None: the default applies)."""
+        return None if value is None or is_template(value) else value
+
+
+class OpsgenieInboundConfig(Model):
+    """Opsgenie outgoing webhooks to /api/v1/opsgenie/webhook: acknowledgements and closes made
+    in Opsgenie. Opsgenie does not sign its webhooks: each request carries one of these tokens,
+    as the password of basic auth (any user name) or in the `X-Alertrouter-Token` header, both
+    of which an Opsgenie webhook integration can send."""
+
+    webhook_tokens: list[SecretStr] = []
+    webhook_token_files: list[str] = []
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_tokens or self.webhook_token_files)

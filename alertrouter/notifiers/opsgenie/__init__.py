@@ -1,0 +1,1 @@
+"""Opsgenie: the Alert API v2, one alert per incident (see compose)."""
