@@ -74,6 +74,9 @@ class GlobalConfig(Model):
     slack_app_token_file: str | None = None
     slack_app_url: Url = None
     pagerduty_url: Url = "https://events.pagerduty.com/v2/enqueue"
+    telegram_api_url: Url = "https://api.telegram.org"
+    telegram_bot_token: Secret = None
+    telegram_bot_token_file: str | None = None
     http_config: HTTPConfig | None = None
     resolve_timeout: Any = ignored(
         "Alertmanager's webhook always sends endsAt; resolve_timeout is not needed"
@@ -93,13 +96,18 @@ class GlobalConfig(Model):
     wechat_api_url: Any = ignored(_AM_GLOBAL)
     wechat_api_secret: Any = ignored(_AM_GLOBAL)
     wechat_api_corp_id: Any = ignored(_AM_GLOBAL)
-    telegram_api_url: Any = ignored(_AM_GLOBAL)
-    telegram_bot_token: Any = ignored(_AM_GLOBAL)
-    telegram_bot_token_file: Any = ignored(_AM_GLOBAL)
     webex_api_url: Any = ignored(_AM_GLOBAL)
     mattermost_webhook_url: Any = ignored(_AM_GLOBAL)
     mattermost_webhook_url_file: Any = ignored(_AM_GLOBAL)
     rocketchat_api_url_file: Any = ignored(_AM_GLOBAL)
+
+    @model_validator(mode="after")
+    def _one_telegram_token(self) -> GlobalConfig:
+        if self.telegram_bot_token is not None and self.telegram_bot_token_file:
+            raise config_error(
+                "at most one of telegram_bot_token & telegram_bot_token_file must be configured"
+            )
+        return self
 
 
 # ------------------------------------------------------------------------ alertrouter's own parts
@@ -224,9 +232,20 @@ class EscalationPolicy(Model):
 
 # ------------------------------------------------------------------------------- notifications
 
-IntegrationKind = Literal["slack", "pagerduty", "email", "webhook"]
+IntegrationKind = Literal[
+    "slack", "pagerduty", "email", "webhook", "msteams", "msteamsv2", "telegram", "discord"
+]
 
-DEFAULT_CONCURRENCY: dict[str, int] = {"slack": 4, "pagerduty": 4, "email": 2, "webhook": 8}
+DEFAULT_CONCURRENCY: dict[str, int] = {
+    "slack": 4,
+    "pagerduty": 4,
+    "email": 2,
+    "webhook": 8,
+    "msteams": 4,
+    "msteamsv2": 4,
+    "telegram": 4,
+    "discord": 4,
+}
 
 
 class RetryConfig(Model):

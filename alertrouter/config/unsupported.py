@@ -22,19 +22,23 @@ from pydantic import BaseModel
 
 from alertrouter.config.fields import IGNORED_MARK, UNSUPPORTED_MARK
 from alertrouter.config.models import Config, RouteConfig
-from alertrouter.config.receivers import HTTPConfig, Receiver
+from alertrouter.config.receivers import INTEGRATION_KINDS, HTTPConfig, Receiver
 from alertrouter.config.yamlsource import Path, format_path
 
 ALLOW_KEY = "notifications.allow_unsupported"
 
-# The http_config fields each notifier uses (webhook: all of its typed fields).
+# The notifiers on the shared JSON HTTP client (notifiers.httpclient), which uses every typed
+# http_config field but tls_config's min_version and max_version.
+_FULL_HTTP_KINDS = frozenset({"webhook", "msteams", "msteamsv2", "telegram", "discord"})
+_ALL_HTTP = frozenset(
+    name for name, info in HTTPConfig.model_fields.items() if not info.json_schema_extra
+)
+# The http_config fields each notifier uses.
 _HONOURED_HTTP: dict[str, frozenset[str]] = {
     "slack": frozenset({"proxy_url", "enable_http2"}),
     "pagerduty": frozenset({"enable_http2"}),
     "email": frozenset(),
-    "webhook": frozenset(
-        name for name, info in HTTPConfig.model_fields.items() if not info.json_schema_extra
-    ),
+    **dict.fromkeys(_FULL_HTTP_KINDS, _ALL_HTTP),
 }
 _GO_TEMPLATE = "a Go template, which alertrouter does not render: it would be sent as written"
 
@@ -139,15 +143,15 @@ def _unused_http_fields(kind: str, http: HTTPConfig) -> set[str]:
     }
     if http.follow_redirects:  # what every notifier does anyway
         unused.discard("follow_redirects")
-    if kind == "webhook" and http.tls_config is not None:  # its TLS is Python's default's
+    if kind in _FULL_HTTP_KINDS and http.tls_config is not None:  # TLS is Python's default
         limits = http.tls_config.model_fields_set & {"min_version", "max_version"}
         unused |= {f"tls_config.{name}" for name in limits}
     return unused
 
 
 def _honoured_hint(kind: str) -> str:
-    if kind == "webhook":
-        return "remove it: the webhook notifier uses TLS 1.2 or newer"
+    if kind in _FULL_HTTP_KINDS:
+        return f"remove it: the {kind} notifier uses TLS 1.2 or newer"
     honoured = sorted(_HONOURED_HTTP[kind] - {"enable_http2"})
     if not honoured:
         return f"remove it: the {kind} notifier uses no http_config setting"
@@ -162,7 +166,7 @@ def _receiver_go_templates(data: Any, reported: set[Path]) -> Iterator[Finding]:
         if not isinstance(receiver, dict):
             continue
         name = receiver.get("name")
-        for kind in ("slack", "pagerduty", "email", "webhook"):
+        for kind in INTEGRATION_KINDS:
             configs = receiver.get(f"{kind}_configs")
             for index, item in enumerate(configs if isinstance(configs, list) else ()):
                 where: Path = ("receivers", r_index, f"{kind}_configs", index)
