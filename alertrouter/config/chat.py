@@ -93,9 +93,9 @@ class TelegramConfig(Integration):
     @model_validator(mode="after")
     def _checks(self) -> TelegramConfig:
         _one_of(self, "bot_token", "bot_token_file", required=False)
-        if self.chat_id == 0:  # Alertmanager's "unset"
+        if not self.chat_id and not self.chat_id_file:  # 0 is Alertmanager's "unset"
             raise config_error("missing chat_id or chat_id_file on telegram_config")
-        _one_of(self, "chat_id", "chat_id_file", required=True)
+        _one_of(self, "chat_id", "chat_id_file", required=False)
         if self.parse_mode not in TELEGRAM_PARSE_MODES:
             raise config_error(
                 "unknown parse_mode on telegram_config, must be Markdown, MarkdownV2, HTML or "

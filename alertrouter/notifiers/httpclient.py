@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import SecretStr
@@ -64,10 +65,28 @@ class Answer:
         except (ValueError, UnicodeDecodeError):
             return None
 
-    def snippet(self) -> str:
-        """The start of the body on one line, for an error's message."""
+    def snippet(self, *secrets: str) -> str:
+        """The start of the body on one line, for an error's message, without `secrets` (a
+        proxy's or a server's error page may repeat the URL it was asked for)."""
         text = " ".join(self.body[: 4 * ERROR_SNIPPET].decode("utf-8", "replace").split())
-        return text if len(text) <= ERROR_SNIPPET else text[: ERROR_SNIPPET - 1] + "…"
+        return redact(
+            text if len(text) <= ERROR_SNIPPET else text[: ERROR_SNIPPET - 1] + "…", *secrets
+        )
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """What of a webhook URL may be a credential: the URL, its path and query, and each long
+    path segment (a token)."""
+    parts = urlsplit(url)
+    tokens = [segment for segment in parts.path.split("/") if len(segment) >= 16]
+    return (url, parts.path, parts.query, *tokens)
+
+
+def redact(text: str, *secrets: str) -> str:
+    for value in secrets:
+        if len(value) > 3:
+            text = text.replace(value, "<redacted>")
+    return text
 
 
 class JsonHttpClient:

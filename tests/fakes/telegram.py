@@ -132,10 +132,10 @@ class FakeTelegram(FakeService):
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             return {}, Reply(400, _error(400, "Bad Request: message text is empty"))
-        problem = _html_problem(text) if body.get("parse_mode") == "HTML" else None
+        problem = html_problem(text) if body.get("parse_mode") == "HTML" else None
         if problem is not None:
             return {}, Reply(400, _error(400, f"Bad Request: can't parse entities: {problem}"))
-        if len(_visible(text, body.get("parse_mode")).encode("utf-16-le")) // 2 > MAX_TEXT:
+        if len(visible_text(text, body.get("parse_mode")).encode("utf-16-le")) // 2 > MAX_TEXT:
             return {}, Reply(400, _error(400, "Bad Request: message is too long"))
         return body, None
 
@@ -181,12 +181,12 @@ def _parsed(text: str) -> _TelegramHTML:
     return parser
 
 
-def _html_problem(text: str) -> str | None:
+def html_problem(text: str) -> str | None:
     parser = _parsed(text)
     if parser.problem is None and parser.open:
         return f'can\'t find end tag corresponding to start tag "{parser.open[-1]}"'
     return parser.problem
 
 
-def _visible(text: str, parse_mode: Any) -> str:
+def visible_text(text: str, parse_mode: Any) -> str:
     return "".join(_parsed(text).text) if parse_mode == "HTML" else text

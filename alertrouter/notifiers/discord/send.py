@@ -23,7 +23,7 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import DiscordConfig
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
 from alertrouter.notifiers.http import status_error
-from alertrouter.notifiers.httpclient import Answer, JsonHttpClient, secret
+from alertrouter.notifiers.httpclient import Answer, JsonHttpClient, secret, url_secrets
 
 _SENDER_KEYS = ("username", "avatar_url")
 
@@ -95,7 +95,7 @@ class DiscordNotifier:
             if isinstance(seconds, int | float) and seconds >= 0
             else answer.headers.get("Retry-After")
         )
-        text = answer.snippet()
+        text = answer.snippet(*url_secrets(url))
         raise status_error(
             answer.status,
             f"Discord ({shown}) answered {answer.status}" + (f": {text}" if text else ""),

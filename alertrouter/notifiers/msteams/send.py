@@ -18,7 +18,7 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import MSTeamsConfig, MSTeamsV2Config
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
 from alertrouter.notifiers.http import status_error
-from alertrouter.notifiers.httpclient import Answer, JsonHttpClient, secret
+from alertrouter.notifiers.httpclient import Answer, JsonHttpClient, secret, url_secrets
 
 _EMBEDDED_ERROR = re.compile(r"HTTP error (\d{3})")
 
@@ -48,7 +48,7 @@ class TeamsNotifier:
         if answer.ok and embedded is None:
             return Sent(detail=f"HTTP {answer.status}", status=answer.status)
         status = embedded or answer.status
-        text = answer.snippet()
+        text = answer.snippet(*url_secrets(url))
         raise status_error(
             status,
             f"Teams ({shown}) answered {answer.status}" + (f": {text}" if text else ""),

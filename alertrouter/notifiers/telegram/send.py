@@ -23,7 +23,7 @@ from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import TelegramConfig
 from alertrouter.notifiers.base import DeliveryError, ErrorKind, Message, Sent, Thread
 from alertrouter.notifiers.http import read_secret_file, status_error
-from alertrouter.notifiers.httpclient import Answer, JsonHttpClient, secret
+from alertrouter.notifiers.httpclient import Answer, JsonHttpClient, redact, secret
 
 # What editMessageText answers (in `description`) for a message that cannot be edited any more.
 _GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
@@ -121,7 +121,8 @@ class TelegramNotifier:
         raise self._error(method, answer, data)
 
     def _error(self, method: str, answer: Answer, data: Mapping[str, Any]) -> TelegramError:
-        description = str(data.get("description") or answer.snippet() or "")[:300]
+        token = self._token()
+        description = redact(str(data.get("description") or answer.snippet() or ""), token)[:300]
         code = data.get("error_code")
         status = code if isinstance(code, int) and code >= 400 else answer.status
         if answer.ok and not data:

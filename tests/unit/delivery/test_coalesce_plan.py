@@ -63,4 +63,13 @@ def test_state_keys_of_the_integrations():
     )
     assert registry.state_key("email:0", "message", body) is None
     assert registry.state_key("webhook:0", "message", body) is None
-    assert {"slack": {"message"}, "pagerduty": {"event"}} == registry.STATE_OPS
+    for kind in ("telegram", "discord"):  # one message per incident, edited in place
+        assert registry.state_key(f"{kind}:0", "message", {"text": "x"}) == "message"
+        assert registry.state_key(f"{kind}:0", "reply", {"text": "x"}) is None
+    assert registry.state_key("msteamsv2:0", "post", body) is None
+    assert {
+        "slack": {"message"},
+        "pagerduty": {"event"},
+        "telegram": {"message"},
+        "discord": {"message"},
+    } == registry.STATE_OPS
