@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from alertrouter.core.reasons import NotifyReason
-from alertrouter.notifiers.base import Notification
+from alertrouter.notifiers.base import Notice, Notification
 from alertrouter.render.environment import Renderer, TemplateError, render_part
 from alertrouter.render.escaping import Target, is_web_url
 
@@ -125,3 +125,11 @@ def render_text(
     if required and not text:
         raise TemplateError(f"{label}, {part} template rendered nothing")
     return text
+
+
+def render_notice(renderer: Renderer, notice: Notice, target: Target, *, label: str) -> str:
+    """A notice's text (a hand-off), rendered for `target` and stripped."""
+    try:
+        return renderer.render(notice.template, notice.data, target).strip()
+    except TemplateError as exc:
+        raise TemplateError(f"{label}, {notice.kind} notice: {exc}") from exc

@@ -23,8 +23,14 @@ from typing import Any
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import DiscordConfig
 from alertrouter.notifiers.base import Message, Notice, Notification
-from alertrouter.notifiers.chat import colour, edits_message, render_text, wants_follow_up
-from alertrouter.render.environment import Renderer, TemplateError
+from alertrouter.notifiers.chat import (
+    colour,
+    edits_message,
+    render_notice,
+    render_text,
+    wants_follow_up,
+)
+from alertrouter.render.environment import Renderer
 from alertrouter.render.escaping import DISCORD, is_web_url, neutralise_mentions
 from alertrouter.render.limits import truncate
 
@@ -74,10 +80,7 @@ def compose_notice(
     *,
     label: str,
 ) -> list[Message]:
-    try:
-        text = renderer.render(notice.template, notice.data, DISCORD).strip()
-    except TemplateError as exc:
-        raise TemplateError(f"{label}, {notice.kind} notice: {exc}") from exc
+    text = render_notice(renderer, notice, DISCORD, label=label)
     return [Message("post", _with_sender(config, _content(text)))]
 
 

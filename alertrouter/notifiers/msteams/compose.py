@@ -23,8 +23,15 @@ from typing import Any
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import MSTeamsConfig, MSTeamsV2Config
 from alertrouter.notifiers.base import Message, Notice, Notification
-from alertrouter.notifiers.chat import colour, facts, links, one_message_data, render_text
-from alertrouter.render.environment import Renderer, TemplateError
+from alertrouter.notifiers.chat import (
+    colour,
+    facts,
+    links,
+    one_message_data,
+    render_notice,
+    render_text,
+)
+from alertrouter.render.environment import Renderer
 from alertrouter.render.escaping import TEAMS, TEXT, escape_markdown
 from alertrouter.render.limits import truncate
 
@@ -195,8 +202,4 @@ def _title_and_text(
 
 
 def _notice_text(renderer: Renderer, notice: Notice, *, label: str) -> str:
-    try:
-        text = renderer.render(notice.template, notice.data, TEAMS).strip()
-    except TemplateError as exc:
-        raise TemplateError(f"{label}, {notice.kind} notice: {exc}") from exc
-    return truncate(text, MAX_TEXT)
+    return truncate(render_notice(renderer, notice, TEAMS, label=label), MAX_TEXT)

@@ -24,8 +24,8 @@ from typing import Any
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import TelegramConfig
 from alertrouter.notifiers.base import Message, Notice, Notification
-from alertrouter.notifiers.chat import edits_message, render_text, wants_follow_up
-from alertrouter.render.environment import Renderer, TemplateError
+from alertrouter.notifiers.chat import edits_message, render_notice, render_text, wants_follow_up
+from alertrouter.render.environment import Renderer
 from alertrouter.render.escaping import (
     TELEGRAM_HTML,
     TELEGRAM_MARKDOWN,
@@ -73,10 +73,7 @@ def compose_notice(
     *,
     label: str,
 ) -> list[Message]:
-    try:
-        text = renderer.render(notice.template, notice.data, TELEGRAM_HTML).strip()
-    except TemplateError as exc:
-        raise TemplateError(f"{label}, {notice.kind} notice: {exc}") from exc
+    text = render_notice(renderer, notice, TELEGRAM_HTML, label=label)
     return [Message("post", fit(text, HTML))]
 
 

@@ -16,7 +16,7 @@ from alertrouter.config.receivers import (
 )
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers import registry
-from alertrouter.notifiers.base import Message, Notification
+from alertrouter.notifiers.base import Message, Notice, Notification
 from alertrouter.notifiers.discord.compose import NO_MENTIONS
 from alertrouter.render.environment import Renderer, TemplateError, sample_data
 from alertrouter.render.escaping import ZERO_WIDTH_SPACE
@@ -329,3 +329,31 @@ def test_an_incident_url_that_is_not_http_is_no_link():
     assert all(
         "javascript" not in a["url"] for a in card.body["attachments"][0]["content"]["actions"]
     )
+
+
+# ------------------------------------------------------------------------------ hand-off notices
+
+
+@pytest.mark.parametrize("kind", list(CONFIGS))
+def test_a_hand_off_notice_is_one_new_message_with_names_escaped(kind):
+    person = {"name": "bob", "full_name": "Bob <b>@everyone</b> *B*", "slack_user_id": None}
+    data = {
+        "schedule": "payments",
+        "users": [person],
+        "previous": [],
+        "layer": "weekly",
+        "at": NOW,
+        "until": None,
+        "until_text": "",
+        "external_url": "http://localhost:9095",
+    }
+    notice = Notice("handoff", "k", "handoff.txt.j2", data, "team", 0, NOW)
+    (message,) = registry.compose_notice(kind, CONFIGS[kind], GlobalConfig(), Renderer(), notice)
+    assert message.op == "post"
+    text = str(message.body)
+    assert "on call for payments" in text
+    assert "<b>@everyone</b>" not in text
+    if kind == "telegram":
+        assert "&lt;b&gt;" in text  # HTML: `*` means nothing
+    else:
+        assert "\\\\*B\\\\*" in text  # markdown: shown as it is
