@@ -258,6 +258,14 @@ def _check_integrations(data: dict[str, Any], error: Report) -> None:
                 error(
                     (*config_path, "channel"), "channel is required when posting with an app token"
                 )
+        for config_path, telegram in _items(receiver, "telegram_configs", path):
+            if not (
+                telegram.get("bot_token")
+                or telegram.get("bot_token_file")
+                or glob.get("telegram_bot_token")
+                or glob.get("telegram_bot_token_file")
+            ):
+                error(config_path, "missing bot_token or bot_token_file on telegram_config")
 
         for config_path, opsgenie in _items(receiver, "opsgenie_configs", path):
             if not (opsgenie.get("api_key") or opsgenie.get("api_key_file")) and not (

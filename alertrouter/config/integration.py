@@ -1,6 +1,9 @@
 """What every integration's configuration shares: secrets (inline or `*_file`), http(s) URLs,
-Prometheus' `http_config`, Jinja2 template references, extra headers, and `Integration`, the
-base of each `*_configs` entry (`send_resolved`, `http_config`, `templates`)."""
+Prometheus' `http_config` and `tls_config`, Jinja2 template references, extra headers, and
+`Integration`, the base of each `*_configs` entry (`send_resolved`, `http_config`, `templates`).
+The integrations themselves are in `receivers` (Slack, PagerDuty, email, webhook), `opsgenie`
+and `chat` (Microsoft Teams, Telegram, Discord).
+"""
 
 from __future__ import annotations
 
@@ -33,6 +36,9 @@ def _http_url(value: Any) -> Any:
 Secret = Annotated[SecretStr | None, BeforeValidator(_empty_is_unset)]
 SecretUrl = Annotated[SecretStr | None, BeforeValidator(_http_url)]
 Url = Annotated[str | None, BeforeValidator(_http_url)]
+
+
+_GO_TEMPLATE = "a Go template: alertrouter does not render Go templates"
 
 
 class BasicAuth(Model):

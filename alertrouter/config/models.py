@@ -76,6 +76,9 @@ class GlobalConfig(Model):
     slack_app_token_file: str | None = None
     slack_app_url: Url = None
     pagerduty_url: Url = "https://events.pagerduty.com/v2/enqueue"
+    telegram_api_url: Url = "https://api.telegram.org"
+    telegram_bot_token: Secret = None
+    telegram_bot_token_file: str | None = None
     http_config: HTTPConfig | None = None
     resolve_timeout: Any = ignored(
         "Alertmanager's webhook always sends endsAt; resolve_timeout is not needed"
@@ -95,19 +98,20 @@ class GlobalConfig(Model):
     wechat_api_url: Any = ignored(_AM_GLOBAL)
     wechat_api_secret: Any = ignored(_AM_GLOBAL)
     wechat_api_corp_id: Any = ignored(_AM_GLOBAL)
-    telegram_api_url: Any = ignored(_AM_GLOBAL)
-    telegram_bot_token: Any = ignored(_AM_GLOBAL)
-    telegram_bot_token_file: Any = ignored(_AM_GLOBAL)
     webex_api_url: Any = ignored(_AM_GLOBAL)
     mattermost_webhook_url: Any = ignored(_AM_GLOBAL)
     mattermost_webhook_url_file: Any = ignored(_AM_GLOBAL)
     rocketchat_api_url_file: Any = ignored(_AM_GLOBAL)
 
     @model_validator(mode="after")
-    def _one_opsgenie_key(self) -> GlobalConfig:
+    def _one_key_of_each(self) -> GlobalConfig:
         if self.opsgenie_api_key is not None and self.opsgenie_api_key_file:
             raise config_error(
                 "at most one of opsgenie_api_key & opsgenie_api_key_file must be configured"
+            )
+        if self.telegram_bot_token is not None and self.telegram_bot_token_file:
+            raise config_error(
+                "at most one of telegram_bot_token & telegram_bot_token_file must be configured"
             )
         return self
 
@@ -234,7 +238,17 @@ class EscalationPolicy(Model):
 
 # ------------------------------------------------------------------------------- notifications
 
-IntegrationKind = Literal["slack", "pagerduty", "email", "webhook", "opsgenie"]
+IntegrationKind = Literal[
+    "slack",
+    "pagerduty",
+    "email",
+    "webhook",
+    "opsgenie",
+    "msteams",
+    "msteamsv2",
+    "telegram",
+    "discord",
+]
 
 DEFAULT_CONCURRENCY: dict[str, int] = {
     "slack": 4,
@@ -242,6 +256,10 @@ DEFAULT_CONCURRENCY: dict[str, int] = {
     "email": 2,
     "webhook": 8,
     "opsgenie": 4,
+    "msteams": 4,
+    "msteamsv2": 4,
+    "telegram": 4,
+    "discord": 4,
 }
 
 

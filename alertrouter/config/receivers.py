@@ -17,6 +17,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
+from alertrouter.config.chat import DiscordConfig as DiscordConfig
+from alertrouter.config.chat import MSTeamsConfig as MSTeamsConfig
+from alertrouter.config.chat import MSTeamsV2Config as MSTeamsV2Config
+from alertrouter.config.chat import TelegramConfig as TelegramConfig
 from alertrouter.config.fields import (
     Duration,
     Model,
@@ -306,14 +310,26 @@ class WebhookConfig(Integration):
         return self
 
 
-# Every kind alertrouter delivers to, in the order a receiver's integrations are listed.
-INTEGRATION_KINDS = ("slack", "pagerduty", "email", "webhook", "opsgenie")
+# Every integration alertrouter delivers to, by the name of its `<kind>_configs` key, in the
+# order a receiver's integrations are listed.
+INTEGRATION_KINDS = (
+    "slack",
+    "pagerduty",
+    "email",
+    "webhook",
+    "opsgenie",
+    "msteams",
+    "msteamsv2",
+    "telegram",
+    "discord",
+)
 
 
 def _other_integration() -> Any:
     return unsupported(
         "alertrouter cannot deliver to this integration (it delivers to Slack, PagerDuty, "
-        "Opsgenie, email and webhooks): this receiver's notifications to it would be lost",
+        "Opsgenie, email, webhooks, Microsoft Teams, Telegram and Discord): this receiver's "
+        "notifications to it would be lost",
         "deliver through webhook_configs (e.g. to a bridge for that service), "
         "or leave this receiver to Alertmanager",
     )
@@ -326,15 +342,15 @@ class Receiver(Model):
     email_configs: list[EmailConfig] = []
     webhook_configs: list[WebhookConfig] = []
     opsgenie_configs: list[OpsgenieConfig] = []
+    msteams_configs: list[MSTeamsConfig] = []
+    msteamsv2_configs: list[MSTeamsV2Config] = []
+    telegram_configs: list[TelegramConfig] = []
+    discord_configs: list[DiscordConfig] = []
     wechat_configs: Any = _other_integration()
     pushover_configs: Any = _other_integration()
     victorops_configs: Any = _other_integration()
     sns_configs: Any = _other_integration()
-    telegram_configs: Any = _other_integration()
     webex_configs: Any = _other_integration()
-    discord_configs: Any = _other_integration()
-    msteams_configs: Any = _other_integration()
-    msteamsv2_configs: Any = _other_integration()
     jira_configs: Any = _other_integration()
     rocketchat_configs: Any = _other_integration()
     incidentio_configs: Any = _other_integration()

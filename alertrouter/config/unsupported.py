@@ -33,15 +33,19 @@ from alertrouter.gotemplate import Library
 
 ALLOW_KEY = "notifications.allow_unsupported"
 
-# The http_config fields each notifier uses (webhook: all of its typed fields).
+# The notifiers on the shared JSON HTTP client (notifiers.httpclient), which uses every typed
+# http_config field but tls_config's min_version and max_version.
+_FULL_HTTP_KINDS = frozenset({"webhook", "msteams", "msteamsv2", "telegram", "discord"})
+_ALL_HTTP = frozenset(
+    name for name, info in HTTPConfig.model_fields.items() if not info.json_schema_extra
+)
+# The http_config fields each notifier uses.
 _HONOURED_HTTP: dict[str, frozenset[str]] = {
     "slack": frozenset({"proxy_url", "enable_http2"}),
     "pagerduty": frozenset({"enable_http2"}),
     "opsgenie": frozenset({"proxy_url", "tls_config", "follow_redirects", "enable_http2"}),
     "email": frozenset(),
-    "webhook": frozenset(
-        name for name, info in HTTPConfig.model_fields.items() if not info.json_schema_extra
-    ),
+    **dict.fromkeys(_FULL_HTTP_KINDS, _ALL_HTTP),
 }
 _GO_TEMPLATE = "a Go template, which alertrouter does not render: it would be sent as written"
 # Opsgenie's fields fall back to alertrouter's default content instead (config.opsgenie).
@@ -176,15 +180,15 @@ def _unused_http_fields(kind: str, http: HTTPConfig) -> set[str]:
     }
     if http.follow_redirects:  # what every notifier does anyway
         unused.discard("follow_redirects")
-    if kind in ("webhook", "opsgenie") and http.tls_config is not None:  # Python's defaults
+    if (kind in _FULL_HTTP_KINDS or kind == "opsgenie") and http.tls_config is not None:
         limits = http.tls_config.model_fields_set & {"min_version", "max_version"}
         unused |= {f"tls_config.{name}" for name in limits}
     return unused
 
 
 def _honoured_hint(kind: str) -> str:
-    if kind == "webhook":
-        return "remove it: the webhook notifier uses TLS 1.2 or newer"
+    if kind in _FULL_HTTP_KINDS:
+        return f"remove it: the {kind} notifier uses TLS 1.2 or newer"
     honoured = sorted(_HONOURED_HTTP[kind] - {"enable_http2"})
     if not honoured:
         return f"remove it: the {kind} notifier uses no http_config setting"

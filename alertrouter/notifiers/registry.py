@@ -18,14 +18,20 @@ from alertrouter.notifiers.base import (
     Notification,
     Notifier,
 )
+from alertrouter.notifiers.discord import compose as discord_compose
+from alertrouter.notifiers.discord import send as discord_send
 from alertrouter.notifiers.email import compose as email_compose
 from alertrouter.notifiers.email import send as email_send
+from alertrouter.notifiers.msteams import compose as msteams_compose
+from alertrouter.notifiers.msteams import send as msteams_send
 from alertrouter.notifiers.opsgenie import compose as opsgenie_compose
 from alertrouter.notifiers.opsgenie import send as opsgenie_send
 from alertrouter.notifiers.pagerduty import compose as pagerduty_compose
 from alertrouter.notifiers.pagerduty import send as pagerduty_send
 from alertrouter.notifiers.slack import compose as slack_compose
 from alertrouter.notifiers.slack import send as slack_send
+from alertrouter.notifiers.telegram import compose as telegram_compose
+from alertrouter.notifiers.telegram import send as telegram_send
 from alertrouter.notifiers.webhook import compose as webhook_compose
 from alertrouter.notifiers.webhook import send as webhook_send
 from alertrouter.render.environment import Renderer
@@ -66,6 +72,31 @@ KINDS: dict[str, Kind] = {
     "email": Kind(email_compose.compose, email_send.EmailNotifier, email_compose.compose_notice),
     "webhook": Kind(
         webhook_compose.compose, webhook_send.WebhookNotifier, webhook_compose.compose_notice
+    ),
+    # Teams' webhooks cannot edit a message: a new card per notification.
+    "msteams": Kind(
+        msteams_compose.compose_connector,
+        msteams_send.TeamsNotifier,
+        msteams_compose.compose_connector_notice,
+    ),
+    "msteamsv2": Kind(
+        msteams_compose.compose_workflow,
+        msteams_send.TeamsNotifier,
+        msteams_compose.compose_workflow_notice,
+    ),
+    "telegram": Kind(
+        telegram_compose.compose,
+        telegram_send.TelegramNotifier,
+        telegram_compose.compose_notice,
+        state_key=telegram_compose.state_key,
+        state_ops=frozenset({"message"}),
+    ),
+    "discord": Kind(
+        discord_compose.compose,
+        discord_send.DiscordNotifier,
+        discord_compose.compose_notice,
+        state_key=discord_compose.state_key,
+        state_ops=frozenset({"message"}),
     ),
 }
 

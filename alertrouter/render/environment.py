@@ -29,6 +29,8 @@ from alertrouter.render.escaping import (
     Target,
     html_link,
     is_web_url,
+    label_pairs,
+    markdown_link,
     slack_escape,
     slack_link,
     slack_mention,
@@ -83,6 +85,8 @@ class Renderer:
             slack_link=slack_link,
             slack_mention=slack_mention,
             html_link=html_link,
+            markdown_link=markdown_link,
+            label_pairs=label_pairs,
             iso_time=iso_time,
         )
         env.tests["web_url"] = is_web_url

@@ -16,7 +16,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -181,3 +181,28 @@ def _response(reply: Reply) -> web.Response:
     if reply.body is None:
         return web.Response(status=reply.status, headers=reply.headers)
     return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+
+
+class FakeService:
+    """A fake third-party service on its own FakeHTTPServer (`self.server`): started and closed
+    with it, usable as `async with`."""
+
+    server: FakeHTTPServer
+
+    async def start(self, port: int = 0) -> None:
+        await self.server.start(port)
+
+    async def close(self) -> None:
+        await self.server.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def requests(self) -> list[Recorded]:
+        """Every request, failed ones too."""
+        return self.server.requests

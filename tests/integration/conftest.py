@@ -18,10 +18,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from alertrouter.app import Service
 from alertrouter.config import load_config_file
 from tests import amv2_openapi
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.http import FakeHTTPServer, Reply
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSMTPServer
+from tests.fakes.teams import FakeTeams
+from tests.fakes.telegram import FakeTelegram
 
 PG_ADMIN_URL = os.environ.get(
     "ALERTROUTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -182,6 +185,7 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0)
 
 SLACK_TOKEN = "xoxb-test-token"
 PAGERDUTY_ROUTING_KEY = "R0123456789abcdef0123456789abcde"
+TELEGRAM_TOKEN = "123456:s3cr3t-bot-token"
 
 
 @pytest.fixture
@@ -213,3 +217,21 @@ def smtp() -> Iterator[FakeSMTPServer]:
     """A plain SMTP server on loopback that records every mail."""
     with FakeSMTPServer() as server:
         yield server
+
+
+@pytest.fixture
+async def teams() -> AsyncIterator[FakeTeams]:
+    async with FakeTeams() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TELEGRAM_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def discord() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as fake:
+        yield fake

@@ -14,21 +14,21 @@ async def test_reload_refuses_an_integration_alertrouter_cannot_deliver_to(
     write_config(
         tmp_path / "config.yml",
         database_url,
-        BASE_CONFIG + "    msteams_configs: [{webhook_url: 'https://teams.example/hook'}]\n",
+        BASE_CONFIG + "    webex_configs: [{room_id: r}]\n",
     )
     response = await client.post("/-/reload")
     assert response.status == 400
     error = await response.json()
     assert "previous one stays" in error["error"]
     (detail,) = error["details"]
-    assert "receivers[0].msteams_configs" in detail and "receiver 'default'" in detail
+    assert "receivers[0].webex_configs" in detail and "receiver 'default'" in detail
     assert "alertrouter cannot deliver to this integration" in detail
     assert service.pipeline.runtime is before
 
     write_config(
         tmp_path / "config.yml",
         database_url,
-        BASE_CONFIG + "    msteams_configs: [{webhook_url: 'https://teams.example/hook'}]\n",
+        BASE_CONFIG + "    webex_configs: [{room_id: r}]\n",
         "notifications: {allow_unsupported: true}\n",
     )
     response = await client.post("/-/reload")

@@ -68,8 +68,14 @@ def test_state_keys_of_the_integrations():
     assert registry.state_key("opsgenie:0", "close", alias) == RESTART
     assert registry.state_key("opsgenie:0", "note", alias) is None
     assert registry.state_key("opsgenie:0", "acknowledge", alias) is None
+    for kind in ("telegram", "discord"):  # one message per incident, edited in place
+        assert registry.state_key(f"{kind}:0", "message", {"text": "x"}) == "message"
+        assert registry.state_key(f"{kind}:0", "reply", {"text": "x"}) is None
+    assert registry.state_key("msteamsv2:0", "post", body) is None
     assert {
         "slack": {"message"},
         "pagerduty": {"event"},
         "opsgenie": {"create", "close", "message", "description", "priority"},
+        "telegram": {"message"},
+        "discord": {"message"},
     } == registry.STATE_OPS

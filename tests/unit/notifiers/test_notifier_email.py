@@ -143,6 +143,19 @@ def test_alert_urls_are_links_only_when_they_are_http_or_https():
     ]
 
 
+def test_the_text_part_lists_runbooks_and_dashboards_only_when_they_are_http_urls():
+    data = sample_data(NOW, external_url=EXTERNAL_URL)
+    firing, resolved = data["alerts"]["firing"][0], data["alerts"]["resolved"][0]
+    firing["annotations"] |= {"dashboard": "https://grafana.example/d/disk"}
+    resolved["annotations"] |= {"runbook_url": "javascript:alert(1)", "dashboard": "data:x"}
+    text = mail_body(data=data)["text"]
+    firing_part, resolved_part = text.split("RESOLVED")
+    assert "  Runbook: https://runbook\n" in firing_part
+    assert "  Dashboard: https://grafana.example/d/disk\n" in firing_part
+    assert "javascript:" not in text and "data:x" not in text
+    assert "Runbook" not in resolved_part and "Dashboard" not in resolved_part
+
+
 def test_templates_by_name_and_inline_override_the_defaults(tmp_path: Path):
     (tmp_path / "team_subject.txt").write_text("Team {{ incident.severity }}")
     (tmp_path / "team.html").write_text("<p>{{ incident.title }}</p>")

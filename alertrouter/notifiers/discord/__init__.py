@@ -1,0 +1,1 @@
+"""Discord: channel webhooks (discord_configs)."""
