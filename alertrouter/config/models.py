@@ -26,6 +26,7 @@ from alertrouter.config.fields import (
     config_error,
     ignored,
 )
+from alertrouter.config.heartbeats import HeartbeatConfig
 from alertrouter.config.intervals import TimeIntervalConfig
 from alertrouter.config.people import (
     PERSON_PREFIX,
@@ -389,6 +390,8 @@ class Config(Model):
     pagerduty: PagerDutyInboundConfig = PagerDutyInboundConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     history: HistoryConfig = HistoryConfig()
+    # Dead man's switches (config.heartbeats).
+    heartbeats: list[HeartbeatConfig] = []
     # Alertmanager's Go template files (globs): never used; config.unsupported checks them.
     templates: list[str] = []
     tracing: Any = ignored()
