@@ -61,15 +61,20 @@ async def passes(*services, clock: FakeClock) -> list[Any]:
     return [change for changes in done for change in changes]
 
 
-def notices(hook) -> list[dict[str, Any]]:
-    """The webhook notifications of the heartbeat's incident, in order."""
+def notices(hook, heartbeat: str = "pipeline") -> list[dict[str, Any]]:
+    """The webhook notifications of the heartbeat's incidents, in order."""
     sent = [json.loads(r.body) for r in hook.requests_to("/hook")]
-    return [n for n in sent if n["commonLabels"].get("alertname") == "HeartbeatMissing"]
+    return [n for n in sent if n["commonLabels"].get("heartbeat") == heartbeat]
 
 
-async def incident_rows(service) -> list[Any]:
+async def incident_rows(service, heartbeat: str = "pipeline") -> list[Any]:
     async with service.db.read() as conn:
-        return (await conn.execute(sa.select(incidents).order_by(incidents.c.id))).all()
+        rows = (await conn.execute(sa.select(incidents).order_by(incidents.c.id))).all()
+    return [r for r in rows if r.group_labels.get("heartbeat") == heartbeat]
+
+
+def of(changes: list[Any], heartbeat: str = "pipeline") -> list[Change]:
+    return [c.change for c in changes if c.name == heartbeat]
 
 
 async def heartbeat_row(service, name: str = "pipeline") -> Any:
@@ -109,7 +114,7 @@ async def test_a_missed_beat_raises_one_incident_and_beats_resolve_it(
     }
     assert "last beat was at" in notice["alerts"][0]["annotations"]["description"]
 
-    assert await run_for(600, service, clock=clock) == []  # still missing: nothing more
+    assert of(await run_for(600, service, clock=clock)) == []  # still missing: nothing more
     assert len(await incident_rows(service)) == 1 and len(notices(hook)) == 1
 
     await post(client, watchdog())  # beats resume
@@ -124,7 +129,7 @@ async def test_a_missed_beat_raises_one_incident_and_beats_resolve_it(
 
     # A second outage is a second incident.
     changes = await run_for(95, service, clock=clock)
-    assert [c.change for c in changes] == [Change.MISSING]
+    assert of(changes) == [Change.MISSING]
     assert [i.status for i in await incident_rows(service)] == ["resolved", "triggered"]
 
 
@@ -140,7 +145,7 @@ async def test_a_heartbeat_that_never_beats_goes_missing_a_window_after_it_was_c
         assert changes == []
     changes = await run_for(30, service, clock=clock)
     assert [(c.name, c.change) for c in changes] == [("backup", Change.MISSING)]
-    assert "no beat since" in notices(hook)[0]["alerts"][0]["annotations"]["description"]
+    assert "no beat since" in notices(hook, "backup")[0]["alerts"][0]["annotations"]["description"]
 
 
 async def test_two_replicas_raise_and_resolve_each_outage_once(pg_database, start_server, hook):
@@ -172,12 +177,12 @@ async def test_a_restart_keeps_an_open_outage_without_repeating_it(
 
     clock.advance(3600)
     second, client = await start(start_server, database_url, hook, clock, name="again.yml")
-    assert await run_for(600, second, clock=clock) == []  # no second alert, no resolution
+    assert of(await run_for(600, second, clock=clock)) == []  # no second alert, no resolution
     assert len(await incident_rows(second)) == 1 and len(notices(hook)) == 1
     assert (await heartbeat_row(second)).missing_since is not None
 
     await post(client, watchdog())
-    assert [c.change for c in await run_for(60, second, clock=clock)] == [Change.RESUMED]
+    assert of(await run_for(60, second, clock=clock)) == [Change.RESUMED]
     assert [n["status"] for n in notices(hook)] == ["firing", "resolved"]
 
 
