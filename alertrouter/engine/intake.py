@@ -18,7 +18,7 @@ from alertrouter.engine.runtime import Runtime
 from alertrouter.ingest.alerts import attach_to_groups, firing_alerts, write_alerts
 from alertrouter.ingest.heartbeat_store import record_beats
 from alertrouter.ingest.heartbeats import SOURCE_ALERT
-from alertrouter.ingest.values import RoutedAlert, WriteResult
+from alertrouter.ingest.values import BeatingAlert, RoutedAlert, WriteResult
 from alertrouter.ingest.wire import IncomingAlert, WebhookPayload, normalize
 from alertrouter.routing.tree import Route
 from alertrouter.storage.committer import GroupCommitter
@@ -83,9 +83,10 @@ def route_only(
 def _route_or_beat(runtime: Runtime, alert: IncomingAlert, refs: GroupRefs) -> RoutedAlert:
     beats, routed = runtime.heartbeats.fed_by(alert.labels)
     if not routed:
-        return RoutedAlert(alert, (), beats, stored=False)
+        return BeatingAlert(alert, (), beats, stored=False)
     match = runtime.routing.match(alert.labels, alert.severity)
-    return RoutedAlert(alert, tuple([refs.of(route, alert.labels) for route in match]), beats)
+    groups = tuple([refs.of(route, alert.labels) for route in match])
+    return BeatingAlert(alert, groups, beats, stored=True) if beats else RoutedAlert(alert, groups)
 
 
 def _ms(value: dt.timedelta) -> int:
@@ -133,13 +134,14 @@ class Intake:
 
     def _write(self, conn: sa.Connection, batch: Sequence[RoutedAlert]) -> WriteResult:
         now = self._now()
-        beating = [r for r in batch if r.beats]
+        beating = [r for r in batch if type(r) is BeatingAlert]
         if not beating:
             return write_alerts(self._db, conn, batch, now)
         # First, as in every transaction that takes a heartbeat's row (ingest.heartbeat_store).
         beats = sorted({name for r in beating if r.alert.firing for name in r.beats})
         record_beats(self._db, conn, beats, now, SOURCE_ALERT)
-        result = write_alerts(self._db, conn, [r for r in batch if r.stored], now)
+        stored = [r for r in batch if type(r) is not BeatingAlert or r.stored]
+        result = write_alerts(self._db, conn, stored, now)
         return WriteResult(result.earliest_due, tuple(beats))
 
     def _committed(self, result: WriteResult) -> None:

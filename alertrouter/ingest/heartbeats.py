@@ -26,7 +26,7 @@ from alertrouter.core.durations import format_duration
 from alertrouter.core.instants import from_millis
 from alertrouter.core.values import Labels
 from alertrouter.ingest.wire import IncomingAlert, fingerprint
-from alertrouter.matchers import Matcher, matches_all
+from alertrouter.matchers import Matcher, MatchType, matches_all
 from alertrouter.routing.severity import SeverityMapper
 
 # Each replica's pass refreshes `watched_at` when it is older than this ...
@@ -71,6 +71,9 @@ class Heartbeats:
     def __init__(self, configs: Sequence[HeartbeatConfig]) -> None:
         self.by_name = {c.name: Heartbeat.from_config(c) for c in configs}
         self.fed_by_alerts = tuple(h for h in self.by_name.values() if h.matchers is not None)
+        # Every alert of every payload is tested, and nearly none is a beat: an equality
+        # matcher (alertname="Watchdog") turns most away with one dict lookup.
+        self._tests = tuple((h, _equality(h.matchers or ())) for h in self.fed_by_alerts)
 
     def __bool__(self) -> bool:
         return bool(self.by_name)
@@ -80,12 +83,21 @@ class Heartbeats:
         every one of them says `route_alerts`)."""
         names: list[str] = []
         routed = True
-        for heartbeat in self.fed_by_alerts:
+        for heartbeat, equality in self._tests:
+            if equality is not None and labels.get(equality[0], "") != equality[1]:
+                continue
             assert heartbeat.matchers is not None
             if matches_all(heartbeat.matchers, labels):
                 names.append(heartbeat.name)
                 routed = routed and heartbeat.route_alerts
         return tuple(names), routed
+
+
+def _equality(matchers: Sequence[Matcher]) -> tuple[str, str] | None:
+    for matcher in matchers:
+        if matcher.type is MatchType.EQUAL:
+            return matcher.name, matcher.value
+    return None
 
 
 @dataclass(frozen=True, slots=True)
