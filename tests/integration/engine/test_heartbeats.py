@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from alertrouter.ingest.heartbeats import Change
 from alertrouter.storage.tables import alerts, heartbeats, incidents
-from tests.integration.conftest import FakeClock
+from tests.integration.conftest import FakeClock, write_config
 from tests.integration.helpers import post
 from tests.payloads import alert, payload
 
@@ -230,3 +230,40 @@ async def test_an_api_beat_feeds_a_heartbeat_and_a_resolved_watchdog_does_not(
     assert (await heartbeat_row(service)).beat_count == 4
     changes = await run_for(90, service, clock=clock)
     assert [(c.name, c.change) for c in changes] == [("pipeline", Change.MISSING)]
+
+
+async def test_a_heartbeat_removed_while_missing_has_its_alert_resolved(
+    database_url, start_server, hook, tmp_path
+):
+    clock = FakeClock()
+    service, _ = await start(start_server, database_url, hook, clock)
+    await passes(service, clock=clock)
+    assert of(await run_for(95, service, clock=clock)) == [Change.MISSING]
+    without = CONFIG.format(hook=hook.url).split("heartbeats:")[0]
+    write_config(tmp_path / "config.yml", database_url, without)
+    assert await service.reload() == []
+    changes = await passes(service, clock=clock)
+    assert sorted((c.name, c.change) for c in changes) == [
+        ("backup", Change.FORGOTTEN),
+        ("pipeline", Change.FORGOTTEN),
+    ]
+    clock.advance(60)  # the group's next slot
+    assert await passes(service, clock=clock) == []
+    assert [n["status"] for n in notices(hook)] == ["firing", "resolved"]
+    assert [i.status for i in await incident_rows(service)] == ["resolved"]
+    assert await heartbeat_row(service) is None
+
+
+async def test_route_alerts_routes_the_watchdog_as_well(database_url, start_server, hook):
+    clock = FakeClock()
+    config = CONFIG.format(hook=hook.url).replace(
+        "matchers: ['alertname=\"Watchdog\"']",
+        "matchers: ['alertname=\"Watchdog\"']\n    route_alerts: true",
+    )
+    service, client = await start_server(database_url, config, clock=clock, run_scheduler=False)
+    await passes(service, clock=clock)
+    await post(client, watchdog())
+    await passes(service, clock=clock)
+    assert (await heartbeat_row(service)).beat_count == 1
+    sent = [json.loads(r.body) for r in hook.requests_to("/hook")]
+    assert [n["commonLabels"]["alertname"] for n in sent] == ["Watchdog"]
