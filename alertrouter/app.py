@@ -26,6 +26,7 @@ from alertrouter.engine.pipeline import Pipeline
 from alertrouter.engine.runtime import Runtime
 from alertrouter.engine.scheduler import Scheduler
 from alertrouter.incidents.actions import Action, ActionResult
+from alertrouter.ingest.heartbeats import Change
 from alertrouter.ops import logs
 from alertrouter.ops import processes as workers
 from alertrouter.ops.metrics import Metrics
@@ -144,6 +145,7 @@ class Service:
         self.pipeline.observers.on_shift_change.append(
             lambda schedule: self.metrics.shift_changes.labels(schedule).inc()
         )
+        self._observe_heartbeats(self.pipeline)
         app[DB] = self.db
         app[PIPELINE] = self.pipeline
         try:
@@ -164,6 +166,20 @@ class Service:
             )
             await self.pipeline.stop()
             await self.db.dispose()
+
+    def _observe_heartbeats(self, pipeline: Pipeline) -> None:
+        metrics = self.metrics
+        observers = pipeline.observers
+        observers.on_beat.append(
+            lambda name, source: metrics.heartbeat_beats.labels(name, source).inc()
+        )
+        observers.on_heartbeat_change.append(
+            lambda change: (
+                metrics.heartbeat_outages.labels(change.name).inc()
+                if change.change is Change.MISSING
+                else None
+            )
+        )
 
     async def reload_from_http(self) -> list[str]:
         errors = await self.reload()

@@ -10,6 +10,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from alertrouter.api.errors import json_error
 from alertrouter.incidents import store as incident_store
+from alertrouter.ingest import heartbeat_store
+from alertrouter.ingest.heartbeats import statuses
 from alertrouter.mute import silence_store
 from alertrouter.people import override_counts
 from alertrouter.server import auth
@@ -56,6 +58,11 @@ async def metrics(request: web.Request) -> web.Response:
             overrides = await conn.run_sync(lambda c: override_counts.active_by_schedule(c, now))
             schedules = [s.name for s in request.app[PIPELINE].config().schedules]
             registry.observe_overrides(schedules, overrides)
+            states = await conn.run_sync(heartbeat_store.read_states)
+            found = statuses(request.app[PIPELINE].runtime.heartbeats, states, now)
+            registry.observe_heartbeats(
+                (s.heartbeat.name, s.state == "missing", s.last_beat_at) for s in found
+            )
     except Exception as exc:  # the process metrics are still worth serving
         log.warning("metrics: database unavailable: %s", type(exc).__name__)
     return web.Response(

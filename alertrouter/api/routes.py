@@ -8,6 +8,7 @@ from alertrouter.api import (
     actions,
     calendars,
     health,
+    heartbeats,
     incidents,
     ingest,
     notifications,
@@ -46,6 +47,8 @@ def add_routes(app: web.Application) -> None:
             web.delete(
                 "/api/v1/schedules/{name}/overrides/{override_id}", overrides.delete_override
             ),
+            web.get("/api/v1/heartbeats", heartbeats.list_heartbeats),
+            web.post("/api/v1/heartbeats/{name}", heartbeats.beat),
             web.get("/api/v1/openapi.json", openapi.get_openapi),
             web.post("/api/v1/pagerduty/webhook", pagerduty_webhook.handle),
             web.post("/api/v1/opsgenie/webhook", opsgenie_webhook.handle),

@@ -37,6 +37,7 @@ LAZY_COMMANDS = {
     "stats": ("alertrouter.cli.remote", "stats"),
     "schedules": ("alertrouter.cli.schedules", "schedules"),
     "users": ("alertrouter.cli.users", "users"),
+    "heartbeats": ("alertrouter.cli.heartbeats", "heartbeats"),
 }
 
 

@@ -119,6 +119,11 @@ def _print_check_report(report: dict[str, Any]) -> None:
     click.echo(f"  - {len(report['schedules'])} schedules")
     for schedule in report["schedules"]:
         click.echo(f"      {schedule['name']}: {', '.join(schedule['layers'])}")
+    click.echo(f"  - {len(report['heartbeats'])} heartbeats")
+    for heartbeat in report["heartbeats"]:
+        fed = ", ".join(heartbeat["matchers"]) or "POST only"
+        every = f"{heartbeat['interval']} + {heartbeat['grace']}"
+        click.echo(f"      {heartbeat['name']}: every {every}, fed by {fed}")
     if report["warnings"]:
         click.echo(f"{len(report['warnings'])} warning(s):")
         for warning in report["warnings"]:

@@ -29,6 +29,15 @@ def check_summary(loaded: LoadedConfig) -> dict[str, Any]:
         "schedules": [
             {"name": s.name, "layers": [layer.name for layer in s.layers]} for s in config.schedules
         ],
+        "heartbeats": [
+            {
+                "name": h.name,
+                "interval": format_duration(h.interval),
+                "grace": format_duration(h.grace),
+                "matchers": [str(m) for m in h.all_matchers],
+            }
+            for h in config.heartbeats
+        ],
         "warnings": [str(w) for w in loaded.warnings],
     }
 

@@ -271,7 +271,7 @@ incidents.command("silence", help="Silence the alerts of incident INCIDENT_ID (i
 )
 
 
-def _show(server: Server, path: str, output: str, view: Callable[[Any], list[str]]) -> None:
+def show(server: Server, path: str, output: str, view: Callable[[Any], list[str]]) -> None:
     """GETs `path` and prints it as JSON, or as the text `view` words it. The text is made
     either way: reading the answer through it is what checks that it is alertrouter's."""
     answer = server.call("GET", path)
@@ -335,7 +335,7 @@ def incidents_list(
     params += [(k, v) for k, v in optional.items() if v] + [("limit", str(limit))]
     from alertrouter.cli.history import incident_lines
 
-    _show(server, f"/api/v1/incidents?{urlencode(params)}", output, incident_lines)
+    show(server, f"/api/v1/incidents?{urlencode(params)}", output, incident_lines)
 
 
 @incidents.command("show")
@@ -346,7 +346,7 @@ def incidents_show(incident_id: int, output: str, server: Server) -> None:
     """One incident: its state, alerts, notifications and timeline."""
     from alertrouter.cli.history import incident_text
 
-    _show(server, f"/api/v1/incidents/{incident_id}", output, incident_text)
+    show(server, f"/api/v1/incidents/{incident_id}", output, incident_text)
 
 
 @click.command("stats")
@@ -392,11 +392,11 @@ def stats(
             **({"to": until} if until else {}),
             **({"user": user} if user else {}),
         }
-        _show(server, f"/api/v1/stats/people?{urlencode(params)}", output, people_lines)
+        show(server, f"/api/v1/stats/people?{urlencode(params)}", output, people_lines)
         return
     if user:
         fail("--user needs --by person")
     params = {"since": since, "service_label": service_label, "top": str(top)}
     if until:
         params["until"] = until
-    _show(server, f"/api/v1/stats?{urlencode(params)}", output, stats_lines)
+    show(server, f"/api/v1/stats?{urlencode(params)}", output, stats_lines)

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from alertrouter.config.heartbeats import check_heartbeats
 from alertrouter.config.people_checks import check_people
 from alertrouter.config.yamlsource import Path, YamlSource
 from alertrouter.config.yamlsource import yaml_items as _items
@@ -54,6 +55,7 @@ def check_references(source: YamlSource) -> tuple[list[ConfigIssue], list[Config
             _check_route(path, node, receivers, intervals, policies, error, warn)
         _check_intervals(route, ("route",), _root_timings(), warn)
     check_people(data, receivers, intervals, routes, error)
+    check_heartbeats(data, error)
 
     for path, policy in _items(data, "escalation_policies"):
         for step_path, step in _items(policy, "steps", path):

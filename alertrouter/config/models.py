@@ -26,6 +26,7 @@ from alertrouter.config.fields import (
     config_error,
     ignored,
 )
+from alertrouter.config.heartbeats import HeartbeatConfig
 from alertrouter.config.intervals import TimeIntervalConfig
 from alertrouter.config.opsgenie import DEFAULT_API_URL as DEFAULT_OPSGENIE_URL
 from alertrouter.config.opsgenie import OpsgenieInboundConfig
@@ -424,6 +425,8 @@ class Config(Model):
     opsgenie: OpsgenieInboundConfig = OpsgenieInboundConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     history: HistoryConfig = HistoryConfig()
+    # Dead man's switches (config.heartbeats).
+    heartbeats: list[HeartbeatConfig] = []
     # Alertmanager's Go template files (globs): never used; config.unsupported checks them.
     templates: list[str] = []
     tracing: Any = ignored()

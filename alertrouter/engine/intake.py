@@ -1,5 +1,7 @@
 """Accepting alerts: normalize -> severity -> route -> persist (group commit) -> wake the
-scheduler; and, after a reload, re-routing the alerts that still fire."""
+scheduler; and, after a reload, re-routing the alerts that still fire. Firing alerts that match a
+heartbeat's matchers are its beats, recorded in the same transaction; unless every heartbeat they
+feed says `route_alerts`, they are only that, neither stored nor routed."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from alertrouter.core.values import Labels
 from alertrouter.engine.observers import StageParts
 from alertrouter.engine.runtime import Runtime
 from alertrouter.ingest.alerts import attach_to_groups, firing_alerts, write_alerts
-from alertrouter.ingest.values import RoutedAlert, WriteResult
+from alertrouter.ingest.heartbeat_store import record_beats
+from alertrouter.ingest.heartbeats import SOURCE_ALERT
+from alertrouter.ingest.values import BeatingAlert, RoutedAlert, WriteResult
 from alertrouter.ingest.wire import IncomingAlert, WebhookPayload, normalize
 from alertrouter.routing.tree import Route
 from alertrouter.storage.committer import GroupCommitter
@@ -57,6 +61,15 @@ def _group_ref(route: Route, group: dict[str, str]) -> GroupRef:
 def route_alerts(
     runtime: Runtime, incoming: Sequence[IncomingAlert], refs: GroupRefs
 ) -> list[RoutedAlert]:
+    if runtime.heartbeats.fed_by_alerts:
+        return [_route_or_beat(runtime, alert, refs) for alert in incoming]
+    return route_only(runtime, incoming, refs)
+
+
+def route_only(
+    runtime: Runtime, incoming: Sequence[IncomingAlert], refs: GroupRefs
+) -> list[RoutedAlert]:
+    """Routed, never a heartbeat's beat: the alerts alertrouter raises itself."""
     match = runtime.routing.match
     return [
         RoutedAlert(
@@ -65,6 +78,15 @@ def route_alerts(
         )
         for alert in incoming
     ]
+
+
+def _route_or_beat(runtime: Runtime, alert: IncomingAlert, refs: GroupRefs) -> RoutedAlert:
+    beats, routed = runtime.heartbeats.fed_by(alert.labels)
+    if not routed:
+        return BeatingAlert(alert, (), beats, stored=False)
+    match = runtime.routing.match(alert.labels, alert.severity)
+    groups = tuple([refs.of(route, alert.labels) for route in match])
+    return BeatingAlert(alert, groups, beats, stored=True) if beats else RoutedAlert(alert, groups)
 
 
 def _ms(value: dt.timedelta) -> int:
@@ -106,13 +128,28 @@ class Intake:
         """Returns once the alerts are committed (sharing a transaction with concurrent ones)."""
         return await self.committer.submit(routed, off_loop=off_loop)
 
+    def route_own(self, incoming: Sequence[IncomingAlert]) -> list[RoutedAlert]:
+        """Routes alerts alertrouter raises itself (a missing heartbeat's)."""
+        return route_only(self._runtime(), incoming, self._refs)
+
     def _write(self, conn: sa.Connection, batch: Sequence[RoutedAlert]) -> WriteResult:
-        return write_alerts(self._db, conn, batch, self._now())
+        now = self._now()
+        beating = [r for r in batch if type(r) is BeatingAlert]
+        if not beating:
+            return write_alerts(self._db, conn, batch, now)
+        # First, as in every transaction that takes a heartbeat's row (ingest.heartbeat_store).
+        beats = sorted({name for r in beating if r.alert.firing for name in r.beats})
+        record_beats(self._db, conn, beats, now, SOURCE_ALERT)
+        stored = [r for r in batch if type(r) is not BeatingAlert or r.stored]
+        result = write_alerts(self._db, conn, stored, now)
+        return WriteResult(result.earliest_due, tuple(beats))
 
     def _committed(self, result: WriteResult) -> None:
         if result.earliest_due is not None:
             for callback in self._observers.on_due:
                 callback(result.earliest_due)
+        for name in result.beats:
+            self._observers.beat(name, SOURCE_ALERT)
 
     async def reroute_firing(self, batch_size: int = 1000) -> int:
         """After a reload: attach every firing alert to the groups the new routing tree gives

@@ -11,6 +11,7 @@ from typing import Any
 from alertrouter.engine.runtime import Runtime
 from alertrouter.incidents.actions import Action, ActionResult
 from alertrouter.incidents.escalation_store import Fired
+from alertrouter.ingest.heartbeats import HeartbeatChange
 from alertrouter.storage.database import Database
 
 
@@ -29,6 +30,11 @@ class Observers:
     on_paged: list[Callable[[str], None]] = field(default_factory=list)
     # This replica announced a schedule's shift change (the schedule's name; metrics).
     on_shift_change: list[Callable[[str], None]] = field(default_factory=list)
+    # A heartbeat's beat was committed (its name, and "api" or "alert"; metrics, and the
+    # scheduler's heartbeat pass, which resolves an open outage).
+    on_beat: list[Callable[[str, str], None]] = field(default_factory=list)
+    # This replica raised or resolved a heartbeat's alert (metrics).
+    on_heartbeat_change: list[Callable[[HeartbeatChange], None]] = field(default_factory=list)
 
     def queued(self, count: int) -> None:
         if count:
@@ -44,6 +50,10 @@ class Observers:
     def shift_changed(self, schedule: str) -> None:
         for callback in self.on_shift_change:
             callback(schedule)
+
+    def beat(self, heartbeat: str, source: str) -> None:
+        for callback in self.on_beat:
+            callback(heartbeat, source)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ accept (engine.intake):  normalize -> severity -> route -> persist (group commit
 flush (engine.flush):    lock a due group -> its alerts -> mute -> incident -> notify.
 on call (engine.oncall): people's actions and escalation steps.
 hand-offs (engine.handoffs): each schedule's shift change, announced once.
+heartbeats (engine.heartbeats): a missing heartbeat's alert raised, and resolved, through
+                         ingest's write.
 
 Each stage reads the configuration in force (`runtime`, swapped whole by a reload) when it
 runs.
@@ -19,11 +21,13 @@ from contextlib import contextmanager
 from alertrouter.config.models import Config
 from alertrouter.engine.flush import Flusher
 from alertrouter.engine.handoffs import HandOffs
+from alertrouter.engine.heartbeats import HeartbeatWatch
 from alertrouter.engine.intake import Intake
 from alertrouter.engine.observers import Observers, StageParts
 from alertrouter.engine.oncall import OnCall
 from alertrouter.engine.runtime import Runtime
 from alertrouter.incidents.actions import Action, ActionResult
+from alertrouter.ingest.heartbeats import HeartbeatChange, Status
 from alertrouter.ingest.values import RoutedAlert, WriteResult
 from alertrouter.ingest.wire import WebhookPayload
 from alertrouter.people.handoffs import Announced
@@ -47,6 +51,7 @@ class Pipeline:
         self._flusher = Flusher(parts)
         self._oncall = OnCall(parts, self._flusher.mute_context)
         self._handoffs = HandOffs(parts)
+        self._heartbeats = HeartbeatWatch(parts, self._intake.route_own)
 
     def _current_runtime(self) -> Runtime:
         return self.runtime
@@ -103,3 +108,14 @@ class Pipeline:
 
     async def announce_handoffs(self, now: int) -> list[Announced]:
         return await self._handoffs.announce_due(now)
+
+    # -- heartbeats
+
+    async def check_heartbeats(self, now: int) -> list[HeartbeatChange]:
+        return await self._heartbeats.check(now)
+
+    async def beat(self, heartbeat: str, source: str) -> int:
+        return await self._heartbeats.beat(heartbeat, source)
+
+    async def heartbeat_statuses(self, now: int) -> list[Status]:
+        return await self._heartbeats.statuses(now)

@@ -1,6 +1,6 @@
 """The objects one configuration gives: routing tree, severity mapper, inhibition rules,
-template renderer, escalation policies, people and schedules (the roster). A reload builds a new
-Runtime and swaps it in whole."""
+template renderer, escalation policies, people and schedules (the roster), heartbeats. A reload
+builds a new Runtime and swaps it in whole."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from alertrouter.config import LoadedConfig
 from alertrouter.config.models import Config
 from alertrouter.core.values import ConfigError, ConfigIssue
 from alertrouter.incidents.escalation import Policies
+from alertrouter.ingest.heartbeats import Heartbeats
 from alertrouter.mute.inhibition import InhibitRule, rules_from_config
 from alertrouter.notify.settings import NotifySettings
 from alertrouter.notify.templatecheck import check_templates
@@ -33,6 +34,7 @@ class Runtime:
     renderer: Renderer
     policies: Policies
     roster: Roster
+    heartbeats: Heartbeats
 
     @classmethod
     def build(cls, loaded: LoadedConfig) -> Runtime:
@@ -53,6 +55,7 @@ class Runtime:
             renderer,
             Policies(config, routing),
             Roster.from_config(config),
+            Heartbeats(config.heartbeats),
         )
 
     @property

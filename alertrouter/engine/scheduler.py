@@ -1,6 +1,8 @@
 """Flushes due groups: polls the database (other replicas' work) and wakes early on new work.
 Beside it, every few minutes, prunes the history older than `history.retention`; at start and
-every `handoff_every` seconds announces the schedules' shift changes; and a minute after start
+every `handoff_every` seconds announces the schedules' shift changes; every `heartbeat_every`
+seconds, and soon after each beat, raises and resolves the alerts of missing heartbeats; and a
+minute after start
 (and after each reload) computes the last year's hours on call, a fortnight at a time, so that
 the people statistics answer from memoized days."""
 
@@ -15,6 +17,7 @@ from alertrouter.engine.pipeline import Pipeline
 from alertrouter.history import retention
 from alertrouter.incidents import escalation_store
 from alertrouter.ingest import groups as group_state
+from alertrouter.ingest.heartbeats import HeartbeatChange
 from alertrouter.people.handoffs import Announced
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ class Scheduler:
         prune_budget: float = 2.0,
         on_pruned: Callable[[Mapping[str, int]], None] | None = None,
         handoff_every: float = 30.0,
+        heartbeat_every: float = 5.0,
         warm_every: float = 600.0,
         warm_first: float = 60.0,  # after start: flushes and deliveries come first
         warm_pause: float = 1.0,
@@ -58,6 +62,8 @@ class Scheduler:
         self._prune_budget = prune_budget
         self._on_pruned = on_pruned
         self._handoff_every = handoff_every
+        self._heartbeat_every = heartbeat_every
+        self._beaten = asyncio.Event()
         self._warm_every = warm_every
         self._warm_first = warm_first
         self._warm_pause = warm_pause
@@ -68,8 +74,10 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self._handoff_task: asyncio.Task[None] | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
         self._warm_task: asyncio.Task[None] | None = None
         pipeline.observers.on_due.append(self.due_at)
+        pipeline.observers.on_beat.append(lambda _name, _source: self._beaten.set())
 
     def due_at(self, due: int) -> None:
         """Work becomes due at `due` (ms): wake early if that is before the planned wake-up.
@@ -83,10 +91,18 @@ class Scheduler:
         self._task = asyncio.create_task(self._run(), name="scheduler")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="history-retention")
         self._handoff_task = asyncio.create_task(self._handoff_loop(), name="handoffs")
+        self._heartbeat_task = asyncio.create_task(self._heartbeat_loop(), name="heartbeats")
         self._warm_task = asyncio.create_task(self._warm_loop(), name="statistics-warm-up")
 
     async def stop(self) -> None:
-        for task in (self._task, self._prune_task, self._handoff_task, self._warm_task):
+        tasks = (
+            self._task,
+            self._prune_task,
+            self._handoff_task,
+            self._heartbeat_task,
+            self._warm_task,
+        )
+        for task in tasks:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -198,6 +214,25 @@ class Scheduler:
             except Exception:
                 log.exception("announcing shift changes failed; trying again at the next pass")
             await asyncio.sleep(self._handoff_every)
+
+    # ------------------------------------------------------------------------------- heartbeats
+
+    async def heartbeats(self) -> list[HeartbeatChange]:
+        """One pass: raise the alerts of the heartbeats overdue at the clock's now, resolve
+        those of the heartbeats that beat again."""
+        return await self._pipeline.check_heartbeats(self._now())
+
+    async def _heartbeat_loop(self) -> None:
+        spacing = min(1.0, self._heartbeat_every)  # however many beats arrive
+        while True:
+            self._beaten.clear()
+            try:
+                await self.heartbeats()
+            except Exception:
+                log.exception("checking the heartbeats failed; trying again at the next pass")
+            await asyncio.sleep(spacing)
+            with contextlib.suppress(TimeoutError):  # a beat may end an outage: look sooner
+                await asyncio.wait_for(self._beaten.wait(), timeout=self._heartbeat_every - spacing)
 
     # ------------------------------------------------------------------ statistics warm-up
 

@@ -33,13 +33,13 @@ def serialized_ahead(routed: Sequence[RoutedAlert]) -> list[RoutedAlert]:
     """The alerts with their labels and annotations in JSON already: for a thread to prepare
     a large body's write (see SerializedDict)."""
     return [
-        RoutedAlert(
-            replace(
+        replace(
+            r,
+            alert=replace(
                 r.alert,
                 labels=SerializedDict(r.alert.labels),
                 annotations=SerializedDict(r.alert.annotations),
             ),
-            r.groups,
         )
         for r in routed
     ]

@@ -1,7 +1,8 @@
 """The values the write half of ingest and the flush exchange, without the database: an incoming
-alert with the groups it joins (RoutedAlert), what one batch's write changed (WriteResult), which
-of two updates of an alert wins (newer), a firing alert as re-routing and inhibition read it
-(FiringAlert), and what a flush did to a group (Flushed). Pure."""
+alert with the groups it joins (RoutedAlert; BeatingAlert for a heartbeat's beat), what one
+batch's write changed (WriteResult), which of two updates of an alert wins (newer), a firing
+alert as re-routing and inhibition read it (FiringAlert), and what a flush did to a group
+(Flushed). Pure."""
 
 from __future__ import annotations
 
@@ -18,8 +19,19 @@ class RoutedAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class BeatingAlert(RoutedAlert):
+    """An alert that feeds heartbeats (ingest.heartbeats), and whether it is stored and routed
+    all the same (False: it is only their beat). A class of its own: a field more on every
+    RoutedAlert would cost ingest more than all the heartbeats' matching."""
+
+    beats: tuple[str, ...]
+    stored: bool
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     earliest_due: int | None  # the soonest due time this batch gave a group, if any
+    beats: tuple[str, ...] = ()  # the heartbeats it beat
 
 
 def newer(candidate: IncomingAlert, current: IncomingAlert) -> bool:

@@ -155,6 +155,31 @@ class Metrics:
             ["schedule"],
             registry=r,
         )
+        self.heartbeat_up = Gauge(
+            "alertrouter_heartbeat_up",
+            "Whether a heartbeat is not missing (0 while its outage is open), by heartbeat.",
+            ["heartbeat"],
+            registry=r,
+        )
+        self.heartbeat_last_beat = Gauge(
+            "alertrouter_heartbeat_last_beat_timestamp_seconds",
+            "When a heartbeat last beat (absent until its first beat), by heartbeat.",
+            ["heartbeat"],
+            registry=r,
+        )
+        self.heartbeat_beats = Counter(
+            "alertrouter_heartbeat_beats",
+            "Beats received by this process, by heartbeat and source (api, alert).",
+            ["heartbeat", "source"],
+            registry=r,
+        )
+        self.heartbeat_outages = Counter(
+            "alertrouter_heartbeat_outages",
+            "Heartbeats gone missing (alerts raised by this process; each by one replica), by "
+            "heartbeat.",
+            ["heartbeat"],
+            registry=r,
+        )
         for level in Severity:
             self.open_incidents.labels(level.name)
             self.time_to_acknowledge.labels(level.name)
@@ -213,3 +238,13 @@ class Metrics:
         self.overrides_active.clear()
         for schedule in schedules:
             self.overrides_active.labels(schedule).set(active.get(schedule, 0))
+
+    def observe_heartbeats(self, heartbeats: Iterable[tuple[str, bool, int | None]]) -> None:
+        """(name, missing, last beat in epoch ms) of every configured heartbeat; heartbeats no
+        longer configured are dropped."""
+        self.heartbeat_up.clear()
+        self.heartbeat_last_beat.clear()
+        for name, missing, last_beat_at in heartbeats:
+            self.heartbeat_up.labels(name).set(0 if missing else 1)
+            if last_beat_at is not None:
+                self.heartbeat_last_beat.labels(name).set(last_beat_at / 1000)

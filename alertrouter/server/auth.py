@@ -18,6 +18,18 @@ def check_api(request: web.Request) -> None:
     check(request, request.app[PIPELINE].config().server.auth.api)
 
 
+def check_any(request: web.Request, *auths: EndpointAuth) -> None:
+    """Raises 401 unless the request carries the credentials of one of `auths` (open when one
+    of them has none configured)."""
+    for auth in auths[:-1]:
+        try:
+            check(request, auth)
+        except web.HTTPUnauthorized:
+            continue
+        return
+    check(request, auths[-1])
+
+
 def check(request: web.Request, auth: EndpointAuth) -> None:
     """Raises 401 unless the request carries one of the configured credentials (constant-time
     comparisons). Endpoints without configured credentials are open."""

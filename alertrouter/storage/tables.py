@@ -461,3 +461,22 @@ calendar_tokens = sa.Table(
     sa.Column("created_by", sa.String(255), nullable=False),
     sa.Column("revoked_at", Millis, nullable=True),
 )
+
+# Dead man's switches (ingest.heartbeats): one row per configured heartbeat, moved by beats
+# (last_beat_at, beat_count) and, under its row lock, by the pass that raises or resolves its
+# alert (missing_since ... alert_labels).
+heartbeats = sa.Table(
+    "heartbeats",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("last_beat_at", Millis, nullable=True),
+    sa.Column("last_beat_source", sa.String(16), nullable=True),
+    sa.Column("beat_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("watch_from", Millis, nullable=False),
+    sa.Column("watched_at", Millis, nullable=False),
+    sa.Column("since", Millis, nullable=False),
+    sa.Column("missing_since", Millis, nullable=True),
+    sa.Column("outage_beat_count", sa.BigInteger, nullable=True),
+    sa.Column("alert_labels", Json, nullable=True),
+    sa.Column("updated_at", Millis, nullable=False),
+)
