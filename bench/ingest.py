@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 BENCH = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 
@@ -550,7 +551,9 @@ def cpu_meter(
     out["machine_cpu"] = (busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1)
 
 
-def wrk_argv(url: str, work: Workload, seconds: float, concurrency: int) -> list[str]:
+def wrk_argv(
+    url: str, work: Workload, seconds: float, concurrency: int, path: str = INGEST_PATH
+) -> list[str]:
     return [
         "wrk",
         "-t1",
@@ -560,7 +563,7 @@ def wrk_argv(url: str, work: Workload, seconds: float, concurrency: int) -> list
         "30s",
         "-s",
         str(LUA),
-        url + INGEST_PATH,
+        url + path,
         "--",
         str(work.body_dir),
         str(len(work.bodies)),
@@ -569,12 +572,20 @@ def wrk_argv(url: str, work: Workload, seconds: float, concurrency: int) -> list
 
 
 def wrk_run(
-    url: str, work: Workload, seconds: float, concurrency: int, pid: int | None
+    url: str,
+    work: Workload,
+    seconds: float,
+    concurrency: int,
+    pid: int | None,
+    path: str = INGEST_PATH,
 ) -> RunResult:
     cpu: dict[str, Any] = {}
     with cpu_meter(pid, cpu):
         done = subprocess.run(
-            wrk_argv(url, work, seconds, concurrency), capture_output=True, text=True, check=False
+            wrk_argv(url, work, seconds, concurrency, path),
+            capture_output=True,
+            text=True,
+            check=False,
         )
     return wrk_result(done.returncode, done.stdout, done.stderr, cpu)
 
@@ -707,13 +718,18 @@ async def _closed_loop(
 
 
 def python_closed_run(
-    url: str, work: Workload, seconds: float, concurrency: int, pid: int | None
+    url: str,
+    work: Workload,
+    seconds: float,
+    concurrency: int,
+    pid: int | None,
+    path: str = INGEST_PATH,
 ) -> RunResult:
     source = BodySource(work)
     cpu: dict[str, Any] = {}
     with cpu_meter(pid, cpu):
         latencies, non200, errors, elapsed = asyncio.run(
-            _closed_loop(url + INGEST_PATH, source, seconds, concurrency)
+            _closed_loop(url + path, source, seconds, concurrency)
         )
     latencies.sort()
     return RunResult(
@@ -977,6 +993,8 @@ class ScenarioResult:
     sent_alerts: int = 0
     mix: str = ""
     profile: str = ""
+    # --api-v2: POST /api/v2/alerts of alertrouter and of the real Alertmanager, same alerts
+    api_v2: dict[str, RunResult] = field(default_factory=dict)
 
 
 def target_rate(per_payload: int) -> float:
@@ -1043,12 +1061,20 @@ class Bench:
                 return
 
     def closed(
-        self, server: Server, work: Workload, seconds: float, *, warmup: bool = False
+        self,
+        server: Server,
+        work: Workload,
+        seconds: float,
+        *,
+        warmup: bool = False,
+        path: str = INGEST_PATH,
     ) -> RunResult:
         if self.client == "wrk":
-            run = wrk_run(server.url, work, seconds, self.ns.concurrency, server.pid)
+            run = wrk_run(server.url, work, seconds, self.ns.concurrency, server.pid, path)
         else:
-            run = python_closed_run(server.url, work, seconds, self.ns.concurrency, server.pid)
+            run = python_closed_run(
+                server.url, work, seconds, self.ns.concurrency, server.pid, path
+            )
         if warmup:
             return run
         return self.noted(run, f"{server.name} {work.per_payload}-alert closed loop")
@@ -1239,6 +1265,10 @@ class Bench:
                 self.run_alertrouter(result)
                 if self.ns.replicas > 1:
                     self.run_replicas(result)
+                if self.ns.api_v2:
+                    import ingest_v2  # beside this file; imports this module as `ingest`
+
+                    ingest_v2.run_api_v2(self, result)
             all_results.extend(results)
             try:
                 for storage in self.storages:
@@ -1509,6 +1539,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="attach py-spy to alertrouter during the closed-loop pass; raw stacks "
         "go to DIR and a summary is printed (figures then include its cost)",
     )
+    ap.add_argument(
+        "--api-v2",
+        action="store_true",
+        help="also POST the same alerts to POST /api/v2/alerts of a fresh alertrouter and of "
+        "the real Alertmanager (prometheus-alertmanager, in memory), and print the ratios",
+    )
     ap.add_argument("--json", metavar="FILE", help="also write all results as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ns = ap.parse_args(argv)
@@ -1547,6 +1583,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         results = bench.run()
         print(render(results, ns))
+        if ns.api_v2:
+            import ingest_v2
+
+            print(ingest_v2.render_api_v2(results))
         for warning in dict.fromkeys(bench.warnings):
             print(f"warning: {warning}")
         for r in results:

@@ -19,12 +19,14 @@ from alertrouter.api import (
     slack_actions,
     stats,
 )
+from alertrouter.api.amv2 import post_alerts
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_routes(
         [
             web.post(ingest.INGEST_PATH, ingest.receive_alerts),
+            web.post(post_alerts.POST_ALERTS_PATH, post_alerts.post_alerts),
             web.post("/api/v1/slack/actions", slack_actions.handle),
             web.get("/api/v1/silences", silences.list_silences),
             web.post("/api/v1/silences", silences.create_silence),

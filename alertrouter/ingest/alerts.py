@@ -74,6 +74,7 @@ ALERT_KEYS = (
     "starts_at",
     "ends_at",
     "updated_at",
+    "expires_at",
 )
 GROUP_KEYS = (
     "key",
@@ -133,6 +134,10 @@ class _Statements:
                 ),
                 dialect,
             )
+            self.extend: RowsStatement = DriverStatement(
+                _extend(sa.bindparam("fp"), sa.bindparam("start"), sa.bindparam("expires")),
+                dialect,
+            )
             return
 
         def closing(rows: sa.Select[Any]) -> sa.Executable:
@@ -172,14 +177,27 @@ class _Statements:
             dialect,
         )
 
+        def extending(rows: sa.Select[Any]) -> sa.Executable:
+            extended = rows.subquery()
+            return _extend(extended.c.fp, extended.c.start, extended.c.expires)
+
+        self.extend = ColumnArrays(
+            {"fp": alerts.c.fingerprint.type, "start": Millis, "expires": Millis},
+            extending,
+            dialect,
+            narrow={"fp": alerts.c.fingerprint},
+        )
+
 
 def _types(table: sa.Table, keys: Sequence[str]) -> dict[str, Any]:
     return {key: table.c[key].type for key in keys}
 
 
 def _upsert_alerts(insert: Any) -> sa.Executable:
-    """Applies only a newer occurrence (a later `startsAt`) or the resolution of the stored one;
-    returns the alerts it changed."""
+    """Applies only a newer occurrence (a later `startsAt`) or the resolution of the stored one,
+    or, for an alert that timed out (ingest.expiry), its occurrence sent again while it fires
+    (Alertmanager takes it as firing again); returns the alerts it changed. A later deadline
+    of the same firing occurrence is not a change (`_extend`)."""
     excluded = insert.excluded
     return insert.on_conflict_do_update(
         index_elements=[alerts.c.fingerprint],
@@ -191,6 +209,7 @@ def _upsert_alerts(insert: Any) -> sa.Executable:
             "starts_at": excluded.starts_at,
             "ends_at": excluded.ends_at,
             "updated_at": excluded.updated_at,
+            "expires_at": excluded.expires_at,
         },
         where=sa.or_(
             excluded.starts_at > alerts.c.starts_at,
@@ -198,6 +217,13 @@ def _upsert_alerts(insert: Any) -> sa.Executable:
                 excluded.starts_at == alerts.c.starts_at,
                 alerts.c.ends_at.is_(None),
                 excluded.ends_at.is_not(None),
+            ),
+            sa.and_(
+                excluded.starts_at == alerts.c.starts_at,
+                alerts.c.ends_at.is_not(None),
+                alerts.c.ends_at == alerts.c.expires_at,  # ended by its deadline
+                excluded.ends_at.is_(None),
+                excluded.expires_at > alerts.c.expires_at,
             ),
         ),
     ).returning(alerts.c.id, alerts.c.fingerprint)
@@ -217,11 +243,41 @@ def _close_superseded(alert: Any, start: Any) -> sa.Executable:
     )
 
 
+def _extend(fingerprint: Any, start: Any, expires: Any) -> sa.Executable:
+    """Moves a firing occurrence's deadline to a later one: a re-send (Prometheus sends each
+    firing alert again every minute or so), which changes nothing else."""
+    return (
+        sa.update(alerts)
+        .where(
+            alerts.c.fingerprint == fingerprint,
+            alerts.c.starts_at == start,
+            alerts.c.ends_at.is_(None),
+            sa.or_(alerts.c.expires_at.is_(None), alerts.c.expires_at < expires),
+        )
+        .values(expires_at=expires)
+    )
+
+
 def _upsert_occurrences(insert: Any) -> sa.Executable:
+    """Ends an open occurrence; or opens again one that ended by its deadline, once its alert
+    fires again from the same start (see _upsert_alerts)."""
+    excluded = insert.excluded
+    occurrence = alert_occurrences.c
+    firing_again = sa.and_(
+        excluded.ends_at.is_(None),
+        occurrence.ends_at.is_not(None),
+        sa.exists().where(
+            alerts.c.id == occurrence.alert_id,
+            alerts.c.ends_at.is_(None),
+            alerts.c.starts_at == occurrence.starts_at,
+        ),
+    )
     return insert.on_conflict_do_update(
-        index_elements=[alert_occurrences.c.alert_id, alert_occurrences.c.starts_at],
-        set_={"ends_at": insert.excluded.ends_at},
-        where=sa.and_(alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)),
+        index_elements=[occurrence.alert_id, occurrence.starts_at],
+        set_={"ends_at": excluded.ends_at},
+        where=sa.or_(
+            sa.and_(occurrence.ends_at.is_(None), excluded.ends_at.is_not(None)), firing_again
+        ),
     )
 
 
@@ -271,6 +327,14 @@ def write_alerts(
         conn, [_alert_row(merged[fp].alert, now) for fp in fingerprints]
     )
     ids = {row[1]: row[0] for row in result}  # the alerts this batch changed
+    statements.extend.run_many(
+        conn,
+        [
+            {"fp": fp, "start": alert.starts_at, "expires": alert.expires_at}
+            for fp in fingerprints
+            if fp not in ids and (alert := merged[fp].alert).expires_at is not None
+        ],
+    )
     if not ids:
         return WriteResult(None)
     changed = sorted(ids)
@@ -323,6 +387,7 @@ def _alert_row(alert: IncomingAlert, now: int) -> dict[str, object]:
         "starts_at": alert.starts_at,
         "ends_at": alert.ends_at,
         "updated_at": now,
+        "expires_at": alert.expires_at,
     }
 
 
