@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/ingest.py [--duration 10] [--backend sqlite|postgresql|both]
                                      [--scenarios 1,100] [--replicas 2] [--baseline upsert|parse]
+                                     [--api-v2]
 
 For each backend and scenario (alerts per webhook payload):
 
@@ -17,6 +18,9 @@ For each backend and scenario (alerts per webhook payload):
 2. open loop, paced (alertrouter only): a Python asyncio+aiohttp client sends at a fixed rate,
    half the measured max rate and half the target rate, latency measured per request from its
    scheduled send time (no coordinated omission).
+
+With --api-v2, also the same alerts to POST /api/v2/alerts of a fresh alertrouter and of the
+real Alertmanager, side by side (bench/ingest_v2.py).
 
 Every measured pass gets a fresh server and an empty database, and group_wait is longer than
 the pass, so no group is flushed while measuring: this is the ingest path alone. Targets

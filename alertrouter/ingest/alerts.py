@@ -258,6 +258,12 @@ def _extend(fingerprint: Any, start: Any, expires: Any) -> sa.Executable:
     )
 
 
+_ALERT_FIRING_FROM_OCCURRENCE = sa.text(
+    "EXISTS (SELECT 1 FROM alerts WHERE alerts.id = alert_occurrences.alert_id"
+    " AND alerts.ends_at IS NULL AND alerts.starts_at = alert_occurrences.starts_at)"
+)
+
+
 def _upsert_occurrences(insert: Any) -> sa.Executable:
     """Ends an open occurrence; or opens again one that ended by its deadline, once its alert
     fires again from the same start (see _upsert_alerts)."""
@@ -266,11 +272,9 @@ def _upsert_occurrences(insert: Any) -> sa.Executable:
     firing_again = sa.and_(
         excluded.ends_at.is_(None),
         occurrence.ends_at.is_not(None),
-        sa.exists().where(
-            alerts.c.id == occurrence.alert_id,
-            alerts.c.ends_at.is_(None),
-            alerts.c.starts_at == occurrence.starts_at,
-        ),
+        # Written out: SQLAlchemy does not correlate a subquery with an INSERT's target table
+        # (it would add alert_occurrences to the subquery's FROM).
+        _ALERT_FIRING_FROM_OCCURRENCE,
     )
     return insert.on_conflict_do_update(
         index_elements=[occurrence.alert_id, occurrence.starts_at],
