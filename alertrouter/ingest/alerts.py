@@ -212,7 +212,7 @@ def _upsert_alerts(insert: Any) -> sa.Executable:
             "expires_at": excluded.expires_at,
         },
         where=sa.or_(
-            excluded.starts_at > alerts.c.starts_at,
+            sa.and_(excluded.starts_at > alerts.c.starts_at, sa.not_(_overlaps(excluded))),
             sa.and_(
                 excluded.starts_at == alerts.c.starts_at,
                 alerts.c.ends_at.is_(None),
@@ -243,16 +243,32 @@ def _close_superseded(alert: Any, start: Any) -> sa.Executable:
     )
 
 
+def _overlaps(excluded: Any) -> sa.ColumnElement[bool]:
+    """A firing alert with a deadline (POST /api/v2/alerts) that starts while the stored one
+    still fires: Alertmanager merges the two (the earlier start stays), so it is the same
+    occurrence, and only its deadline moves (`_extend`). A client that sends no startsAt
+    gets a new one at every re-send."""
+    return sa.and_(
+        excluded.expires_at.is_not(None),
+        alerts.c.ends_at.is_(None),
+        sa.or_(alerts.c.expires_at.is_(None), excluded.starts_at < alerts.c.expires_at),
+    )
+
+
 def _extend(fingerprint: Any, start: Any, expires: Any) -> sa.Executable:
     """Moves a firing occurrence's deadline to a later one: a re-send (Prometheus sends each
-    firing alert again every minute or so), which changes nothing else."""
+    firing alert again every minute or so) of it or of an alert it overlaps (`_overlaps`),
+    which changes nothing else."""
     return (
         sa.update(alerts)
         .where(
             alerts.c.fingerprint == fingerprint,
-            alerts.c.starts_at == start,
+            alerts.c.starts_at <= start,
             alerts.c.ends_at.is_(None),
-            sa.or_(alerts.c.expires_at.is_(None), alerts.c.expires_at < expires),
+            sa.or_(
+                alerts.c.expires_at.is_(None),
+                sa.and_(start < alerts.c.expires_at, alerts.c.expires_at < expires),
+            ),
         )
         .values(expires_at=expires)
     )

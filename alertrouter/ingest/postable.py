@@ -224,9 +224,12 @@ def _normalize(
 
 
 def _time_or_zero(text: str | None) -> int | None:
-    """None for a missing, empty or zero time (Go's IsZero)."""
-    if not text:
+    """None for a missing or zero time (Go's IsZero). An empty string is not zero: strfmt
+    reads it as the Unix epoch, as Alertmanager then does."""
+    if text is None:
         return None
+    if text == "":
+        return 0
     millis = parse_time(text)
     return None if millis is None or millis <= _GO_ZERO_MS else millis
 

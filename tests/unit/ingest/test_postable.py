@@ -69,10 +69,17 @@ def test_a_missing_start_is_the_end_when_there_is_one():
     assert alert.starts_at == alert.ends_at == NOW - 5_000
 
 
-@pytest.mark.parametrize("zero", ["", None, "0001-01-01T00:00:00Z"])
-def test_empty_null_and_go_zero_times_are_missing(zero):
+@pytest.mark.parametrize("zero", [None, "0001-01-01T00:00:00Z"])
+def test_null_and_go_zero_times_are_missing(zero):
     (alert,) = run([{"labels": {"a": "1"}, "startsAt": zero, "endsAt": zero}]).alerts
     assert (alert.starts_at, alert.expires_at) == (NOW, NOW + TIMEOUT)
+
+
+def test_an_empty_time_is_the_unix_epoch_as_go_openapi_reads_it():
+    (alert,) = run([{"labels": {"a": "1"}, "startsAt": ""}]).alerts
+    assert (alert.starts_at, alert.expires_at) == (0, NOW + TIMEOUT)
+    late_start = {"labels": {"a": "1"}, "startsAt": "2026-01-01T00:00:00Z", "endsAt": ""}
+    assert run([late_start]).errors == ["start time must be before end time"]
 
 
 def test_labels_with_empty_values_are_dropped_before_fingerprinting():
