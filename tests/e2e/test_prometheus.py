@@ -119,7 +119,8 @@ class Stack:
             what,
             lambda: condition() or None,
             TIMEOUT,
-            alive=(self.alertrouter.process, self.prometheus),
+            alive=(self.alertrouter.process,)
+            + ((self.prometheus,) if self.prometheus.popen.returncode is None else ()),
         )
 
 
