@@ -4,6 +4,7 @@
     .venv/bin/python bench/ingest.py [--duration 10] [--backend sqlite|postgresql|both]
                                      [--scenarios 1,100] [--replicas 2] [--baseline upsert|parse]
                                      [--rounds 3] [--repeat-share 0 --resolve-share 0]
+                                     [--api-v2]
 
 For each backend and scenario (alerts per webhook payload):
 
@@ -21,6 +22,9 @@ For each backend and scenario (alerts per webhook payload):
 2. open loop, paced (alertrouter only): a Python asyncio+aiohttp client sends at a fixed rate,
    half the measured max rate and half the target rate, latency measured per request from its
    scheduled send time (no coordinated omission).
+
+With --api-v2, also the same alerts to POST /api/v2/alerts of a fresh alertrouter and of the
+real Alertmanager, side by side (bench/ingest_v2.py).
 
 Every measured pass gets a fresh server and an empty database, and group_wait is longer than
 the pass, so no group is flushed while measuring: this is the ingest path alone. Targets
@@ -59,6 +63,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 BENCH = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 
@@ -560,7 +565,9 @@ def cpu_meter(
     out["machine_cpu"] = (busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1)
 
 
-def wrk_argv(url: str, work: Workload, seconds: float, concurrency: int) -> list[str]:
+def wrk_argv(
+    url: str, work: Workload, seconds: float, concurrency: int, path: str = INGEST_PATH
+) -> list[str]:
     return [
         "wrk",
         "-t1",
@@ -570,7 +577,7 @@ def wrk_argv(url: str, work: Workload, seconds: float, concurrency: int) -> list
         "30s",
         "-s",
         str(LUA),
-        url + INGEST_PATH,
+        url + path,
         "--",
         str(work.body_dir),
         str(len(work.bodies)),
@@ -579,12 +586,20 @@ def wrk_argv(url: str, work: Workload, seconds: float, concurrency: int) -> list
 
 
 def wrk_run(
-    url: str, work: Workload, seconds: float, concurrency: int, pid: int | None
+    url: str,
+    work: Workload,
+    seconds: float,
+    concurrency: int,
+    pid: int | None,
+    path: str = INGEST_PATH,
 ) -> RunResult:
     cpu: dict[str, Any] = {}
     with cpu_meter(pid, cpu):
         done = subprocess.run(
-            wrk_argv(url, work, seconds, concurrency), capture_output=True, text=True, check=False
+            wrk_argv(url, work, seconds, concurrency, path),
+            capture_output=True,
+            text=True,
+            check=False,
         )
     return wrk_result(done.returncode, done.stdout, done.stderr, cpu)
 
@@ -717,13 +732,18 @@ async def _closed_loop(
 
 
 def python_closed_run(
-    url: str, work: Workload, seconds: float, concurrency: int, pid: int | None
+    url: str,
+    work: Workload,
+    seconds: float,
+    concurrency: int,
+    pid: int | None,
+    path: str = INGEST_PATH,
 ) -> RunResult:
     source = BodySource(work)
     cpu: dict[str, Any] = {}
     with cpu_meter(pid, cpu):
         latencies, non200, errors, elapsed = asyncio.run(
-            _closed_loop(url + INGEST_PATH, source, seconds, concurrency)
+            _closed_loop(url + path, source, seconds, concurrency)
         )
     latencies.sort()
     return RunResult(
@@ -989,6 +1009,8 @@ class ScenarioResult:
     sent_alerts: int = 0
     mix: str = ""
     profile: str = ""
+    # --api-v2: POST /api/v2/alerts of alertrouter and of the real Alertmanager, same alerts
+    api_v2: dict[str, RunResult] = field(default_factory=dict)
 
     def keep_round(self) -> None:
         runs = {"baseline": self.baseline, "alertrouter": self.alertrouter}
@@ -1085,12 +1107,20 @@ class Bench:
                 return
 
     def closed(
-        self, server: Server, work: Workload, seconds: float, *, warmup: bool = False
+        self,
+        server: Server,
+        work: Workload,
+        seconds: float,
+        *,
+        warmup: bool = False,
+        path: str = INGEST_PATH,
     ) -> RunResult:
         if self.client == "wrk":
-            run = wrk_run(server.url, work, seconds, self.ns.concurrency, server.pid)
+            run = wrk_run(server.url, work, seconds, self.ns.concurrency, server.pid, path)
         else:
-            run = python_closed_run(server.url, work, seconds, self.ns.concurrency, server.pid)
+            run = python_closed_run(
+                server.url, work, seconds, self.ns.concurrency, server.pid, path
+            )
         if warmup:
             return run
         return self.noted(run, f"{server.name} {work.per_payload}-alert closed loop")
@@ -1298,6 +1328,10 @@ class Bench:
                     result.keep_round()
             for result in results:
                 result.take_medians()
+                if self.ns.api_v2:
+                    import ingest_v2  # beside this file; imports this module as `ingest`
+
+                    ingest_v2.run_api_v2(self, result)
             all_results.extend(results)
             try:
                 for storage in self.storages:
@@ -1593,6 +1627,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="attach py-spy to alertrouter during the closed-loop pass; raw stacks "
         "go to DIR and a summary is printed (figures then include its cost)",
     )
+    ap.add_argument(
+        "--api-v2",
+        action="store_true",
+        help="also POST the same alerts to POST /api/v2/alerts of a fresh alertrouter and of "
+        "the real Alertmanager (prometheus-alertmanager, in memory), and print the ratios",
+    )
     ap.add_argument("--json", metavar="FILE", help="also write all results as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ns = ap.parse_args(argv)
@@ -1631,6 +1671,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         results = bench.run()
         print(render(results, ns))
+        if ns.api_v2:
+            import ingest_v2
+
+            print(ingest_v2.render_api_v2(results))
         for warning in dict.fromkeys(bench.warnings):
             print(f"warning: {warning}")
         for r in results:

@@ -26,7 +26,7 @@ INGEST_PATH = "/api/v1/alertmanager"
 OFF_LOOP_BYTES = 256 * 1024
 # One at a time: parsing holds the GIL (~25 ms per 9 MiB), and each more thread waiting for it
 # is one more the event loop may queue behind.
-_LARGE_BODIES = ThreadPoolExecutor(1, thread_name_prefix="ingest-large")
+LARGE_BODIES = ThreadPoolExecutor(1, thread_name_prefix="ingest-large")
 
 
 async def receive_alerts(request: web.Request) -> web.StreamResponse:
@@ -36,6 +36,13 @@ async def receive_alerts(request: web.Request) -> web.StreamResponse:
         response = await _receive_alerts(request)
     except Exception as exc:
         response = error_response(request, exc)
+    return observed(request, started, response)
+
+
+def observed(
+    request: web.Request, started: float, response: web.StreamResponse
+) -> web.StreamResponse:
+    """Records an ingest answer's status and latency (since `started`, perf_counter)."""
     metrics = request.app[METRICS]
     metrics.ingest_latency.observe(time.perf_counter() - started)
     metrics.ingest_response(response.status)
@@ -54,7 +61,7 @@ async def _receive_alerts(request: web.Request) -> web.Response:
         large = len(chunks) > 1 or len(chunks[0]) > OFF_LOOP_BYTES
         if large:
             payload, routed = await asyncio.get_running_loop().run_in_executor(
-                _LARGE_BODIES, _accept_large, pipeline, chunks, server.alert_limits
+                LARGE_BODIES, _accept_large, pipeline, chunks, server.alert_limits
             )
         else:
             payload, routed = _accept(pipeline, chunks, server.alert_limits)

@@ -22,6 +22,7 @@ from alertrouter.api import (
     stats,
 )
 from alertrouter.api.amv2 import alerts as amv2_alerts
+from alertrouter.api.amv2 import post_alerts
 from alertrouter.api.amv2 import silences as amv2_silences
 from alertrouter.api.amv2 import status as amv2_status
 
@@ -30,6 +31,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_routes(
         [
             web.post(ingest.INGEST_PATH, ingest.receive_alerts),
+            web.post(post_alerts.POST_ALERTS_PATH, post_alerts.post_alerts),
             web.post("/api/v1/slack/actions", slack_actions.handle),
             web.get("/api/v1/silences", silences.list_silences),
             web.post("/api/v1/silences", silences.create_silence),

@@ -59,6 +59,12 @@ _AM_GLOBAL = "an Alertmanager global setting alertrouter does not use"
 # ---------------------------------------------------------------------------------------- global
 
 
+def _positive_duration(value: dt.timedelta) -> dt.timedelta:
+    if value <= dt.timedelta(0):
+        raise config_error("must be positive")
+    return value
+
+
 class GlobalConfig(Model):
     smtp_from: str | None = None
     smtp_smarthost: Annotated[str | None, AfterValidator(check_host_port)] = None
@@ -81,9 +87,12 @@ class GlobalConfig(Model):
     telegram_bot_token: Secret = None
     telegram_bot_token_file: str | None = None
     http_config: HTTPConfig | None = None
-    resolve_timeout: Any = ignored(
-        "Alertmanager's webhook always sends endsAt; resolve_timeout is not needed"
+    # Alerts POSTed to /api/v2/alerts without endsAt resolve this long after their last
+    # arrival, as in Alertmanager (the webhook always sends endsAt: it does not use this).
+    resolve_timeout: Annotated[Duration, AfterValidator(_positive_duration)] = dt.timedelta(
+        minutes=5
     )
+
     jira_api_url: Any = ignored(_AM_GLOBAL)
     victorops_api_key: Any = ignored(_AM_GLOBAL)
     victorops_api_key_file: Any = ignored(_AM_GLOBAL)

@@ -6,8 +6,8 @@
   or in fields alertrouter sends as written, oauth2, proxy settings, http_config fields a
   notifier does not use). An error that says what to do instead, unless
   `notifications.allow_unsupported: true` makes it a warning (the setting is then not used);
-* ignored: cosmetic, or something alertrouter does its own way (icons, colours,
-  resolve_timeout). A warning.
+* ignored: cosmetic, or something alertrouter does its own way (icons, colours). A
+  warning.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ from alertrouter.core.groups import GroupRef
 from alertrouter.core.values import Labels
 from alertrouter.engine.observers import StageParts
 from alertrouter.engine.runtime import Runtime
+from alertrouter.ingest import postable
 from alertrouter.ingest.alerts import attach_to_groups, firing_alerts, write_alerts
+from alertrouter.ingest.expiry import expire_due
 from alertrouter.ingest.heartbeat_store import record_beats
 from alertrouter.ingest.heartbeats import SOURCE_ALERT
 from alertrouter.ingest.values import BeatingAlert, RoutedAlert, WriteResult
@@ -117,6 +119,28 @@ class Intake:
     def route(self, payload: WebhookPayload) -> list[RoutedAlert]:
         runtime = self._runtime()
         return route_alerts(runtime, normalize(payload, runtime.severity), self._refs)
+
+    def accept_postable(self, body: bytes) -> tuple[postable.Accepted, list[RoutedAlert]]:
+        """A POST /api/v2/alerts body checked (raises postable.Rejected), its deadlines set from
+        now and global.resolve_timeout, and its valid alerts routed."""
+        runtime = self._runtime()
+        config = runtime.config
+        accepted = postable.accept(
+            body,
+            now=self._now(),
+            resolve_timeout_ms=_ms(config.global_.resolve_timeout),
+            severity=runtime.severity,
+            limits=config.server.alert_limits,
+        )
+        return accepted, route_alerts(runtime, accepted.alerts, self._refs)
+
+    async def expire_due(self, now: int, limit: int) -> int:
+        """Resolves alerts whose deadline passed (see ingest.expiry); returns how many."""
+        db = self._db
+        expired = await db.run_write(lambda conn: expire_due(db, conn, now, limit))
+        if expired.earliest_due is not None:
+            self._committed(WriteResult(expired.earliest_due))
+        return expired.alerts
 
     @contextmanager
     def arriving(self) -> Iterator[None]:

@@ -28,6 +28,7 @@ from alertrouter.engine.oncall import OnCall
 from alertrouter.engine.runtime import Runtime
 from alertrouter.incidents.actions import Action, ActionResult
 from alertrouter.ingest.heartbeats import HeartbeatChange, Status
+from alertrouter.ingest.postable import Accepted
 from alertrouter.ingest.values import RoutedAlert, WriteResult
 from alertrouter.ingest.wire import WebhookPayload
 from alertrouter.people.handoffs import Announced
@@ -64,6 +65,12 @@ class Pipeline:
 
     def route(self, payload: WebhookPayload) -> list[RoutedAlert]:
         return self._intake.route(payload)
+
+    def accept_postable(self, body: bytes) -> tuple[Accepted, list[RoutedAlert]]:
+        return self._intake.accept_postable(body)
+
+    async def expire_due(self, now: int, limit: int = 500) -> int:
+        return await self._intake.expire_due(now, limit)
 
     @contextmanager
     def arriving(self) -> Iterator[None]:

@@ -1,10 +1,10 @@
-"""Flushes due groups: polls the database (other replicas' work) and wakes early on new work.
-Beside it, every few minutes, prunes the history older than `history.retention`; at start and
-every `handoff_every` seconds announces the schedules' shift changes; every `heartbeat_every`
+"""Flushes due groups: polls the database (other replicas' work) and wakes early on new work;
+first resolves the alerts whose deadline passed (POST /api/v2/alerts: ingest.expiry). Beside
+it, every few minutes, prunes the history older than `history.retention`; at start and every
+`handoff_every` seconds announces the schedules' shift changes; every `heartbeat_every`
 seconds, and soon after each beat, raises and resolves the alerts of missing heartbeats; and a
-minute after start
-(and after each reload) computes the last year's hours on call, a fortnight at a time, so that
-the people statistics answer from memoized days."""
+minute after start (and after each reload) computes the last year's hours on call, a
+fortnight at a time, so that the people statistics answer from memoized days."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from alertrouter.engine.pipeline import Pipeline
 from alertrouter.history import retention
 from alertrouter.incidents import escalation_store
+from alertrouter.ingest import expiry as expiring
 from alertrouter.ingest import groups as group_state
 from alertrouter.ingest.heartbeats import HeartbeatChange
 from alertrouter.people.handoffs import Announced
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 DAY_MS = 86_400_000
 WARM_DAYS = 366  # the longest window the people statistics accept
 WARM_STEP_DAYS = 14
+EXPIRE_BATCH = 500  # alerts resolved by their deadline per transaction
 
 
 class Scheduler:
@@ -136,6 +138,14 @@ class Scheduler:
     async def _pass(self) -> float:
         self._wake.clear()
         now = self._now()
+        async with self._pipeline.db.read() as conn:
+            expiry = await expiring.next_expiry(conn)
+        if expiry is not None and expiry <= now:
+            # Before the flush, so that it sees them resolved in this pass.
+            if await self._pipeline.expire_due(now, EXPIRE_BATCH) >= EXPIRE_BATCH:
+                return 0.0
+            async with self._pipeline.db.read() as conn:
+                expiry = await expiring.next_expiry(conn)
         flushed = await self._pipeline.flush_due(now, self._batch)
         if self._on_flushed is not None and flushed:
             self._on_flushed(len(flushed))
@@ -157,7 +167,9 @@ class Scheduler:
             return 0.0 if flushed else 0.05
         if escalation is not None and escalation <= now:
             return 0.05  # held by another replica
-        candidates = [t for t in (upcoming, escalation) if t is not None]
+        if expiry is not None and expiry <= now:
+            return 0.05  # held by another replica
+        candidates = [t for t in (upcoming, escalation, expiry) if t is not None]
         if not candidates:
             return self._poll
         return max(0.0, min(self._poll, (min(candidates) - self._now()) / 1000))

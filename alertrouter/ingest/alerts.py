@@ -75,6 +75,7 @@ ALERT_KEYS = (
     "starts_at",
     "ends_at",
     "updated_at",
+    "expires_at",
 )
 GROUP_KEYS = (
     "key",
@@ -135,6 +136,10 @@ class _Statements:
                 dialect,
             )
             self.record: ColumnArraySets | None = None
+            self.extend: RowsStatement = DriverStatement(
+                _extend(sa.bindparam("fp"), sa.bindparam("start"), sa.bindparam("expires")),
+                dialect,
+            )
             return
 
         def closing(rows: sa.Select[Any]) -> sa.Executable:
@@ -183,14 +188,27 @@ class _Statements:
             dialect,
         )
 
+        def extending(rows: sa.Select[Any]) -> sa.Executable:
+            extended = rows.subquery()
+            return _extend(extended.c.fp, extended.c.start, extended.c.expires)
+
+        self.extend = ColumnArrays(
+            {"fp": alerts.c.fingerprint.type, "start": Millis, "expires": Millis},
+            extending,
+            dialect,
+            narrow={"fp": alerts.c.fingerprint},
+        )
+
 
 def _types(table: sa.Table, keys: Sequence[str]) -> dict[str, Any]:
     return {key: table.c[key].type for key in keys}
 
 
 def _upsert_alerts(insert: Any) -> sa.Executable:
-    """Applies only a newer occurrence (a later `startsAt`) or the resolution of the stored one;
-    returns the alerts it changed."""
+    """Applies only a newer occurrence (a later `startsAt`) or the resolution of the stored one,
+    or, for an alert that timed out (ingest.expiry), its occurrence sent again while it fires
+    (Alertmanager takes it as firing again); returns the alerts it changed. A later deadline
+    of the same firing occurrence is not a change (`_extend`)."""
     excluded = insert.excluded
     return insert.on_conflict_do_update(
         index_elements=[alerts.c.fingerprint],
@@ -202,13 +220,21 @@ def _upsert_alerts(insert: Any) -> sa.Executable:
             "starts_at": excluded.starts_at,
             "ends_at": excluded.ends_at,
             "updated_at": excluded.updated_at,
+            "expires_at": excluded.expires_at,
         },
         where=sa.or_(
-            excluded.starts_at > alerts.c.starts_at,
+            sa.and_(excluded.starts_at > alerts.c.starts_at, sa.not_(_overlaps(excluded))),
             sa.and_(
                 excluded.starts_at == alerts.c.starts_at,
                 alerts.c.ends_at.is_(None),
                 excluded.ends_at.is_not(None),
+            ),
+            sa.and_(
+                excluded.starts_at == alerts.c.starts_at,
+                alerts.c.ends_at.is_not(None),
+                alerts.c.ends_at == alerts.c.expires_at,  # ended by its deadline
+                excluded.ends_at.is_(None),
+                excluded.expires_at > alerts.c.expires_at,
             ),
         ),
     ).returning(alerts.c.id, alerts.c.fingerprint)
@@ -265,11 +291,61 @@ def _record(db: Database, rows: Mapping[str, sa.Select[Any]]) -> sa.Executable:
     return sa.select(sa.select(sa.func.min(grouped.c.due_at)).scalar_subquery(), *counts)
 
 
+def _overlaps(excluded: Any) -> sa.ColumnElement[bool]:
+    """A firing alert with a deadline (POST /api/v2/alerts) that starts while the stored one
+    still fires: Alertmanager merges the two (the earlier start stays), so it is the same
+    occurrence, and only its deadline moves (`_extend`). A client that sends no startsAt
+    gets a new one at every re-send."""
+    return sa.and_(
+        excluded.expires_at.is_not(None),
+        alerts.c.ends_at.is_(None),
+        sa.or_(alerts.c.expires_at.is_(None), excluded.starts_at < alerts.c.expires_at),
+    )
+
+
+def _extend(fingerprint: Any, start: Any, expires: Any) -> sa.Executable:
+    """Moves a firing occurrence's deadline to a later one: a re-send (Prometheus sends each
+    firing alert again every minute or so) of it or of an alert it overlaps (`_overlaps`),
+    which changes nothing else."""
+    return (
+        sa.update(alerts)
+        .where(
+            alerts.c.fingerprint == fingerprint,
+            alerts.c.starts_at <= start,
+            alerts.c.ends_at.is_(None),
+            sa.or_(
+                alerts.c.expires_at.is_(None),
+                sa.and_(start < alerts.c.expires_at, alerts.c.expires_at < expires),
+            ),
+        )
+        .values(expires_at=expires)
+    )
+
+
+_ALERT_FIRING_FROM_OCCURRENCE = sa.text(
+    "EXISTS (SELECT 1 FROM alerts WHERE alerts.id = alert_occurrences.alert_id"
+    " AND alerts.ends_at IS NULL AND alerts.starts_at = alert_occurrences.starts_at)"
+)
+
+
 def _upsert_occurrences(insert: Any) -> sa.Executable:
+    """Ends an open occurrence; or opens again one that ended by its deadline, once its alert
+    fires again from the same start (see _upsert_alerts)."""
+    excluded = insert.excluded
+    occurrence = alert_occurrences.c
+    firing_again = sa.and_(
+        excluded.ends_at.is_(None),
+        occurrence.ends_at.is_not(None),
+        # Written out: SQLAlchemy does not correlate a subquery with an INSERT's target table
+        # (it would add alert_occurrences to the subquery's FROM).
+        _ALERT_FIRING_FROM_OCCURRENCE,
+    )
     return insert.on_conflict_do_update(
-        index_elements=[alert_occurrences.c.alert_id, alert_occurrences.c.starts_at],
-        set_={"ends_at": insert.excluded.ends_at},
-        where=sa.and_(alert_occurrences.c.ends_at.is_(None), insert.excluded.ends_at.is_not(None)),
+        index_elements=[occurrence.alert_id, occurrence.starts_at],
+        set_={"ends_at": excluded.ends_at},
+        where=sa.or_(
+            sa.and_(occurrence.ends_at.is_(None), excluded.ends_at.is_not(None)), firing_again
+        ),
     )
 
 
@@ -319,6 +395,14 @@ def write_alerts(
         conn, [_alert_row(merged[fp].alert, now) for fp in fingerprints]
     )
     ids = {row[1]: row[0] for row in result}  # the alerts this batch changed
+    statements.extend.run_many(
+        conn,
+        [
+            {"fp": fp, "start": alert.starts_at, "expires": alert.expires_at}
+            for fp in fingerprints
+            if fp not in ids and (alert := merged[fp].alert).expires_at is not None
+        ],
+    )
     if not ids:
         return WriteResult(None)
     changed = sorted(ids)
@@ -392,6 +476,7 @@ def _alert_row(alert: IncomingAlert, now: int) -> dict[str, object]:
         "starts_at": alert.starts_at,
         "ends_at": alert.ends_at,
         "updated_at": now,
+        "expires_at": alert.expires_at,
     }
 
 

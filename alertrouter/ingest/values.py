@@ -38,6 +38,8 @@ def newer(candidate: IncomingAlert, current: IncomingAlert) -> bool:
     """Whether `candidate` supersedes `current` for the same fingerprint (same rule as SQL)."""
     if candidate.starts_at != current.starts_at:
         return candidate.starts_at > current.starts_at
+    if current.ends_at is None and candidate.ends_at is None:  # the later deadline wins
+        return (candidate.expires_at or 0) > (current.expires_at or 0)
     return current.ends_at is None and candidate.ends_at is not None
 
 

@@ -87,23 +87,24 @@ def parse_payload(body: bytes, limits: AlertLimits | None = None) -> WebhookPayl
 
 def check_limits(payload: WebhookPayload, limits: AlertLimits) -> None:
     for index, alert in enumerate(payload.alerts):
-        problem = _over_limit(alert, limits)
+        problem = over_limit(alert.labels, alert.annotations, limits)
         if problem:
             name = alert.labels.get("alertname", "")
             raise InputError(f"alert {index} (alertname {name!r}): {problem}")
 
 
-def _over_limit(alert: WireAlert, limits: AlertLimits) -> str | None:
+def over_limit(labels: Labels, annotations: Labels, limits: AlertLimits) -> str | None:
+    """What of one alert is over the operator's `limits`, or None."""
     setting = "server.alert_limits"
-    if limits.max_labels is not None and len(alert.labels) > limits.max_labels:
-        return f"{len(alert.labels)} labels, over {setting}.max_labels ({limits.max_labels})"
-    for field, limit in (
-        ("label", limits.max_label_value_size),
-        ("annotation", limits.max_annotation_value_size),
+    if limits.max_labels is not None and len(labels) > limits.max_labels:
+        return f"{len(labels)} labels, over {setting}.max_labels ({limits.max_labels})"
+    for field, values, limit in (
+        ("label", labels, limits.max_label_value_size),
+        ("annotation", annotations, limits.max_annotation_value_size),
     ):
         if limit is None:
             continue
-        for name, value in getattr(alert, f"{field}s").items():
+        for name, value in values.items():
             # Characters are at most 4 UTF-8 bytes: encode only when the length cannot tell.
             if len(value) * 4 > limit and (size := len(value.encode())) > limit:
                 return (
@@ -131,7 +132,9 @@ def _nul_errors(payload: WebhookPayload) -> Iterator[InitErrorDetails]:
 
 @dataclass(frozen=True, slots=True)
 class IncomingAlert:
-    """A normalized alert: times in epoch milliseconds, `ends_at` None while firing."""
+    """A normalized alert: times in epoch milliseconds, `ends_at` None while firing.
+    `expires_at`: when a firing alert resolves unless sent again (Alertmanager's API v2; the
+    webhook's alerts have none)."""
 
     fingerprint: str
     labels: Labels
@@ -140,6 +143,7 @@ class IncomingAlert:
     severity: Severity
     starts_at: int
     ends_at: int | None
+    expires_at: int | None = None
 
     @property
     def firing(self) -> bool:

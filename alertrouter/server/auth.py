@@ -18,30 +18,34 @@ def check_api(request: web.Request) -> None:
     check(request, request.app[PIPELINE].config().server.auth.api)
 
 
-def check_any(request: web.Request, *auths: EndpointAuth) -> None:
-    """Raises 401 unless the request carries the credentials of one of `auths` (open when one
-    of them has none configured)."""
-    for auth in auths[:-1]:
-        try:
-            check(request, auth)
-        except web.HTTPUnauthorized:
-            continue
-        return
-    check(request, auths[-1])
-
-
 def check(request: web.Request, auth: EndpointAuth) -> None:
     """Raises 401 unless the request carries one of the configured credentials (constant-time
     comparisons). Endpoints without configured credentials are open."""
-    if not auth.enabled:
+    check_any(request, auth)
+
+
+def check_any(request: web.Request, *auths: EndpointAuth) -> None:
+    """Raises 401 unless the request carries a credential of one of `auths`; open only when
+    none of them has credentials configured (an endpoint that takes either of two sets must
+    not be left open by the one that has none)."""
+    enabled = [auth for auth in auths if auth.enabled]
+    if not enabled:
         return
+    if any(_carries(request, auth) for auth in enabled):
+        return
+    raise web.HTTPUnauthorized(
+        reason="missing or invalid credentials",
+        headers={"WWW-Authenticate": 'Bearer realm="alertrouter"'},
+    )
+
+
+def _carries(request: web.Request, auth: EndpointAuth) -> bool:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer" and value:
-        if token_matches(value, auth):
-            return
-    elif scheme.lower() == "basic" and value:
+        return token_matches(value, auth)
+    if scheme.lower() == "basic" and value:
         username, password = _basic_pair(value)
         matches = [
             hmac.compare_digest(username.encode(), b.username.encode())
@@ -50,12 +54,8 @@ def check(request: web.Request, auth: EndpointAuth) -> None:
             )
             for b in auth.usable_basic_auth
         ]
-        if any(matches):
-            return
-    raise web.HTTPUnauthorized(
-        reason="missing or invalid credentials",
-        headers={"WWW-Authenticate": 'Bearer realm="alertrouter"'},
-    )
+        return any(matches)
+    return False
 
 
 def token_matches(presented: str, auth: EndpointAuth) -> bool:

@@ -39,6 +39,17 @@ alerts = sa.Table(
     sa.Column("starts_at", Millis, nullable=False),
     sa.Column("ends_at", Millis, nullable=True),  # NULL while firing
     sa.Column("updated_at", Millis, nullable=False),
+    # When a firing alert resolves unless it is sent again (POST /api/v2/alerts: its endsAt,
+    # or arrival + global.resolve_timeout); NULL for the webhook's alerts and once resolved by
+    # hand of the sender. Kept after the alert timed out (ends_at = expires_at): a re-send of
+    # the same occurrence then fires it again, as in Alertmanager.
+    sa.Column("expires_at", Millis, nullable=True),
+)
+sa.Index(
+    "ix_alerts_expiring",
+    alerts.c.expires_at,
+    sqlite_where=sa.and_(alerts.c.ends_at.is_(None), alerts.c.expires_at.is_not(None)),
+    postgresql_where=sa.and_(alerts.c.ends_at.is_(None), alerts.c.expires_at.is_not(None)),
 )
 sa.Index(
     "ix_alerts_firing",

@@ -168,11 +168,6 @@ async def test_without_credentials_amtool_is_refused(amtool, tmp_path):
     assert "401" in err or "Unauthorized" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="amtool alert add POSTs /api/v2/alerts, which the other half of issue 18 builds "
-    "(alertrouter/api/amv2/post_alerts.py); not on this branch",
-)
 async def test_alert_add(amtool):
     run, _, client = amtool
     routes = {(r.method, r.resource.canonical) for r in client.server.app.router.routes()}

@@ -1,0 +1,164 @@
+"""`bench/ingest.py --api-v2`: the same alerts POSTed to Alertmanager's API v2.
+
+For each backend and scenario, after the webhook's closed-loop pass, two more passes with the
+same load generator, concurrency, warm-up and duration:
+
+1. a fresh alertrouter (fresh database), `POST /api/v2/alerts`: the bodies are the webhook
+   bodies' alerts as Prometheus posts them (labels, annotations, startsAt, endsAt an hour
+   ahead for firing alerts as Prometheus' own deadline, the resolution time for resolved
+   ones, generatorURL); the same durable path as the webhook (answered after COMMIT);
+2. the real Alertmanager (`prometheus-alertmanager`, clustering off, a receiver with no
+   integration, group_wait longer than the pass), the same bodies: Alertmanager keeps alerts
+   in memory only, so its figure is what a process that never writes a disk can answer.
+
+Printed: payloads/s, alerts/s, p50/p99 and the server's CPU of each, and the ratios
+v2 / webhook (same process, same path) and alertrouter v2 / Alertmanager v2.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import ingest as base
+
+V2_PATH = "/api/v2/alerts"
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+
+def v2_body(webhook_body: bytes) -> bytes:
+    """A webhook body's alerts as Prometheus posts them (the fingerprint is Alertmanager's to
+    compute; the cycle marker stays in the `pod` label, so every cycle sends new alerts)."""
+    payload = json.loads(webhook_body)
+    ahead = base._rfc3339(int(time.time() * 1000) + 3_600_000)
+    alerts: list[dict[str, Any]] = []
+    for alert in payload["alerts"]:
+        resolved = alert["status"] == "resolved"
+        alerts.append(
+            {
+                "labels": alert["labels"],
+                "annotations": alert["annotations"],
+                "startsAt": alert["startsAt"],
+                "endsAt": alert["endsAt"] if resolved else ahead,
+                "generatorURL": alert["generatorURL"],
+            }
+        )
+    return json.dumps(alerts, separators=(",", ":")).encode()
+
+
+def v2_workload(bench: Any, per_payload: int) -> Any:
+    key = ("v2", per_payload)
+    cached = getattr(bench, "_v2_workloads", {})
+    if key not in cached:
+        work = bench.workload(per_payload)
+        bodies = [v2_body(body) for body in work.bodies]
+        body_dir = bench.workdir / f"bodies-v2-{per_payload}"
+        body_dir.mkdir()
+        for i, body in enumerate(bodies, 1):
+            (body_dir / f"{i}.json").write_bytes(body)
+        cached[key] = base.Workload(per_payload, bodies, work.mix, body_dir)
+        bench._v2_workloads = cached
+    return cached[key]
+
+
+def _sanity(server: Any, work: Any) -> None:
+    body = base.with_token(work.bodies[0], int(base.SANITY_TOKEN, 16))
+    request = urllib.request.Request(
+        server.url + V2_PATH, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, text = response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        status, text = exc.code, exc.read().decode(errors="replace")
+    if status != 200:
+        raise base.HarnessError(
+            f"{server.name} answered {status} to a sample v2 body: {text[:1000]}\n"
+            f"{server.log_tail()}"
+        )
+
+
+def alertmanager_server(workdir: Path, label: str, group_wait_s: int) -> Any:
+    if ALERTMANAGER is None:
+        raise base.HarnessError("--api-v2 needs prometheus-alertmanager (apt-get install it)")
+    port = base.free_port()
+    config = workdir / f"alertmanager-{label}.yml"
+    config.write_text(
+        "route:\n  receiver: bench\n  group_by: [alertname, service]\n"
+        f"  group_wait: {group_wait_s}s\n  group_interval: 5m\n  repeat_interval: 4h\n"
+        "receivers:\n  - name: bench\n"
+    )
+    argv = [
+        ALERTMANAGER,
+        f"--config.file={config}",
+        f"--storage.path={workdir / f'alertmanager-{label}-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    return base.Server("alertmanager", argv, port, workdir / f"alertmanager-{label}.log")
+
+
+def run_api_v2(bench: Any, result: Any) -> None:
+    backend, k = result.backend, result.per_payload
+    work = v2_workload(bench, k)
+    label = f"{backend[:2]}{k}v2"
+    bench.wait_idle()
+    with bench.alertrouter(backend, label) as (server, _storage):
+        _sanity(server, work)
+        bench.log(
+            f"[{backend}] alertrouter POST /api/v2/alerts, {k}-alert bodies, closed loop: "
+            f"warm-up {bench.ns.warmup:g}s, measure {bench.ns.duration:g}s"
+        )
+        bench.closed(server, work, bench.ns.warmup, warmup=True, path=V2_PATH)
+        result.api_v2["alertrouter"] = bench.closed(server, work, bench.ns.duration, path=V2_PATH)
+    bench.wait_idle()
+    am = alertmanager_server(bench.workdir, label, bench.group_wait)
+    am.start()
+    try:
+        _sanity(am, work)
+        bench.log(
+            f"[{backend}] Alertmanager POST /api/v2/alerts, {k}-alert bodies, closed loop: "
+            f"warm-up {bench.ns.warmup:g}s, measure {bench.ns.duration:g}s"
+        )
+        bench.closed(am, work, bench.ns.warmup, warmup=True, path=V2_PATH)
+        result.api_v2["alertmanager"] = bench.closed(am, work, bench.ns.duration, path=V2_PATH)
+    finally:
+        am.stop()
+
+
+def render_api_v2(results: list[Any]) -> str:
+    out = [
+        "",
+        "POST /api/v2/alerts beside the webhook (same alerts, same load generator); "
+        "Alertmanager keeps alerts in memory only",
+        f"{'backend':<11}{'alerts':>7}  {'run':<26}{'payloads/s':>11}{'alerts/s':>10}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'CPU':>6}{'errors':>8}",
+    ]
+    for r in results:
+        runs = [
+            ("alertrouter webhook", r.alertrouter),
+            ("alertrouter API v2", r.api_v2.get("alertrouter")),
+            ("Alertmanager API v2", r.api_v2.get("alertmanager")),
+        ]
+        for name, run in runs:
+            if run is None:
+                continue
+            out.append(
+                f"{r.backend:<11}{r.per_payload:>7}  {name:<26}{run.rps:>11.1f}"
+                f"{run.rps * r.per_payload:>10.0f}{run.p50_ms:>8.1f}{run.p99_ms:>8.1f}"
+                f"{run.server_cpu:>6.0%}{run.non200 + run.socket_errors:>8}"
+            )
+        v2, webhook, am = r.api_v2.get("alertrouter"), r.alertrouter, r.api_v2.get("alertmanager")
+        ratios = []
+        if v2 is not None and webhook is not None and webhook.rps:
+            ratios.append(f"API v2 / webhook {v2.rps / webhook.rps:.2f}x")
+        if v2 is not None and am is not None and am.rps:
+            ratios.append(f"alertrouter / Alertmanager (API v2) {v2.rps / am.rps:.2f}x")
+        if ratios:
+            out.append(f"{'':<20}ratios: " + "; ".join(ratios))
+    return "\n".join(out)
