@@ -124,10 +124,7 @@ def render_text(
     """One part of a message rendered and stripped; TemplateError when a `required` part
     renders empty (the default template is sent instead)."""
     text = render_part(renderer, templates, part, default, data, label=label, target=target)
-    text = text.strip()
-    if required and not text:
-        raise TemplateError(f"{label}, {part} template rendered nothing")
-    return text
+    return _stripped(text, part, label=label, required=required)
 
 
 def go_template_keys(config: Integration) -> set[str]:
@@ -147,23 +144,20 @@ def render_chat_part(
     required: bool = False,
 ) -> str:
     """A message part from the integration's Go-template field of that name (Alertmanager's,
-    converted at load; alert values escaped for `target`) when it has one, else as
-    render_text. Stripped; TemplateError when a `required` part renders empty."""
+    converted at load; alert values escaped for `target`) when it has one, else from its
+    Jinja2 template as render_text."""
     text = go_field(renderer.go, config, part, data, label=label, target=target)
     if not isinstance(text, str):
-        return render_text(
-            renderer,
-            config.templates,
-            part,
-            default,
-            data,
-            label=label,
-            target=target,
-            required=required,
+        text = render_part(
+            renderer, config.templates, part, default, data, label=label, target=target
         )
+    return _stripped(text, part, label=label, required=required)
+
+
+def _stripped(text: str, part: str, *, label: str, required: bool) -> str:
     text = text.strip()
     if required and not text:
-        raise TemplateError(f"{label}, {part} rendered nothing")
+        raise TemplateError(f"{label}, {part} template rendered nothing")
     return text
 
 
