@@ -200,7 +200,7 @@ def test_go_template_fields_are_rendered_into_the_alert():
 
 
 def test_a_rendered_priority_that_is_no_opsgenie_priority_comes_from_the_p_level():
-    payload = create(config(priority="{{ .CommonLabels.nosuchlabel }}"))
+    payload = create(config(priority="{{ .Status }}"))  # "firing"
     assert payload["priority"] == "P1"
 
 
