@@ -4,8 +4,8 @@ accepts (`opsgenie:` at the top level).
 Alertmanager renders message, description, source, details, entity, actions, tags, note and
 priority as Go templates: so does alertrouter (`go_template`, converted at load; a value
 without `{{` renders as written). The message and description may instead be Jinja2
-templates in `templates.message` / `templates.description` (one or the other). A responder
-written as a Go template is not rendered (config.unsupported reports it; it is left out).
+templates in `templates.message` / `templates.description` (one or the other). The
+responders' id, name, username and type are Go templates too.
 """
 
 from __future__ import annotations
@@ -49,10 +49,13 @@ def is_template(value: str) -> bool:
 
 
 class OpsgenieResponder(Model):
-    id: str = ""
-    name: str = ""
-    username: str = ""
-    type: str = ""
+    """Each field may be a Go template, as in Alertmanager (rendered when the alert is made;
+    a rendered type that is none of Opsgenie's leaves the responder out)."""
+
+    id: str = go_template("the responder's id", default="")
+    name: str = go_template("the responder's name", default="")
+    username: str = go_template("the responder's username", default="")
+    type: str = go_template("the responder's type", default="")
 
     @model_validator(mode="after")
     def _valid(self) -> OpsgenieResponder:

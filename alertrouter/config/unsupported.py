@@ -48,10 +48,6 @@ _HONOURED_HTTP: dict[str, frozenset[str]] = {
     **dict.fromkeys(_FULL_HTTP_KINDS, _ALL_HTTP),
 }
 _GO_TEMPLATE = "a Go template, which alertrouter does not render: it would be sent as written"
-# Opsgenie's responders written as templates are left out (config.opsgenie).
-_GO_TEMPLATE_LEFT_OUT = (
-    "a Go template, which alertrouter does not render here: this responder is left out"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,13 +208,9 @@ def _receiver_go_templates(data: Any, reported: set[Path]) -> Iterator[Finding]:
                     yield Finding(
                         path,
                         f"{_subject(name if isinstance(name, str) else None)}{key}: "
-                        + (_GO_TEMPLATE_LEFT_OUT if _is_responder(kind, path) else _GO_TEMPLATE),
+                        + _GO_TEMPLATE,
                         "write it without a template (messages come from the Jinja2 templates)",
                     )
-
-
-def _is_responder(kind: str, path: Path) -> bool:
-    return kind == "opsgenie" and "responders" in path
 
 
 def _template_strings(value: Any, path: Path, reported: set[Path]) -> Iterator[Path]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from alertrouter.config.gotemplates import go_template_fields
+from alertrouter.config.gotemplates import without_go_templates
 from alertrouter.config.receivers import Integration
 from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.reasons import NotifyReason
@@ -251,8 +251,7 @@ def _queue(
         outgoing.events.append(_template_error_event(notification, integration, str(exc)))
         try:
             # Without its own templates and Go-template fields: the defaults alone.
-            go_keys = {str(key[0]): None for key, _ in go_template_fields(config)}
-            fallback = config.model_copy(update={"templates": {}, **go_keys})
+            fallback = without_go_templates(config).model_copy(update={"templates": {}})
             messages = compose_messages(kind, fallback, settings, notification)
         except TemplateError as default_exc:
             log.error("the default template failed too: %s", default_exc)

@@ -26,13 +26,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from alertrouter.config.models import GlobalConfig
-from alertrouter.config.opsgenie import PRIORITIES, OpsgenieConfig, is_template
+from alertrouter.config.opsgenie import (
+    PRIORITIES,
+    RESPONDER_TYPES,
+    OpsgenieConfig,
+    is_template,
+)
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import Severity
 from alertrouter.notifiers.base import RESTART, Message, Notification
 from alertrouter.notifiers.incident_keys import incident_id_after, installation
 from alertrouter.render.environment import Renderer, iso_time, render_part
-from alertrouter.render.gotemplates import go_field
+from alertrouter.render.gotemplates import GoTemplateError, go_field
 
 SOURCE = "alertrouter"
 # Opsgenie's limits (Alert API): longer values are cut, never refused.
@@ -167,7 +172,7 @@ def create_payload(
         if priority in PRIORITIES
         else config.priority_map[Severity.parse(incident["severity"])],
     }
-    responders = _responders(config)
+    responders = _responders(config, renderer, data, label=label)
     if responders:
         payload["responders"] = responders
     tags = [_cut(tag, MAX_TAG) for tag in _split(_text(go["tags"]))][:MAX_TAGS]
@@ -204,18 +209,35 @@ def _details(configured: str | dict[str, str] | None, data: Mapping[str, Any]) -
     return details
 
 
-def _responders(config: OpsgenieConfig) -> list[dict[str, str]]:
+def _responders(
+    config: OpsgenieConfig, renderer: Renderer, data: Mapping[str, Any], *, label: str
+) -> list[dict[str, str]]:
+    """Alertmanager's: each field rendered (a Go template); a responder whose rendered type is
+    none of Opsgenie's, or that renders to no id, name or username, is left out."""
     found: list[dict[str, str]] = []
-    for responder in config.responders:
-        fields = responder.model_dump()
-        if any(is_template(value) for value in fields.values()):
-            continue  # a Go template: check-config reports it
-        kind = responder.type.lower()
+    for index, responder in enumerate(config.responders):
+        try:
+            fields = {
+                key: _render(renderer, value, data, label=f"{label}, responders[{index}].{key}")
+                for key, value in responder.model_dump().items()
+            }
+        except GoTemplateError:  # not converted: allow_unsupported loaded it, check-config says
+            continue
+        kind = fields["type"].lower()
+        if not RESPONDER_TYPES.match(kind) or not (
+            fields["id"] or fields["name"] or fields["username"]
+        ):
+            continue
         if kind == "teams":  # Alertmanager's shorthand: comma-separated team names
-            found.extend({"name": team, "type": "team"} for team in _split(responder.name))
+            found.extend({"name": team, "type": "team"} for team in _split(fields["name"]))
             continue
         found.append({k: v for k, v in {**fields, "type": kind}.items() if v})
     return found[:MAX_RESPONDERS]
+
+
+def _render(renderer: Renderer, value: str, data: Mapping[str, Any], *, label: str) -> str:
+    text = renderer.go.render(value, data, label=label) if is_template(value) else value
+    return text.strip()
 
 
 def _change_note(n: Notification, action: Mapping[str, Any]) -> str:

@@ -296,10 +296,11 @@ def test_opsgenie_go_template_details_load_converted_and_bad_ones_are_errors():
     assert "opsgenie_configs[0].details.a" in error and "nosuch" in error
 
 
-def test_an_opsgenie_responder_written_as_a_go_template_is_an_error_saying_it_is_left_out():
-    text = receiver_config(
-        "opsgenie_configs: [{api_key: k, responders: [{name: '{{ .CommonLabels.team }}', "
-        "type: team}]}]"
-    )
+def test_opsgenie_responders_written_as_go_templates_load_and_bad_ones_are_errors():
+    good = "{name: '{{ .CommonLabels.team }}', type: '{{ .CommonLabels.kind }}'}"
+    text = receiver_config(f"opsgenie_configs: [{{api_key: k, responders: [{good}]}}]")
+    assert not [w for w in warnings_of(text) if "opsgenie" in w]
+    bad = "{name: '{{ .X | nosuch }}', type: team}"
+    text = receiver_config(f"opsgenie_configs: [{{api_key: k, responders: [{good}, {bad}]}}]")
     (error,) = errors_of(text)
-    assert "responders[0].name" in error and "this responder is left out" in error
+    assert "opsgenie_configs[0].responders[1].name" in error and "nosuch" in error

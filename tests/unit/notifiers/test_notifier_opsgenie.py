@@ -215,9 +215,27 @@ def test_rendered_fields_are_cut_to_opsgenies_limits():
     assert all(len(tag) <= 50 for tag in payload["tags"])
 
 
-def test_a_go_template_responder_is_left_out():
-    cfg = config(responders=[{"name": "{{ .CommonLabels.team }}", "type": "team"}])
-    assert "responders" not in create(cfg)
+def test_responders_written_as_go_templates_are_rendered():
+    template_data = data()
+    template_data["common_labels"] = {"team": "payments", "kind": "schedule"}
+    cfg = config(
+        responders=[
+            {"name": "{{ .CommonLabels.team }}", "type": "team"},
+            {"name": "{{ .CommonLabels.team }}-rota", "type": "{{ .CommonLabels.kind }}"},
+            {"name": "dba,{{ .CommonLabels.team }}", "type": "teams"},
+            # Rendered to nothing, or to no type of Opsgenie's: left out.
+            {"name": "{{ .CommonLabels.nosuch }}", "type": "team"},
+            {"name": "x", "type": "{{ .Status }}"},
+            # Not converted (allow_unsupported loaded it): left out, never sent as written.
+            {"name": "{{ .X | nosuch }}", "type": "team"},
+        ]
+    )
+    assert create(cfg, notification(template_data))["responders"] == [
+        {"name": "payments", "type": "team"},
+        {"name": "payments-rota", "type": "schedule"},
+        {"name": "dba", "type": "team"},
+        {"name": "payments", "type": "team"},
+    ]
 
 
 def test_a_go_field_that_does_not_convert_gets_the_default():
