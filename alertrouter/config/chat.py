@@ -2,9 +2,11 @@
 legacy Office 365 connector; `msteamsv2_configs`, Power Automate workflows), Telegram
 (`telegram_configs`) and Discord (`discord_configs`).
 
-Their Go-template fields (title, summary, text, message, content) are `unsupported`, as Slack's
-are: alertrouter renders each message part from a Jinja2 template, its default or the
-integration's own under `templates` (same part names). Everything else is honoured.
+Their Go-template fields (title, summary, text, message, content) are `go_template`: converted
+to Jinja2 at load and rendered into the message part of the same name, alert values escaped
+for the part's markup. A part without one is rendered from a Jinja2 template, its default or
+the integration's own under `templates` (same part names; a part has one or the other).
+Everything else is honoured.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ from typing import Any, ClassVar
 
 from pydantic import model_validator
 
-from alertrouter.config.fields import config_error, unsupported
-from alertrouter.config.integration import _GO_TEMPLATE, Integration, Secret, SecretUrl, Url
+from alertrouter.config.fields import config_error, go_template
+from alertrouter.config.integration import Integration, Secret, SecretUrl, Url, one_of
 
 # What Telegram's `parse_mode` may be (Alertmanager's set); "" is plain text.
 TELEGRAM_PARSE_MODES = ("HTML", "MarkdownV2", "Markdown", "")
 
 
-def _jinja_part(part: str) -> Any:
-    return unsupported(_GO_TEMPLATE, f"write it as a Jinja2 template in templates.{part}")
+def _go_part(what: str) -> Any:
+    return go_template(f"{what} (instead of the Jinja2 template of the same part)")
 
 
 def _one_of(config: Any, inline: str, file: str, *, required: bool) -> None:
@@ -42,13 +44,14 @@ class MSTeamsConfig(Integration):
 
     webhook_url: SecretUrl = None
     webhook_url_file: str | None = None
-    title: Any = _jinja_part("title")
-    summary: Any = _jinja_part("summary")
-    text: Any = _jinja_part("text")
+    title: str | None = _go_part("the card's title")
+    summary: str | None = _go_part("the card's summary (the notification's preview)")
+    text: str | None = _go_part("the card's text")
 
     @model_validator(mode="after")
     def _url(self) -> MSTeamsConfig:
         _one_of(self, "webhook_url", "webhook_url_file", required=True)
+        one_of(self, *((part, part) for part in self.TEMPLATE_PARTS))
         return self
 
 
@@ -60,12 +63,13 @@ class MSTeamsV2Config(Integration):
 
     webhook_url: SecretUrl = None
     webhook_url_file: str | None = None
-    title: Any = _jinja_part("title")
-    text: Any = _jinja_part("text")
+    title: str | None = _go_part("the card's title")
+    text: str | None = _go_part("the card's text")
 
     @model_validator(mode="after")
     def _url(self) -> MSTeamsV2Config:
         _one_of(self, "webhook_url", "webhook_url_file", required=True)
+        one_of(self, *((part, part) for part in self.TEMPLATE_PARTS))
         return self
 
 
@@ -88,11 +92,12 @@ class TelegramConfig(Integration):
     message_thread_id: int | None = None
     disable_notifications: bool = False
     parse_mode: str = "HTML"
-    message: Any = _jinja_part("message")
+    message: str | None = _go_part("the incident's message, sent in parse_mode")
 
     @model_validator(mode="after")
     def _checks(self) -> TelegramConfig:
         _one_of(self, "bot_token", "bot_token_file", required=False)
+        one_of(self, ("message", "message"))
         if not self.chat_id and not self.chat_id_file:  # 0 is Alertmanager's "unset"
             raise config_error("missing chat_id or chat_id_file on telegram_config")
         _one_of(self, "chat_id", "chat_id_file", required=False)
@@ -115,11 +120,12 @@ class DiscordConfig(Integration):
     webhook_url_file: str | None = None
     username: str | None = None
     avatar_url: Url = None
-    title: Any = _jinja_part("title")
-    message: Any = _jinja_part("message")
-    content: Any = _jinja_part("content")
+    title: str | None = _go_part("the embed's title")
+    message: str | None = _go_part("the embed's description")
+    content: str | None = _go_part("the message's content")
 
     @model_validator(mode="after")
     def _url(self) -> DiscordConfig:
         _one_of(self, "webhook_url", "webhook_url_file", required=True)
+        one_of(self, ("title", "title"), ("message", "message"), ("content", "content"))
         return self

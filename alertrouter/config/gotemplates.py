@@ -66,21 +66,46 @@ def load_library(patterns: Sequence[str], base_dir: FsPath) -> tuple[Library, li
 
 def go_template_fields(model: BaseModel) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """The Go-template fields set on an integration's config: (key path, source); a mapping
-    field gives one per entry, e.g. (("details", "firing"), "{{ ... }}")."""
+    field gives one per entry, e.g. (("details", "firing"), "{{ ... }}"), and a list of
+    models those of each item, e.g. (("responders", 0, "name"), "{{ ... }}")."""
     fields = type(model).model_fields
     for name in model.model_fields_set:
         info = fields[name]
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        if GO_TEMPLATE_MARK not in extra:
-            continue
         key = info.alias or name
         value: Any = getattr(model, name)
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    for path, text in go_template_fields(item):
+                        yield (key, index, *path), text
+            continue
+        if GO_TEMPLATE_MARK not in extra:
+            continue
         if isinstance(value, str):
             yield (key,), value
         elif isinstance(value, dict):
             for entry, text in value.items():
                 if isinstance(text, str):
                     yield (key, entry), text
+
+
+def without_go_templates(model: BaseModel) -> BaseModel:
+    """A copy of an integration's config without the Go templates of its Go-template fields
+    (what may fail when rendered): such a string unset, such a mapping entry or list item
+    left out. Plain values stay: they render as written."""
+    templated = [path for path, text in go_template_fields(model) if "{{" in text]
+    update: dict[str, Any] = {}
+    for name in dict.fromkeys(str(path[0]) for path in templated):
+        value = getattr(model, name)
+        dropped = {path[1] for path in templated if path[0] == name and len(path) > 1}
+        if isinstance(value, list):
+            update[name] = [item for index, item in enumerate(value) if index not in dropped]
+        elif isinstance(value, dict):
+            update[name] = {key: text for key, text in value.items() if key not in dropped}
+        else:
+            update[name] = None
+    return model.model_copy(update=update)
 
 
 def check_go_templates(receivers: Sequence[Any], library: Library) -> Iterator[GoProblem]:

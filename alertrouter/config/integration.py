@@ -168,3 +168,12 @@ class Integration(Model):
     @property
     def sends_resolved(self) -> bool:
         return self.resolved_default() if self.send_resolved is None else self.send_resolved
+
+
+def one_of(config: Integration, *pairs: tuple[str, str]) -> None:
+    """A Go-template field and the Jinja2 template of the same part are not both set."""
+    for field, part in pairs:
+        if field in config.model_fields_set and part in config.templates:
+            raise config_error(
+                f"both {field} (a Go template) and templates.{part} (Jinja2) are set: keep one"
+            )

@@ -1,11 +1,11 @@
 """Opsgenie (`opsgenie_configs`), with Alertmanager's keys, and the Opsgenie webhooks alertrouter
 accepts (`opsgenie:` at the top level).
 
-Alertmanager renders message, description, source, details, entity, responders, actions, tags,
-note and priority as Go templates. alertrouter sends a value as written when it holds no
-template; one that does (`{{`) is reported by `check-config` (config.unsupported) and, when
-loaded anyway, replaced by alertrouter's default for that field. The message and description
-are best written as Jinja2 templates in `templates.message` / `templates.description`.
+Alertmanager renders message, description, source, details, entity, actions, tags, note and
+priority as Go templates: so does alertrouter (`go_template`, converted at load; a value
+without `{{` renders as written). The message and description may instead be Jinja2
+templates in `templates.message` / `templates.description` (one or the other). The
+responders' id, name, username and type are Go templates too.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Annotated, ClassVar
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
-from alertrouter.config.fields import Model, config_error
-from alertrouter.config.integration import Integration, Secret, Url
+from alertrouter.config.fields import Model, config_error, go_template
+from alertrouter.config.integration import Integration, Secret, Url, one_of
 from alertrouter.core.values import Severity
 
 DEFAULT_API_URL = "https://api.opsgenie.com/"
@@ -49,10 +49,13 @@ def is_template(value: str) -> bool:
 
 
 class OpsgenieResponder(Model):
-    id: str = ""
-    name: str = ""
-    username: str = ""
-    type: str = ""
+    """Each field may be a Go template, as in Alertmanager (rendered when the alert is made;
+    a rendered type that is none of Opsgenie's leaves the responder out)."""
+
+    id: str = go_template("the responder's id", default="")
+    name: str = go_template("the responder's name", default="")
+    username: str = go_template("the responder's username", default="")
+    type: str = go_template("the responder's type", default="")
 
     @model_validator(mode="after")
     def _valid(self) -> OpsgenieResponder:
@@ -74,16 +77,19 @@ class OpsgenieConfig(Integration):
     api_key: Secret = None
     api_key_file: str | None = None
     api_url: Url = None  # else global.opsgenie_api_url
-    message: str | None = None
-    description: str | None = None
-    source: str | None = None
-    details: dict[str, str] = {}
-    entity: str | None = None
+    message: str | None = go_template("the alert's message (instead of templates.message)")
+    description: str | None = go_template(
+        "the alert's description (instead of templates.description)"
+    )
+    source: str | None = go_template("the alert's source")
+    details: dict[str, str] = go_template("the alert's details", default={})
+    entity: str | None = go_template("the alert's entity")
     responders: list[OpsgenieResponder] = []
-    actions: str | None = None  # comma-separated, as in Alertmanager
-    tags: str | None = None  # comma-separated, as in Alertmanager
-    note: str | None = None
-    priority: str | None = None  # P1..P5; unset: from the incident's P-level (priority_map)
+    actions: str | None = go_template("the alert's actions, comma-separated")
+    tags: str | None = go_template("the alert's tags, comma-separated")
+    note: str | None = go_template("the alert's note")
+    # P1..P5; unset, or rendered to anything else: from the incident's P-level (priority_map)
+    priority: str | None = go_template("the alert's priority")
     update_alerts: bool = False
     # alertrouter's own: the Opsgenie priority of each P-level (P0 -> P1 ... P3 -> P4).
     priority_map: dict[Level, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_MAP))
@@ -109,11 +115,8 @@ class OpsgenieConfig(Integration):
     def _one_key(self) -> OpsgenieConfig:
         if self.api_key is not None and self.api_key_file:
             raise config_error("at most one of api_key & api_key_file must be configured")
+        one_of(self, ("message", "message"), ("description", "description"))
         return self
-
-    def plain(self, value: str | None) -> str | None:
-        """A field's value unless it is a Go template (then None: the default applies)."""
-        return None if value is None or is_template(value) else value
 
 
 class OpsgenieInboundConfig(Model):

@@ -42,6 +42,7 @@ from alertrouter.config.integration import TLSConfig as TLSConfig
 from alertrouter.config.integration import Url as Url
 from alertrouter.config.integration import canonical_header as canonical_header
 from alertrouter.config.integration import check_headers
+from alertrouter.config.integration import one_of as one_of
 from alertrouter.config.opsgenie import OpsgenieConfig
 
 _GO_TEMPLATE = "a Go template: alertrouter does not render Go templates"
@@ -230,15 +231,6 @@ class EmailConfig(Integration):
                 "so that label values in it are HTML-escaped"
             )
         return self
-
-
-def one_of(config: Integration, *pairs: tuple[str, str]) -> None:
-    """A Go-template field and the Jinja2 template of the same part are not both set."""
-    for field, part in pairs:
-        if field in config.model_fields_set and part in config.templates:
-            raise config_error(
-                f"both {field} (a Go template) and templates.{part} (Jinja2) are set: keep one"
-            )
 
 
 def check_host_port(value: str | None) -> str | None:

@@ -48,10 +48,6 @@ _HONOURED_HTTP: dict[str, frozenset[str]] = {
     **dict.fromkeys(_FULL_HTTP_KINDS, _ALL_HTTP),
 }
 _GO_TEMPLATE = "a Go template, which alertrouter does not render: it would be sent as written"
-# Opsgenie's fields fall back to alertrouter's default content instead (config.opsgenie).
-_GO_TEMPLATE_DEFAULTED = (
-    "a Go template, which alertrouter does not render: alertrouter's default is sent instead"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +208,7 @@ def _receiver_go_templates(data: Any, reported: set[Path]) -> Iterator[Finding]:
                     yield Finding(
                         path,
                         f"{_subject(name if isinstance(name, str) else None)}{key}: "
-                        + (_GO_TEMPLATE_DEFAULTED if kind == "opsgenie" else _GO_TEMPLATE),
+                        + _GO_TEMPLATE,
                         "write it without a template (messages come from the Jinja2 templates)",
                     )
 

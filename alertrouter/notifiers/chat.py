@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from alertrouter.config.gotemplates import go_template_fields
+from alertrouter.config.integration import Integration
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.notifiers.base import Notice, Notification
 from alertrouter.render.environment import Renderer, TemplateError, render_part
 from alertrouter.render.escaping import Target, is_web_url
+from alertrouter.render.gotemplates import go_field
 
 # Slack's palette: P0 red, P1 orange, P2 yellow, P3 blue; resolved green.
 SEVERITY_RGB = {"P0": "D32F2F", "P1": "F57C00", "P2": "FBC02D", "P3": "1976D2"}
@@ -121,6 +124,37 @@ def render_text(
     """One part of a message rendered and stripped; TemplateError when a `required` part
     renders empty (the default template is sent instead)."""
     text = render_part(renderer, templates, part, default, data, label=label, target=target)
+    return _stripped(text, part, label=label, required=required)
+
+
+def go_template_keys(config: Integration) -> set[str]:
+    """The Go-template fields set on an integration's config (config.gotemplates)."""
+    return {str(key[0]) for key, _ in go_template_fields(config)}
+
+
+def render_chat_part(
+    renderer: Renderer,
+    config: Integration,
+    part: str,
+    default: str,
+    data: Mapping[str, Any],
+    *,
+    label: str,
+    target: Target,
+    required: bool = False,
+) -> str:
+    """A message part from the integration's Go-template field of that name (Alertmanager's,
+    converted at load; alert values escaped for `target`) when it has one, else from its
+    Jinja2 template as render_text."""
+    text = go_field(renderer.go, config, part, data, label=label, target=target)
+    if not isinstance(text, str):
+        text = render_part(
+            renderer, config.templates, part, default, data, label=label, target=target
+        )
+    return _stripped(text, part, label=label, required=required)
+
+
+def _stripped(text: str, part: str, *, label: str, required: bool) -> str:
     text = text.strip()
     if required and not text:
         raise TemplateError(f"{label}, {part} template rendered nothing")

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from alertrouter.config.gotemplates import without_go_templates
 from alertrouter.config.receivers import Integration
 from alertrouter.core.groups import GroupRow, MemberAlert
 from alertrouter.core.reasons import NotifyReason
@@ -249,7 +250,8 @@ def _queue(
         log.error("notification template failed, sending the default template: %s", exc)
         outgoing.events.append(_template_error_event(notification, integration, str(exc)))
         try:
-            fallback = config.model_copy(update={"templates": {}})
+            # Without its own templates and Go-template fields: the defaults alone.
+            fallback = without_go_templates(config).model_copy(update={"templates": {}})
             messages = compose_messages(kind, fallback, settings, notification)
         except TemplateError as default_exc:
             log.error("the default template failed too: %s", default_exc)

@@ -10,7 +10,8 @@ Ops (`Message.op`):
 
 The embed's title (linked to the incident page, http(s) only), description and the message's
 content are rendered from templates (discord_title.txt.j2, discord_message.md.j2,
-discord_content.md.j2, discord_reply.md.j2, or the integration's own `templates`), every value
+discord_content.md.j2, discord_reply.md.j2, the integration's own `templates`, or
+Alertmanager's Go-template `title`, `message` and `content`, converted at load), every value
 markdown-escaped, and cut to Discord's limits (title 256, description 4096, content 2000).
 `@everyone` and `@here` are broken in every text, and `allowed_mentions` allows no ping.
 """
@@ -26,6 +27,7 @@ from alertrouter.notifiers.base import Message, Notice, Notification
 from alertrouter.notifiers.chat import (
     colour,
     edits_message,
+    render_chat_part,
     render_notice,
     render_text,
     wants_follow_up,
@@ -97,9 +99,9 @@ def _incident_message(
     config: DiscordConfig, renderer: Renderer, data: Mapping[str, Any], *, label: str
 ) -> dict[str, Any]:
     def part(name: str, default: str, limit: int, *, required: bool = False) -> str:
-        text = render_text(
+        text = render_chat_part(
             renderer,
-            config.templates,
+            config,
             name,
             default,
             data,

@@ -11,7 +11,8 @@ Neither of Teams' webhooks can edit a message it posted, so every notification i
   facts and OpenUri actions, and `themeColor` by severity.
 
 Title, summary and text are rendered from templates (teams_title.txt.j2, teams_summary.txt.j2,
-teams_text.md.j2, or the integration's own `templates`), every value markdown-escaped; facts
+teams_text.md.j2, the integration's own `templates`, or Alertmanager's Go-template `title`,
+`summary` and `text`, converted at load), every value markdown-escaped; facts
 are escaped here; only http(s) URLs become buttons.
 """
 
@@ -28,8 +29,8 @@ from alertrouter.notifiers.chat import (
     facts,
     links,
     one_message_data,
+    render_chat_part,
     render_notice,
-    render_text,
 )
 from alertrouter.render.environment import Renderer
 from alertrouter.render.escaping import TEAMS, TEXT, escape_markdown
@@ -60,7 +61,7 @@ def compose_workflow(
     data = one_message_data(n)
     if data is None:
         return []
-    title, text = _title_and_text(config.templates, renderer, data, label=label)
+    title, text = _title_and_text(config, renderer, data, label=label)
     return [Message("post", adaptive_card_message(title, text, data))]
 
 
@@ -76,9 +77,9 @@ def compose_connector(
     data = one_message_data(n)
     if data is None:
         return []
-    title, text = _title_and_text(config.templates, renderer, data, label=label)
-    summary = render_text(
-        renderer, config.templates, "summary", SUMMARY_TEMPLATE, data, label=label, target=TEXT
+    title, text = _title_and_text(config, renderer, data, label=label)
+    summary = render_chat_part(
+        renderer, config, "summary", SUMMARY_TEMPLATE, data, label=label, target=TEXT
     )
     return [Message("post", message_card(title, summary or title, text, data))]
 
@@ -192,12 +193,18 @@ def _adaptive_message(body: list[dict[str, Any]], actions: list[dict[str, Any]])
 
 
 def _title_and_text(
-    templates: Mapping[str, Any], renderer: Renderer, data: Mapping[str, Any], *, label: str
+    config: MSTeamsConfig | MSTeamsV2Config,
+    renderer: Renderer,
+    data: Mapping[str, Any],
+    *,
+    label: str,
 ) -> tuple[str, str]:
-    title = render_text(
-        renderer, templates, "title", TITLE_TEMPLATE, data, label=label, target=TEAMS, required=True
+    title = render_chat_part(
+        renderer, config, "title", TITLE_TEMPLATE, data, label=label, target=TEAMS, required=True
     )
-    text = render_text(renderer, templates, "text", TEXT_TEMPLATE, data, label=label, target=TEAMS)
+    text = render_chat_part(
+        renderer, config, "text", TEXT_TEMPLATE, data, label=label, target=TEAMS
+    )
     return truncate(" ".join(title.split()), MAX_TITLE), truncate(text, MAX_TEXT)
 
 

@@ -26,12 +26,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from alertrouter.config.models import GlobalConfig
-from alertrouter.config.opsgenie import OpsgenieConfig
+from alertrouter.config.opsgenie import (
+    PRIORITIES,
+    RESPONDER_TYPES,
+    OpsgenieConfig,
+    is_template,
+)
 from alertrouter.core.reasons import NotifyReason
 from alertrouter.core.values import Severity
 from alertrouter.notifiers.base import RESTART, Message, Notification
 from alertrouter.notifiers.incident_keys import incident_id_after, installation
 from alertrouter.render.environment import Renderer, iso_time, render_part
+from alertrouter.render.gotemplates import GoTemplateError, go_field
 
 SOURCE = "alertrouter"
 # Opsgenie's limits (Alert API): longer values are cut, never refused.
@@ -47,6 +53,18 @@ MAX_ACTIONS = 10
 MAX_ACTION = 50
 MAX_RESPONDERS = 50
 MAX_DETAILS_CHARS = 8000  # keys and values together
+# The fields Alertmanager renders as Go templates (config.opsgenie), rendered as text.
+GO_FIELDS = (
+    "message",
+    "description",
+    "source",
+    "details",
+    "entity",
+    "actions",
+    "tags",
+    "note",
+    "priority",
+)
 # Ops whose message sets a part of the alert in full: of several queued, the newest counts.
 STATE_OPS = frozenset({"create", "close", "message", "description", "priority"})
 _NOTES = {
@@ -132,50 +150,58 @@ def create_payload(
     *,
     label: str,
 ) -> dict[str, Any]:
-    """The body of POST /v2/alerts, as Alertmanager builds it from the same keys."""
+    """The body of POST /v2/alerts, as Alertmanager builds it from the same keys: each field
+    set is rendered (a Go template, converted at load); an unset one, or one that renders
+    empty, gets alertrouter's default."""
     incident = data["incident"]
-    message = config.plain(config.message) or render_part(
+    go = {key: go_field(renderer.go, config, key, data, label=label) for key in GO_FIELDS}
+    message = _text(go["message"]) or render_part(
         renderer, config.templates, "message", "opsgenie_message.txt.j2", data, label=label
     )
-    description = config.plain(config.description) or render_part(
+    description = _text(go["description"]) or render_part(
         renderer, config.templates, "description", "opsgenie_description.txt.j2", data, label=label
     )
+    priority = _text(go["priority"]).strip()
     payload: dict[str, Any] = {
         "alias": key,
         "message": _cut(" ".join(message.split()), MAX_MESSAGE),
         "description": _cut(description.strip(), MAX_DESCRIPTION),
-        "details": _details(config, data),
-        "source": _cut(config.plain(config.source) or data["external_url"], MAX_SOURCE),
-        "priority": config.plain(config.priority)
-        or config.priority_map[Severity.parse(incident["severity"])],
+        "details": _details(go["details"], data),
+        "source": _cut(_text(go["source"]).strip() or data["external_url"], MAX_SOURCE),
+        "priority": priority
+        if priority in PRIORITIES
+        else config.priority_map[Severity.parse(incident["severity"])],
     }
-    responders = _responders(config)
+    responders = _responders(config, renderer, data, label=label)
     if responders:
         payload["responders"] = responders
-    tags = [_cut(tag, MAX_TAG) for tag in _split(config.plain(config.tags))][:MAX_TAGS]
+    tags = [_cut(tag, MAX_TAG) for tag in _split(_text(go["tags"]))][:MAX_TAGS]
     if tags:
         payload["tags"] = tags
-    actions = [_cut(a, MAX_ACTION) for a in _split(config.plain(config.actions))][:MAX_ACTIONS]
+    actions = [_cut(a, MAX_ACTION) for a in _split(_text(go["actions"]))][:MAX_ACTIONS]
     if actions:
         payload["actions"] = actions
-    for field, value, limit in (
-        ("note", config.plain(config.note), MAX_NOTE),
-        ("entity", config.plain(config.entity), MAX_ENTITY),
-    ):
+    for field, limit in (("note", MAX_NOTE), ("entity", MAX_ENTITY)):
+        value = _text(go[field]).strip()
         if value:
             payload[field] = _cut(value, limit)
     return payload
 
 
-def _details(config: OpsgenieConfig, data: Mapping[str, Any]) -> dict[str, str]:
-    """Alertmanager's: the common labels, then the configured details; alertrouter adds the
-    incident's page and P-level. Cut to Opsgenie's 8000 characters, configured ones first."""
+def _text(value: str | dict[str, str] | None) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _details(configured: str | dict[str, str] | None, data: Mapping[str, Any]) -> dict[str, str]:
+    """Alertmanager's: the common labels, then the configured details (rendered); alertrouter
+    adds the incident's page and P-level. Cut to Opsgenie's 8000 characters, configured ones
+    first."""
     incident = data["incident"]
-    configured = {k: v for k, v in config.details.items() if config.plain(v) is not None}
     ours = {"alertrouter_incident": incident["url"], "alertrouter_severity": incident["severity"]}
     details: dict[str, str] = {}
     used = 0
-    for name, value in (*configured.items(), *ours.items(), *data["common_labels"].items()):
+    given = configured if isinstance(configured, dict) else {}
+    for name, value in (*given.items(), *ours.items(), *data["common_labels"].items()):
         if name in details or used + len(name) + len(value) > MAX_DETAILS_CHARS:
             continue
         details[name] = value
@@ -183,18 +209,35 @@ def _details(config: OpsgenieConfig, data: Mapping[str, Any]) -> dict[str, str]:
     return details
 
 
-def _responders(config: OpsgenieConfig) -> list[dict[str, str]]:
+def _responders(
+    config: OpsgenieConfig, renderer: Renderer, data: Mapping[str, Any], *, label: str
+) -> list[dict[str, str]]:
+    """Alertmanager's: each field rendered (a Go template); a responder whose rendered type is
+    none of Opsgenie's, or that renders to no id, name or username, is left out."""
     found: list[dict[str, str]] = []
-    for responder in config.responders:
-        fields = responder.model_dump()
-        if any(config.plain(value) is None for value in fields.values()):
-            continue  # a Go template: check-config reports it
-        kind = responder.type.lower()
+    for index, responder in enumerate(config.responders):
+        try:
+            fields = {
+                key: _render(renderer, value, data, label=f"{label}, responders[{index}].{key}")
+                for key, value in responder.model_dump().items()
+            }
+        except GoTemplateError:  # not converted: allow_unsupported loaded it, check-config says
+            continue
+        kind = fields["type"].lower()
+        if not RESPONDER_TYPES.match(kind) or not (
+            fields["id"] or fields["name"] or fields["username"]
+        ):
+            continue
         if kind == "teams":  # Alertmanager's shorthand: comma-separated team names
-            found.extend({"name": team, "type": "team"} for team in _split(responder.name))
+            found.extend({"name": team, "type": "team"} for team in _split(fields["name"]))
             continue
         found.append({k: v for k, v in {**fields, "type": kind}.items() if v})
     return found[:MAX_RESPONDERS]
+
+
+def _render(renderer: Renderer, value: str, data: Mapping[str, Any], *, label: str) -> str:
+    text = renderer.go.render(value, data, label=label) if is_template(value) else value
+    return text.strip()
 
 
 def _change_note(n: Notification, action: Mapping[str, Any]) -> str:

@@ -10,8 +10,9 @@ Ops (`Message.op`):
 The chat, thread and notification settings are the configuration's, added when sending.
 
 The default templates (telegram.html.j2, telegram_reply.html.j2) write HTML, sent in HTML parse
-mode whatever `parse_mode` says; the integration's own `templates.message` / `reply` are sent in
-its `parse_mode`, with every value escaped for it. Telegram takes 4096 characters: HTML is cut
+mode whatever `parse_mode` says; the integration's own `templates.message` / `reply`, or
+Alertmanager's Go-template `message` (converted at load), are sent in its `parse_mode`, with
+every value escaped for it. Telegram takes 4096 characters: HTML is cut
 between tags and entities with its open tags closed; Markdown that would need cutting is sent
 as plain text, since a cut could leave its markup unbalanced.
 """
@@ -24,7 +25,13 @@ from typing import Any
 from alertrouter.config.models import GlobalConfig
 from alertrouter.config.receivers import TelegramConfig
 from alertrouter.notifiers.base import Message, Notice, Notification
-from alertrouter.notifiers.chat import edits_message, render_notice, render_text, wants_follow_up
+from alertrouter.notifiers.chat import (
+    edits_message,
+    go_template_keys,
+    render_chat_part,
+    render_notice,
+    wants_follow_up,
+)
 from alertrouter.render.environment import Renderer
 from alertrouter.render.escaping import (
     TELEGRAM_HTML,
@@ -103,12 +110,12 @@ def _render(
     *,
     label: str,
 ) -> dict[str, Any]:
-    own = part in config.templates
+    own = part in config.templates or part in go_template_keys(config)
     mode = config.parse_mode if own else HTML
     default = MESSAGE_TEMPLATE if part == "message" else REPLY_TEMPLATE
-    text = render_text(
+    text = render_chat_part(
         renderer,
-        config.templates,
+        config,
         part,
         default,
         data,

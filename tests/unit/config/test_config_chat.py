@@ -175,25 +175,47 @@ def test_bad_chat_configs(integration, says):
     assert "s3cr3t" not in " ".join(errors)
 
 
-@pytest.mark.parametrize(
-    ("kind", "field", "extra"),
-    [
-        ("msteams", "title", "webhook_url: 'https://x.example'"),
-        ("msteams", "summary", "webhook_url: 'https://x.example'"),
-        ("msteamsv2", "text", "webhook_url: 'https://x.example'"),
-        ("telegram", "message", "bot_token: t, chat_id: 1"),
-        ("discord", "content", "webhook_url: 'https://x.example'"),
-    ],
-)
-def test_go_template_fields_are_unsupported_and_say_which_template_part(kind, field, extra):
-    text = (
+GO_FIELDS = [
+    ("msteams", "title", "webhook_url: 'https://x.example'"),
+    ("msteams", "summary", "webhook_url: 'https://x.example'"),
+    ("msteams", "text", "webhook_url: 'https://x.example'"),
+    ("msteamsv2", "title", "webhook_url: 'https://x.example'"),
+    ("msteamsv2", "text", "webhook_url: 'https://x.example'"),
+    ("telegram", "message", "bot_token: t, chat_id: 1"),
+    ("discord", "title", "webhook_url: 'https://x.example'"),
+    ("discord", "message", "webhook_url: 'https://x.example'"),
+    ("discord", "content", "webhook_url: 'https://x.example'"),
+]
+
+
+def go_field_config(kind: str, field: str, extra: str, value: str) -> str:
+    return (
         "route: {receiver: r}\nreceivers:\n  - name: r\n"
-        f"    {kind}_configs: [{{{extra}, {field}: '{{{{ .CommonLabels }}}}'}}]\n"
+        f"    {kind}_configs: [{{{extra}, {field}: '{value}'}}]\n"
+    )
+
+
+@pytest.mark.parametrize(("kind", "field", "extra"), GO_FIELDS)
+def test_go_template_fields_load_converted(kind, field, extra):
+    loaded = load_text(go_field_config(kind, field, extra, "{{ .CommonLabels.team }}"))
+    assert not [w for w in loaded.warnings if field in str(w)]
+    (integration,) = [i for k, _, i in loaded.config.receivers[0].integrations if k == kind]
+    assert getattr(integration, field) == "{{ .CommonLabels.team }}"
+
+
+@pytest.mark.parametrize(("kind", "field", "extra"), GO_FIELDS)
+def test_a_go_template_field_that_does_not_convert_is_an_error(kind, field, extra):
+    (error,) = errors_of(go_field_config(kind, field, extra, "{{ .Status | nosuch }}"))
+    assert f"{kind}_configs[0].{field}" in error and 'function "nosuch" not defined' in error
+
+
+@pytest.mark.parametrize(("kind", "field", "extra"), GO_FIELDS)
+def test_a_go_template_field_and_the_jinja_part_exclude_each_other(kind, field, extra):
+    text = go_field_config(kind, field, extra, "{{ .Status }}").replace(
+        "}]\n", f", templates: {{{field}: {{inline: x}}}}}}]\n"
     )
     (error,) = errors_of(text)
-    assert f"{field}: a Go template" in error and f"templates.{field}" in error
-    loaded = load_text(text + "notifications: {allow_unsupported: true}\n")
-    assert any(f"{field}: a Go template" in str(w) for w in loaded.warnings)
+    assert f"both {field} (a Go template) and templates.{field} (Jinja2) are set" in error
 
 
 def test_a_go_template_in_discord_username_is_an_error():

@@ -86,8 +86,6 @@ WEBHOOK = "webhook_configs: [{url: 'http://127.0.0.1:1/h', http_config: {FIELD: 
         (SLACK, "username", "alertbot"),
         (SLACK, "actions", "[{type: button, text: Runbook, url: 'https://r'}]"),
         (PAGERDUTY, "severity", "critical"),
-        (OPSGENIE, "message", "'{{ .CommonLabels.alertname }}'"),
-        (OPSGENIE, "priority", "'{{ .CommonLabels.priority }}'"),
         (WEBHOOK, "oauth2", "{client_id: a, client_secret: b, token_url: 'https://t'}"),
         (WEBHOOK, "http_headers", "{X-A: {values: [b]}}"),
         (WEBHOOK, "no_proxy", "localhost"),
@@ -281,8 +279,28 @@ def test_go_template_files_that_do_not_convert_are_errors_naming_file_and_line(t
     assert any("templates[0]" in str(w) for w in load_config_file(config, environ={}).warnings)
 
 
-def test_opsgenie_go_templates_are_errors_that_say_the_default_is_sent():
-    text = receiver_config("opsgenie_configs: [{api_key: k, tags: '{{ .CommonLabels.team }}'}]")
+@pytest.mark.parametrize(
+    "field",
+    ["message", "description", "source", "entity", "tags", "actions", "note", "priority"],
+)
+def test_opsgenie_go_template_fields_load_converted(field):
+    text = receiver_config(f"opsgenie_configs: [{{api_key: k, {field}: '{{{{ .Status }}}}'}}]")
+    assert not [w for w in warnings_of(text) if field in w]
+
+
+def test_opsgenie_go_template_details_load_converted_and_bad_ones_are_errors():
+    text = receiver_config("opsgenie_configs: [{api_key: k, details: {a: '{{ .Status }}'}}]")
+    assert not [w for w in warnings_of(text) if "opsgenie" in w]
+    text = receiver_config("opsgenie_configs: [{api_key: k, details: {a: '{{ .X | nosuch }}'}}]")
     (error,) = errors_of(text)
-    assert "opsgenie_configs[0].tags (line 5): receiver 'team': tags: a Go template" in error
-    assert "alertrouter's default is sent instead" in error
+    assert "opsgenie_configs[0].details.a" in error and "nosuch" in error
+
+
+def test_opsgenie_responders_written_as_go_templates_load_and_bad_ones_are_errors():
+    good = "{name: '{{ .CommonLabels.team }}', type: '{{ .CommonLabels.kind }}'}"
+    text = receiver_config(f"opsgenie_configs: [{{api_key: k, responders: [{good}]}}]")
+    assert not [w for w in warnings_of(text) if "opsgenie" in w]
+    bad = "{name: '{{ .X | nosuch }}', type: team}"
+    text = receiver_config(f"opsgenie_configs: [{{api_key: k, responders: [{good}, {bad}]}}]")
+    (error,) = errors_of(text)
+    assert "opsgenie_configs[0].responders[1].name" in error and "nosuch" in error

@@ -171,17 +171,77 @@ def test_configured_fields_as_alertmanager_sends_them():
     assert validate_create(payload) == {}
 
 
-def test_go_template_values_fall_back_to_the_defaults():
+def test_go_template_fields_are_rendered_into_the_alert():
+    template_data = data()
+    template_data["common_labels"] = {"team": "payments", "priority": "P2", "svc": "<b>&x"}
     cfg = config(
-        message='{{ template "opsgenie.default.message" . }}',
+        message="{{ .CommonLabels.team }}: {{ .Alerts.Firing | len }} firing",
+        description="{{ range .Alerts.Firing }}{{ .Labels.alertname }} {{ end }}",
+        source="{{ .ExternalURL }}/src",
+        details={"team": "{{ .CommonLabels.team }}", "svc": "{{ .CommonLabels.svc }}"},
+        entity="{{ .CommonLabels.svc }}",
+        tags="{{ .CommonLabels.team }},{{ .Status }}",
+        actions="Restart {{ .CommonLabels.team }}",
+        note="{{ .Receiver }}",
         priority="{{ .CommonLabels.priority }}",
-        tags="{{ .CommonLabels.team }}",
-        responders=[{"name": "{{ .CommonLabels.team }}", "type": "team"}],
     )
-    payload = create(cfg)
-    assert payload["message"].startswith("[P0] HighErrorRate")
+    payload = create(cfg, notification(template_data))
+    assert payload["message"] == "payments: 1 firing"
+    assert payload["description"] == "HighErrorRate"
+    assert payload["source"] == f"{EXTERNAL_URL}/src"
+    # Opsgenie's fields are plain text: an alert's value arrives as it is, never HTML-escaped.
+    assert payload["details"]["svc"] == "<b>&x" and payload["details"]["team"] == "payments"
+    assert payload["entity"] == "<b>&x"
+    assert payload["tags"] == ["payments", "firing"]
+    assert payload["actions"] == ["Restart payments"]
+    assert payload["note"] == template_data["receiver"]
+    assert payload["priority"] == "P2"
+    assert validate_create(payload) == {}
+
+
+def test_a_rendered_priority_that_is_no_opsgenie_priority_comes_from_the_p_level():
+    payload = create(config(priority="{{ .Status }}"))  # "firing"
     assert payload["priority"] == "P1"
-    assert "tags" not in payload and "responders" not in payload
+
+
+def test_rendered_fields_are_cut_to_opsgenies_limits():
+    payload = create(
+        config(
+            message="{{ .Status }}" + "x" * 300,
+            tags="{{ .Status }}" + "y" * 60,
+        )
+    )
+    assert len(payload["message"]) <= MAX_MESSAGE
+    assert all(len(tag) <= 50 for tag in payload["tags"])
+
+
+def test_responders_written_as_go_templates_are_rendered():
+    template_data = data()
+    template_data["common_labels"] = {"team": "payments", "kind": "schedule"}
+    cfg = config(
+        responders=[
+            {"name": "{{ .CommonLabels.team }}", "type": "team"},
+            {"name": "{{ .CommonLabels.team }}-rota", "type": "{{ .CommonLabels.kind }}"},
+            {"name": "dba,{{ .CommonLabels.team }}", "type": "teams"},
+            # Rendered to nothing, or to no type of Opsgenie's: left out.
+            {"name": "{{ .CommonLabels.nosuch }}", "type": "team"},
+            {"name": "x", "type": "{{ .Status }}"},
+            # Not converted (allow_unsupported loaded it): left out, never sent as written.
+            {"name": "{{ .X | nosuch }}", "type": "team"},
+        ]
+    )
+    assert create(cfg, notification(template_data))["responders"] == [
+        {"name": "payments", "type": "team"},
+        {"name": "payments-rota", "type": "schedule"},
+        {"name": "dba", "type": "team"},
+        {"name": "payments", "type": "team"},
+    ]
+
+
+def test_a_go_field_that_does_not_convert_gets_the_default():
+    """notifications.allow_unsupported let it load (with a warning)."""
+    payload = create(config(message="{{ .Status | nosuch }}"))
+    assert payload["message"].startswith("[P0] HighErrorRate")
 
 
 def test_jinja_message_and_description_templates():
