@@ -252,8 +252,8 @@ def _check_integrations(data: dict[str, Any], error: Report) -> None:
             if not (inline_url or inline_token or global_url or global_token):
                 error(
                     config_path,
-                    "no Slack api_url or app_token set, inline or in global "
-                    "(slack_api_url / slack_app_token)",
+                    "no Slack API URL nor App token set either inline or in a file "
+                    "(api_url or app_token, or global slack_api_url or slack_app_token)",
                 )
             posts_with_token = inline_token or (not inline_url and global_token)
             if posts_with_token and not slack.get("channel"):
