@@ -117,35 +117,9 @@ class GlobalConfig(Model):
 
     @model_validator(mode="after")
     def _one_key_of_each(self) -> GlobalConfig:
-        if self.opsgenie_api_key is not None and self.opsgenie_api_key_file:
-            raise config_error(
-                "at most one of opsgenie_api_key & opsgenie_api_key_file must be configured"
-            )
-        if self.telegram_bot_token is not None and self.telegram_bot_token_file:
-            raise config_error(
-                "at most one of telegram_bot_token & telegram_bot_token_file must be configured"
-            )
-        if self.smtp_auth_password is not None and self.smtp_auth_password_file:
-            raise config_error(
-                "at most one of smtp_auth_password & smtp_auth_password_file must be configured"
-            )
-        if self.smtp_auth_secret is not None and self.smtp_auth_secret_file:
-            raise config_error(
-                "at most one of smtp_auth_secret & smtp_auth_secret_file must be configured"
-            )
-        self._one_slack_source()
-        return self
-
-    def _one_slack_source(self) -> None:
         """Alertmanager's checks, in its order and words."""
-        if self.slack_app_token is not None and self.slack_app_token_file:
-            raise config_error(
-                "at most one of slack_app_token & slack_app_token_file must be configured"
-            )
-        if self.slack_api_url is not None and self.slack_api_url_file:
-            raise config_error(
-                "at most one of slack_api_url & slack_api_url_file must be configured"
-            )
+        self._at_most_one("slack_app_token")
+        self._at_most_one("slack_api_url")
         has_token = self.slack_app_token is not None or bool(self.slack_app_token_file)
         has_url = self.slack_api_url is not None or bool(self.slack_api_url_file)
         # Alertmanager lets both through only for the old bot-token workaround, where
@@ -155,6 +129,14 @@ class GlobalConfig(Model):
                 "at most one of slack_app_token/slack_app_token_file & "
                 "slack_api_url/slack_api_url_file must be configured"
             )
+        for name in ("opsgenie_api_key", "telegram_bot_token", "smtp_auth_password"):
+            self._at_most_one(name)
+        self._at_most_one("smtp_auth_secret")
+        return self
+
+    def _at_most_one(self, name: str) -> None:
+        if getattr(self, name) is not None and getattr(self, f"{name}_file"):
+            raise config_error(f"at most one of {name} & {name}_file must be configured")
 
 
 def _same_slack_app(api_url: SecretStr | None, app_url: str | None) -> bool:

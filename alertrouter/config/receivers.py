@@ -102,12 +102,31 @@ class SlackConfig(Integration):
     def resolved_default(self) -> bool:
         return False
 
+    @property
+    def bot_token_authorization(self) -> Authorization | None:
+        """Alertmanager's old way to post with a bot token (its issue 2513): api_url set to
+        chat.postMessage and the token in http_config.authorization."""
+        return self.http_config.authorization if self.http_config is not None else None
+
     @model_validator(mode="after")
     def _one_source(self) -> SlackConfig:
         if self.api_url is not None and self.api_url_file:
             raise config_error("at most one of api_url & api_url_file must be configured")
         if self.app_token is not None and self.app_token_file:
             raise config_error("at most one of app_token & app_token_file must be configured")
+        authorization = self.bot_token_authorization
+        if authorization is not None:
+            if authorization.type.lower() != "bearer":
+                raise config_error("http_config.authorization: Slack takes a Bearer bot token")
+            own_url = self.api_url is not None or bool(self.api_url_file)
+            posts = self.api_url is not None and self.api_url.get_secret_value().endswith(
+                "/chat.postMessage"
+            )
+            if own_url and not posts:
+                raise config_error(
+                    "http_config.authorization is a bot token: api_url must be Slack's "
+                    "chat.postMessage (https://slack.com/api/chat.postMessage) or left unset"
+                )
         if self.update_message is True and not _is_post_message(self.api_url):
             # Alertmanager's check: an incoming webhook cannot edit what it posted.
             raise config_error(
