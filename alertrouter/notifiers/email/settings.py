@@ -65,7 +65,8 @@ def smtp_settings(config: EmailConfig, global_: GlobalConfig) -> SMTPSettings:
     return SMTPSettings(
         host=host,
         port=port,
-        hello=config.hello or global_.smtp_hello,
+        # An empty smtp_hello is Alertmanager's default (its conf.empty-fields.yml).
+        hello=config.hello or global_.smtp_hello or "localhost",
         header_from=sender,
         envelope_from=_address(sender),
         header_to=config.to,
