@@ -166,7 +166,8 @@ def test_an_inherited_global_http_config_a_notifier_ignores_is_an_error():
     (error,) = errors_of(text)
     assert error.startswith(
         "receivers[0].pagerduty_configs[0] (line 5): receiver 'team': pagerduty_configs[0] "
-        "inherits global.http_config.tls_config, which alertrouter's pagerduty notifier does not use"
+        "inherits global.http_config.tls_config, which alertrouter's pagerduty notifier does "
+        "not use"
     )
 
 
