@@ -1,14 +1,16 @@
 """Alertmanager's own configuration files, served by a real alertrouter (HTTP ingest, flush,
 outbox, delivery worker) on loopback, driven by a fake clock: every receiver of
-`doc/examples/simple.yml` (email, PagerDuty Events API v1 by `service_key`) and every receiver
-the routes of `config/testdata/conf.good.yml` reach (email, PagerDuty Events API v2 through the
-global `http_config.proxy_url`) delivers to its fake server.
+`doc/examples/simple.yml` (email, PagerDuty Events API v1 by `service_key`) and of
+`config/testdata/conf.good.yml` that alertrouter delivers to (email, PagerDuty Events API v2,
+Opsgenie and a Slack webhook, all through the global `http_config.proxy_url`) delivers to its
+fake server.
 
 The files (tests/data/alertmanager_testdata) are loaded as YAML and only what points outside
-this machine is rewritten: the SMTP smarthost, each PagerDuty `url`, the proxy, and the keys
-the files leave as placeholders (`<team-X-key>`, `mysecret`), which PagerDuty (and its fake)
-refuse for not being 32 characters. Routes, group timings, inhibition, receivers and every
-other setting are the file's.
+this machine is rewritten: the SMTP smarthost (plain SMTP), each PagerDuty `url`, Opsgenie's
+URL, the proxy, and the keys the files leave as placeholders (`<team-X-key>`, `mysecret`),
+which PagerDuty (and its fake) refuse for not being 32 characters; conf.good.yml's two
+receivers that none of its routes reach get a route each. Routes, group timings, inhibition,
+receivers and every other setting are the file's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import pytest
 import yaml
 
 from tests.conftest import ALLOW_UNSUPPORTED, DATA
+from tests.fakes.http import Reply
+from tests.fakes.opsgenie import FakeOpsgenie
 from tests.fakes.pagerduty import ENQUEUE_PATH, FakePagerDuty
 from tests.fakes.smtp import FakeSMTPServer
 from tests.integration.conftest import FakeClock
@@ -34,6 +38,8 @@ KEYS = {
 }
 ROUTING_KEY = "mysecret".ljust(32, "0")
 UNREACHABLE = "events.pagerduty.invalid"
+OPSGENIE_UNREACHABLE = "api.opsgenie.invalid"
+UNROUTED = ("opsGenie-receiver", "slack-receiver")  # conf.good.yml's routes reach neither
 
 
 def loaded(name: str) -> dict[str, Any]:
@@ -142,17 +148,29 @@ def conf_good_yml(smarthost: str, pagerduty_url: str) -> str:
     for pd in pagerduty_configs(config):
         pd["routing_key"] = ROUTING_KEY
         pd["url"] = f"http://{UNREACHABLE}{ENQUEUE_PATH}"
-    # VictorOps and Pushover: alertrouter cannot deliver to them (its routes reach neither).
+    # Opsgenie's default URL is HTTPS, which would need a CONNECT tunnel; the Slack webhook
+    # (global slack_api_url) is plain HTTP already.
+    config["global"]["opsgenie_api_url"] = f"http://{OPSGENIE_UNREACHABLE}/"
+    # The file's routes reach neither of these: each gets a route of its own, first.
+    config["route"]["routes"][:0] = [
+        {"matchers": [f'am_receiver="{name}"'], "receiver": name} for name in UNROUTED
+    ]
+    # VictorOps and Pushover: alertrouter cannot deliver to them (no route reaches them).
     return yaml.safe_dump(config, sort_keys=False) + ALLOW_UNSUPPORTED
 
 
 async def test_the_receivers_conf_good_yml_routes_to_deliver(database_url, start_server, pagerduty):
-    """Its opsGenie-receiver and slack-receiver are on no route; VictorOps and Pushover
-    receivers are loaded unused (notifications.allow_unsupported) and on no route either."""
+    """Everything goes through the global proxy_url, played by one fake server that is
+    PagerDuty, Opsgenie and the Slack webhook at once. Its opsGenie-receiver and
+    slack-receiver, on none of its routes, get one each; VictorOps and Pushover receivers are
+    loaded unused (notifications.allow_unsupported) and on no route."""
+    opsgenie = FakeOpsgenie(server=pagerduty.server)
+    pagerduty.server.route("POST", "/", lambda request: Reply(200, "ok"))  # the Slack webhook
     with smtp_server("multiline\nmysecret") as smtp:
         clock = FakeClock()
         config = conf_good_yml(smtp.smarthost, pagerduty.url)
         service, client = await start_server(database_url, config, clock=clock, run_scheduler=False)
+        await post(client, payload(*(alert(alertname=n, am_receiver=n) for n in UNROUTED)))
         await send_one_alert_per_receiver(service, client, clock, smtp, pagerduty)
 
     assert sorted(mails_by_recipient(smtp)) == [
@@ -165,8 +183,16 @@ async def test_the_receivers_conf_good_yml_routes_to_deliver(database_url, start
     # through the proxy.
     assert len(pagerduty.events) == 4
     assert {event["event_action"] for event in pagerduty.events} == {"trigger"}
-    hosts = {request.headers["Host"] for request in pagerduty.server.requests}
-    assert hosts == {UNREACHABLE}
+    hosts = {(r.headers["Host"], r.path) for r in pagerduty.server.requests}
+    assert hosts == {
+        (UNREACHABLE, ENQUEUE_PATH),
+        (OPSGENIE_UNREACHABLE, "/v2/alerts"),
+        ("mysecret.example.com", "/"),
+    }
+    (created,) = opsgenie.alerts.values()
+    assert "opsGenie-receiver" in created.message
+    (webhook,) = [r for r in pagerduty.server.requests if r.path == "/"]
+    assert "slack-receiver" in webhook.text
 
 
 def test_the_rewrites_leave_routes_and_receivers_as_in_the_file():
@@ -176,6 +202,10 @@ def test_the_rewrites_leave_routes_and_receivers_as_in_the_file():
         ("conf.good.yml", conf_good_yml("127.0.0.1:2525", f"http://127.0.0.1:1{ENQUEUE_PATH}")),
     ]:
         original, rewritten = loaded(name), yaml.safe_load(text)
+        if name == "conf.good.yml":  # the routes of its own for the receivers it leaves out
+            added = rewritten["route"]["routes"][: len(UNROUTED)]
+            assert [route["receiver"] for route in added] == list(UNROUTED)
+            del rewritten["route"]["routes"][: len(UNROUTED)]
         for key in ("route", "inhibit_rules", "templates"):
             assert rewritten[key] == original[key], (name, key)
         assert [r["name"] for r in rewritten["receivers"]] == [
