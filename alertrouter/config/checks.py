@@ -246,14 +246,19 @@ def _check_integrations(data: dict[str, Any], error: Report) -> None:
                 error(config_path, "no global SMTP from address set and none in the email config")
         for config_path, slack in _items(receiver, "slack_configs", path):
             inline_url = slack.get("api_url") or slack.get("api_url_file")
-            inline_token = slack.get("app_token") or slack.get("app_token_file")
+            http = slack.get("http_config")
+            inline_token = (
+                slack.get("app_token")
+                or slack.get("app_token_file")
+                or (isinstance(http, dict) and http.get("authorization"))
+            )
             global_url = glob.get("slack_api_url") or glob.get("slack_api_url_file")
             global_token = glob.get("slack_app_token") or glob.get("slack_app_token_file")
             if not (inline_url or inline_token or global_url or global_token):
                 error(
                     config_path,
-                    "no Slack api_url or app_token set, inline or in global "
-                    "(slack_api_url / slack_app_token)",
+                    "no Slack API URL nor App token set either inline or in a file "
+                    "(api_url or app_token, or global slack_api_url or slack_app_token)",
                 )
             posts_with_token = inline_token or (not inline_url and global_token)
             if posts_with_token and not slack.get("channel"):

@@ -40,6 +40,7 @@ from alertrouter.config.people import (
     schedule_receiver,
 )
 from alertrouter.config.receivers import (
+    SLACK_APP_URL,
     HTTPConfig,
     Receiver,
     Secret,
@@ -74,6 +75,7 @@ class GlobalConfig(Model):
     smtp_auth_password_file: str | None = None
     smtp_auth_identity: str | None = None
     smtp_auth_secret: Secret = None
+    smtp_auth_secret_file: str | None = None
     smtp_require_tls: bool = True
     smtp_force_implicit_tls: bool | None = None
     smtp_tls_config: TLSConfig | None = None
@@ -115,15 +117,34 @@ class GlobalConfig(Model):
 
     @model_validator(mode="after")
     def _one_key_of_each(self) -> GlobalConfig:
-        if self.opsgenie_api_key is not None and self.opsgenie_api_key_file:
+        """Alertmanager's checks, in its order and words."""
+        self._at_most_one("slack_app_token")
+        self._at_most_one("slack_api_url")
+        has_token = self.slack_app_token is not None or bool(self.slack_app_token_file)
+        has_url = self.slack_api_url is not None or bool(self.slack_api_url_file)
+        # Alertmanager lets both through only for the old bot-token workaround, where
+        # slack_api_url is the app URL itself (its issue 2513).
+        if has_token and has_url and not _same_slack_app(self.slack_api_url, self.slack_app_url):
             raise config_error(
-                "at most one of opsgenie_api_key & opsgenie_api_key_file must be configured"
+                "at most one of slack_app_token/slack_app_token_file & "
+                "slack_api_url/slack_api_url_file must be configured"
             )
-        if self.telegram_bot_token is not None and self.telegram_bot_token_file:
-            raise config_error(
-                "at most one of telegram_bot_token & telegram_bot_token_file must be configured"
-            )
+        for name in ("opsgenie_api_key", "telegram_bot_token", "smtp_auth_password"):
+            self._at_most_one(name)
+        self._at_most_one("smtp_auth_secret")
         return self
+
+    def _at_most_one(self, name: str) -> None:
+        if getattr(self, name) is not None and getattr(self, f"{name}_file"):
+            raise config_error(f"at most one of {name} & {name}_file must be configured")
+
+
+def _same_slack_app(api_url: SecretStr | None, app_url: str | None) -> bool:
+    def base(url: str) -> str:
+        return url.removesuffix("/").removesuffix("/chat.postMessage").removesuffix("/")
+
+    given = api_url.get_secret_value() if api_url is not None else ""
+    return base(given) == base(app_url or SLACK_APP_URL)
 
 
 # ------------------------------------------------------------------------ alertrouter's own parts

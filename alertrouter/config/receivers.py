@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from alertrouter.config.chat import DiscordConfig as DiscordConfig
 from alertrouter.config.chat import MSTeamsConfig as MSTeamsConfig
@@ -48,6 +48,9 @@ from alertrouter.config.opsgenie import OpsgenieConfig
 _GO_TEMPLATE = "a Go template: alertrouter does not render Go templates"
 _SLACK_TEMPLATE = "write the message as a Jinja2 template in templates.message"
 _SLACK_GO = "in the Slack message (a custom templates.message sees it as go_fields.{})"
+
+
+SLACK_APP_URL = "https://slack.com/api/chat.postMessage"  # Alertmanager's default slack_app_url
 
 
 class SlackConfig(Integration):
@@ -100,13 +103,42 @@ class SlackConfig(Integration):
     def resolved_default(self) -> bool:
         return False
 
+    @property
+    def bot_token_authorization(self) -> Authorization | None:
+        """Alertmanager's old way to post with a bot token (its issue 2513): api_url set to
+        chat.postMessage and the token in http_config.authorization."""
+        return self.http_config.authorization if self.http_config is not None else None
+
     @model_validator(mode="after")
     def _one_source(self) -> SlackConfig:
         if self.api_url is not None and self.api_url_file:
             raise config_error("at most one of api_url & api_url_file must be configured")
         if self.app_token is not None and self.app_token_file:
             raise config_error("at most one of app_token & app_token_file must be configured")
+        authorization = self.bot_token_authorization
+        if authorization is not None:
+            if authorization.type.lower() != "bearer":
+                raise config_error("http_config.authorization: Slack takes a Bearer bot token")
+            own_url = self.api_url is not None or bool(self.api_url_file)
+            posts = self.api_url is not None and self.api_url.get_secret_value().endswith(
+                "/chat.postMessage"
+            )
+            if own_url and not posts:
+                raise config_error(
+                    "http_config.authorization is a bot token: api_url must be Slack's "
+                    "chat.postMessage (https://slack.com/api/chat.postMessage) or left unset"
+                )
+        if self.update_message is True and not _is_post_message(self.api_url):
+            # Alertmanager's check: an incoming webhook cannot edit what it posted.
+            raise config_error(
+                "update_message can only be used with bot tokens. "
+                "api_url must be set to https://slack.com/api/chat.postMessage"
+            )
         return self
+
+
+def _is_post_message(api_url: SecretStr | None) -> bool:
+    return api_url is not None and api_url.get_secret_value() == SLACK_APP_URL
 
 
 class PagerdutyLink(Model):
@@ -190,6 +222,7 @@ class EmailConfig(Integration):
     auth_password: Secret = None
     auth_password_file: str | None = None
     auth_secret: Secret = None
+    auth_secret_file: str | None = None
     auth_identity: str | None = None
     require_tls: bool | None = None
     force_implicit_tls: bool | None = None
@@ -223,6 +256,8 @@ class EmailConfig(Integration):
             raise config_error(
                 "at most one of auth_password & auth_password_file must be configured"
             )
+        if self.auth_secret is not None and self.auth_secret_file:
+            raise config_error("at most one of auth_secret & auth_secret_file must be configured")
         one_of(self, ("html", "html"), ("text", "text"))
         html = self.templates.get("html")
         if html is not None and html.name and not html.name.endswith(self.HTML_TEMPLATE_ENDINGS):

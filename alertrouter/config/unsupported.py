@@ -41,8 +41,9 @@ _ALL_HTTP = frozenset(
 )
 # The http_config fields each notifier uses.
 _HONOURED_HTTP: dict[str, frozenset[str]] = {
-    "slack": frozenset({"proxy_url", "enable_http2"}),
-    "pagerduty": frozenset({"enable_http2"}),
+    # authorization: a bot token (config.receivers.SlackConfig.bot_token_authorization).
+    "slack": frozenset({"proxy_url", "enable_http2", "authorization"}),
+    "pagerduty": frozenset({"proxy_url", "enable_http2"}),
     "opsgenie": frozenset({"proxy_url", "tls_config", "follow_redirects", "enable_http2"}),
     "email": frozenset(),
     **dict.fromkeys(_FULL_HTTP_KINDS, _ALL_HTTP),

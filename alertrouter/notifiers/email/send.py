@@ -6,9 +6,10 @@
   certificate), insecure_skip_verify, server_name (the name the certificate must have; default
   the smarthost's host), min_version / max_version.
 - AUTH, with `auth_username`, when the server advertises AUTH: the first mechanism it lists that
-  the credentials allow (CRAM-MD5 with `auth_secret`; PLAIN with `auth_identity`, or LOGIN, with
-  `auth_password` / `auth_password_file`). Credentials configured but AUTH not offered is an
-  error. As Go's PlainAuth, a password is never sent unencrypted, except to a loopback host.
+  the credentials allow (CRAM-MD5 with `auth_secret` / `auth_secret_file`; PLAIN with
+  `auth_identity`, or LOGIN, with `auth_password` / `auth_password_file`). Credentials
+  configured but AUTH not offered is an error. As Go's PlainAuth, a password is never sent
+  unencrypted, except to a loopback host.
 
 Failures are classified (never with the password in the message): authentication refused
 (535, 534, 530, 538) AUTH; other permanent 5xx replies CLIENT; transient 4xx replies SERVER;
@@ -133,7 +134,7 @@ class EmailNotifier:
             raise _config_error(f"email cannot send op {message.op!r}")
         settings = smtp_settings(self._config, self._global)
         mail = build_mail(message.body, settings)
-        context, password = await asyncio.to_thread(_load_secrets, settings)
+        context, password, secret = await asyncio.to_thread(_load_secrets, settings)
         smtp = aiosmtplib.SMTP(
             hostname=settings.host,
             port=settings.port,
@@ -145,7 +146,7 @@ class EmailNotifier:
         )
         try:
             async with asyncio.timeout(self._timeout):
-                refused, reply = await _transact(smtp, mail, settings, context, password)
+                refused, reply = await _transact(smtp, mail, settings, context, password, secret)
             await _quit_quietly(smtp, self._timeout)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise classify(exc, settings.smarthost, self._timeout) from exc
@@ -157,10 +158,20 @@ class EmailNotifier:
         """Nothing to release: every send has a connection of its own."""
 
 
-def _load_secrets(settings: SMTPSettings) -> tuple[ssl.SSLContext | None, str | None]:
-    """The TLS context and the password: file reads, so run off the event loop."""
+def _load_secrets(
+    settings: SMTPSettings,
+) -> tuple[ssl.SSLContext | None, str | None, str | None]:
+    """The TLS context, the password and the CRAM-MD5 secret: file reads, so run off the event
+    loop."""
     context = tls_context(settings.tls, settings.server_name) if settings.uses_tls else None
-    return context, _password(settings)
+    return context, _password(settings), _secret(settings)
+
+
+def _secret(settings: SMTPSettings) -> str | None:
+    if settings.secret_file:
+        with _loading(f"auth_secret_file {settings.secret_file!r}"):
+            return Path(settings.secret_file).read_text().strip()
+    return settings.secret.get_secret_value() if settings.secret is not None else None
 
 
 def _password(settings: SMTPSettings) -> str | None:
@@ -177,13 +188,14 @@ async def _transact(
     settings: SMTPSettings,
     context: ssl.SSLContext | None,
     password: str | None,
+    secret: str | None,
 ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
     await smtp.connect()
     await _greet(smtp)
     if settings.require_tls and not settings.implicit_tls:
         await _start_tls(smtp, settings, context)
     if settings.username:
-        await _authenticate(smtp, settings, password)
+        await _authenticate(smtp, settings, password, secret)
     return await smtp.send_message(
         mail, sender=settings.envelope_from, recipients=list(settings.recipients)
     )
@@ -210,7 +222,7 @@ async def _start_tls(
 
 
 async def _authenticate(
-    smtp: aiosmtplib.SMTP, settings: SMTPSettings, password: str | None
+    smtp: aiosmtplib.SMTP, settings: SMTPSettings, password: str | None, secret: str | None
 ) -> None:
     encrypted = smtp.get_transport_info("sslcontext") is not None
     if not smtp.supports_extension("auth"):
@@ -219,8 +231,8 @@ async def _authenticate(
             f"auth_username is configured but {settings.smarthost} does not offer AUTH{hint}"
         )
     for mechanism in smtp.server_auth_methods:
-        if mechanism == "cram-md5" and settings.secret is not None:
-            await smtp.auth_crammd5(settings.username, settings.secret.get_secret_value())
+        if mechanism == "cram-md5" and secret is not None:
+            await smtp.auth_crammd5(settings.username, secret)
             return
         if mechanism in ("plain", "login") and password:
             if not (encrypted or _is_loopback(settings.host)):

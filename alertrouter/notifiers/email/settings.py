@@ -36,6 +36,7 @@ class SMTPSettings:
     password: SecretStr | None
     password_file: str | None
     secret: SecretStr | None
+    secret_file: str | None
     identity: str
 
     @property
@@ -60,10 +61,12 @@ def smtp_settings(config: EmailConfig, global_: GlobalConfig) -> SMTPSettings:
     if not sender:
         raise _config_error("no from address configured (from or global smtp_from)")
     own_password = config.auth_password is not None or bool(config.auth_password_file)
+    own_secret = config.auth_secret is not None or bool(config.auth_secret_file)
     return SMTPSettings(
         host=host,
         port=port,
-        hello=config.hello or global_.smtp_hello,
+        # An empty smtp_hello is Alertmanager's default (its conf.empty-fields.yml).
+        hello=config.hello or global_.smtp_hello or "localhost",
         header_from=sender,
         envelope_from=_address(sender),
         header_to=config.to,
@@ -78,7 +81,9 @@ def smtp_settings(config: EmailConfig, global_: GlobalConfig) -> SMTPSettings:
         password_file=(
             config.auth_password_file if own_password else global_.smtp_auth_password_file
         ),
-        secret=config.auth_secret or global_.smtp_auth_secret,
+        # As Alertmanager: the global secret and its file only when the config has neither.
+        secret=config.auth_secret if own_secret else global_.smtp_auth_secret,
+        secret_file=config.auth_secret_file if own_secret else global_.smtp_auth_secret_file,
         identity=config.auth_identity or global_.smtp_auth_identity or "",
     )
 

@@ -70,6 +70,8 @@ class PagerDutyNotifier:
         else:
             self._url = str(config.url or global_.pagerduty_url or DEFAULT_URL)
         self._timeout = config.timeout.total_seconds() or timeout
+        http_config = config.http_config or global_.http_config
+        self._proxy = http_config.proxy_url if http_config is not None else None
         self._clock = clock
         # requests sessions are not thread-safe: each thread borrows one of its own.
         self._idle: list[EventsAPISession] = []
@@ -133,7 +135,7 @@ class PagerDutyNotifier:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        session = _single_attempt_session(self._url, self._timeout)
+        session = _single_attempt_session(self._url, self._timeout, self._proxy)
         with self._lock:
             self._sessions.append(session)
         return session
@@ -180,7 +182,7 @@ class PagerDutyNotifier:
         return DeliveryError(ErrorKind.CONNECTION, f"POST {shown}: {reason}")
 
 
-def _single_attempt_session(url: str, timeout: float) -> EventsAPISession:
+def _single_attempt_session(url: str, timeout: float, proxy: str | None) -> EventsAPISession:
     # The placeholder key is replaced before every request (the key may come from a file).
     session = EventsAPISession("unset")
     session.log = _PDPYRAS_LOG
@@ -189,6 +191,8 @@ def _single_attempt_session(url: str, timeout: float) -> EventsAPISession:
     # and path as configured.
     session.url = url
     session.timeout = timeout
+    if proxy:  # http_config.proxy_url, before any proxy of the environment
+        session.proxies = {"http": proxy, "https": proxy}
     # pdpyras retries network errors while attempts <= max_network_attempts: 0 means never.
     session.max_network_attempts = 0
     # An answer whose status is in `retry` is returned as soon as the attempts so far (0)

@@ -2,7 +2,8 @@
 
 Two modes, chosen as Alertmanager's slack_configs choose them (and as config.checks validates):
 
-- bot mode, when an app token is configured (inline, or globally unless the config has its own
+- bot mode, when an app token is configured (inline — or as Alertmanager's old workaround, a
+  bot token in `http_config.authorization` —, or globally unless the config has its own
   api_url): the first notification of an incident is a chat.postMessage; later ones edit that
   message in place (chat.update) and, except for the incident's opening, post a thread reply
   saying what changed, because an edit notifies nobody. The message carries the Acknowledge /
@@ -37,8 +38,9 @@ _REPLY_REASONS = frozenset(NotifyReason) - {NotifyReason.FIRST}
 
 
 def is_bot_mode(config: SlackConfig, global_: GlobalConfig) -> bool:
-    """An app token of its own, or the global one when the config has no api_url of its own."""
-    if config.app_token is not None or config.app_token_file:
+    """An app token of its own (or a bot token in http_config.authorization, Alertmanager's old
+    way), or the global one when the config has no api_url of its own."""
+    if config.app_token is not None or config.app_token_file or config.bot_token_authorization:
         return True
     if config.api_url is not None or config.api_url_file:
         return False

@@ -61,6 +61,9 @@ def api_base_url(config: SlackConfig, global_: GlobalConfig) -> str:
     """The Web API base URL (ending in "/"). Alertmanager's app_url names the method itself
     (https://slack.com/api/chat.postMessage); that form is accepted and the method dropped."""
     url = config.app_url or global_.slack_app_url or DEFAULT_APP_URL
+    if config.bot_token_authorization is not None:  # the token for the api_url it posts to
+        posted_to = secret_value(config.api_url or global_.slack_api_url, None)
+        url = posted_to if posted_to.endswith("/chat.postMessage") else url
     url = url.removesuffix("/chat.postMessage")
     return url if url.endswith("/") else url + "/"
 
@@ -337,9 +340,16 @@ def _credential(
     """The app token (bot mode) or the incoming webhook's URL, and why it is missing if it is:
     a secret file that cannot be read fails the sends, not the construction."""
     try:
+        authorization = config.bot_token_authorization
         if bot_mode:
-            value = secret_value(config.app_token, config.app_token_file) or secret_value(
-                global_.slack_app_token, global_.slack_app_token_file
+            value = (
+                secret_value(config.app_token, config.app_token_file)
+                or (
+                    secret_value(authorization.credentials, authorization.credentials_file)
+                    if authorization is not None
+                    else ""
+                )
+                or secret_value(global_.slack_app_token, global_.slack_app_token_file)
             )
         else:
             value = secret_value(config.api_url, config.api_url_file) or secret_value(

@@ -81,17 +81,23 @@ def mail(config: EmailConfig, **fields: Any) -> Message:
     return message
 
 
-async def send(config: EmailConfig, message: Message | None = None, **fields: Any):
-    notifier = EmailNotifier(config, GlobalConfig(), timeout=TIMEOUT)
+async def send(
+    config: EmailConfig,
+    message: Message | None = None,
+    *,
+    global_: GlobalConfig | None = None,
+    **fields: Any,
+):
+    notifier = EmailNotifier(config, global_ or GlobalConfig(), timeout=TIMEOUT)
     try:
         return await notifier.send(message or mail(config, **fields), Thread())
     finally:
         await notifier.close()
 
 
-async def failure(config: EmailConfig) -> DeliveryError:
+async def failure(config: EmailConfig, global_: GlobalConfig | None = None) -> DeliveryError:
     with pytest.raises(DeliveryError) as caught:
-        await send(config)
+        await send(config, global_=global_)
     return caught.value
 
 
@@ -275,6 +281,27 @@ async def test_auth_cram_md5_uses_the_secret(loopback_cert: CertPair, ca: TestCA
     assert error.kind is ErrorKind.AUTH
     assert attempts == [("CRAM-MD5", False), ("CRAM-MD5", True)]
     assert received.login == "alice"
+
+
+async def test_auth_cram_md5_secret_file_global_unless_the_config_has_one(
+    loopback_cert: CertPair, ca: TestCA, tmp_path: Path
+):
+    """Alertmanager's smtp_auth_secret_file / auth_secret_file (its conf.smtp-password-global-
+    and-local.yml): the global file serves a config with neither secret nor file."""
+    (tmp_path / "global").write_text("wrong\n")
+    (tmp_path / "own").write_text(PASSWORD + "\n")
+    users = {"alice": PASSWORD}
+    with FakeSMTPServer(
+        tls="starttls", certificate=loopback_cert, users=users, auth_mechanisms=["CRAM-MD5"]
+    ) as server:
+        base = email_config(server, tls_config={"ca_file": str(ca.ca_file)}, auth_username="alice")
+        global_ = GlobalConfig(smtp_auth_secret_file=str(tmp_path / "global"))
+        error = await failure(base, global_)
+        own = base.model_copy(update={"auth_secret_file": str(tmp_path / "own")})
+        await send(own, global_=global_)
+        attempts = [(a.mechanism, a.success) for a in server.auth_attempts]
+    assert error.kind is ErrorKind.AUTH
+    assert attempts == [("CRAM-MD5", False), ("CRAM-MD5", True)]
 
 
 async def test_auth_password_file(starttls_server: FakeSMTPServer, ca: TestCA, tmp_path: Path):

@@ -18,7 +18,7 @@ from alertrouter.notifiers.pagerduty.compose import acknowledge_message, compose
 from alertrouter.notifiers.pagerduty.send import PagerDutyNotifier
 from alertrouter.render.environment import Renderer, sample_data
 from tests.conftest import free_port
-from tests.fakes.pagerduty import FakePagerDuty
+from tests.fakes.pagerduty import ENQUEUE_PATH, FakePagerDuty
 from tests.unit.notifiers.test_notifier_pagerduty import notification
 
 ROUTING_KEY = "0123456789abcdef0123456789abcdef"
@@ -261,3 +261,19 @@ async def test_error_messages_hide_the_urls_credentials_and_query(pagerduty: Fak
     host = pagerduty.server.url.removeprefix("http://")
     error = await failure(trigger(), f"http://user:pw@{host}/v2/enqueue?token=t0k")
     assert "t0k" not in str(error) and "pw" not in str(error)
+
+
+async def test_requests_go_through_the_inherited_global_proxy(pagerduty: FakePagerDuty):
+    """global.http_config.proxy_url (Alertmanager's conf.good.yml): the fake stands in for
+    the proxy, so the event reaches it although the configured host does not exist."""
+    proxy = pagerduty.url.removesuffix(ENQUEUE_PATH)
+    cfg = config("http://events.pagerduty.invalid/v2/enqueue")
+    global_ = GlobalConfig.model_validate({"http_config": {"proxy_url": proxy}})
+    notifier = PagerDutyNotifier(cfg, global_, timeout=5)
+    try:
+        await notifier.send(trigger(), Thread())
+    finally:
+        await notifier.close()
+    (request,) = pagerduty.server.requests
+    assert request.headers["Host"] == "events.pagerduty.invalid"
+    assert len(pagerduty.events) == 1

@@ -168,6 +168,35 @@ async def test_alertmanager_style_app_url_names_the_method(slack, make_notifier)
     assert [r.path for r in slack.requests] == ["/api/chat.postMessage"]
 
 
+async def test_alertmanagers_old_bot_token_workaround_posts_and_edits(slack, make_notifier):
+    """api_url set to chat.postMessage and the bot token in http_config.authorization
+    (Alertmanager's conf.slack-default-app-token.yml): bot mode, one message edited in place."""
+    config = SlackConfig.model_validate(
+        {
+            "channel": "#alerts",
+            "api_url": f"{slack.url}chat.postMessage",
+            "http_config": {"authorization": {"credentials": TOKEN}},
+        }
+    )
+    notifier = make_notifier(config)
+    (first,) = messages(config, opens=True)
+    sent = await notifier.send(first, Thread())
+    update, _reply = messages(config, NotifyReason.NEW_ALERTS)
+    await notifier.send(update, Thread(sent.ref))
+    assert [r.path for r in slack.requests] == ["/api/chat.postMessage", "/api/chat.update"]
+    assert {r.headers["Authorization"] for r in slack.requests} == {f"Bearer {TOKEN}"}
+
+
+def test_the_bot_token_workaround_needs_a_bearer_token_and_the_post_message_url():
+    for http_config, api_url in [
+        ({"authorization": {"type": "Basic", "credentials": "x"}}, None),
+        ({"authorization": {"credentials": "x"}}, "https://hooks.slack.com/services/T/B/X"),
+    ]:
+        fields = {"channel": "#a", "http_config": http_config, "api_url": api_url}
+        with pytest.raises(ValueError, match=r"http_config\.authorization"):
+            SlackConfig.model_validate(fields)
+
+
 async def test_the_token_may_come_from_a_file(slack, make_notifier, tmp_path: Path):
     token_file = tmp_path / "token"
     token_file.write_text(f"  {TOKEN}\n")

@@ -376,7 +376,7 @@ ERROR_CASES = [
             slack_configs:
               - channel: '#x'
         """,
-        "receivers[0].slack_configs[0] (line 6): no Slack api_url or app_token set",
+        "receivers[0].slack_configs[0] (line 6): no Slack API URL nor App token set",
         id="slack-without-url",
     ),
     pytest.param(

@@ -121,7 +121,7 @@ EMAIL_HTTP = "email_configs: [{to: a@b, from: c@d, smarthost: 'm:25', http_confi
 @pytest.mark.parametrize(
     ("integration", "http_config", "field"),
     [
-        (PD_HTTP, "{proxy_url: 'http://p:3128'}", "proxy_url"),
+        (PD_HTTP, "{basic_auth: {username: u}}", "basic_auth"),
         (PD_HTTP, "{tls_config: {ca_file: /ca}}", "tls_config"),
         (SLACK_HTTP, "{basic_auth: {username: u}}", "basic_auth"),
         (SLACK_HTTP, "{follow_redirects: false}", "follow_redirects"),
@@ -141,6 +141,7 @@ def test_what_the_notifiers_use_of_http_config_loads_quietly():
     text = receiver_config(
         """
         slack_configs: [{api_url: 'https://h', http_config: {proxy_url: 'http://p:3128'}}]
+        pagerduty_configs: [{routing_key: k, http_config: {proxy_url: 'http://p:3128'}}]
         webhook_configs:
           - url: 'http://127.0.0.1:1/h'
             http_config: {basic_auth: {username: u, password: p}, proxy_url: 'http://p:3128'}
@@ -158,12 +159,13 @@ def test_an_inherited_global_http_config_a_notifier_ignores_is_an_error():
         pagerduty_configs: [{routing_key: k}]
         email_configs: [{to: a@b, from: c@d, smarthost: 'm:25'}]
         """,
-        "global: {http_config: {proxy_url: 'http://proxy:3128'}}\n",
+        "global: {http_config: {tls_config: {ca_file: /ca}}}\n",
     )
     (error,) = errors_of(text)
     assert error.startswith(
         "receivers[0].pagerduty_configs[0] (line 5): receiver 'team': pagerduty_configs[0] "
-        "inherits global.http_config.proxy_url, which alertrouter's pagerduty notifier does not use"
+        "inherits global.http_config.tls_config, which alertrouter's pagerduty notifier does "
+        "not use"
     )
 
 
