@@ -442,7 +442,8 @@ def test_check_config_accepts_and_rejects_history(tmp_path, monkeypatch):
 
 def test_the_commented_example_is_valid(example_config_path):
     text = example_config_path.read_text()
-    block = text[text.index("# history:") :]
+    start = text.index("# history:")
+    block = text[start : text.index("\n\n", start)]  # up to the next blank line
     enabled = text.replace(block, "\n".join(line[2:] for line in block.splitlines()))
     config = load_text(enabled).config
     assert config.history.retention == dt.timedelta(days=90)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import load_text
+from tests.conftest import REPO, load_text
 from tests.unit.config.test_people_config import errors_of
 
 BASE = """
@@ -117,3 +117,14 @@ def test_check_config_lists_the_heartbeats(tmp_path):
         in result.output
     )
     assert "      backup: every 1d + 1m, fed by POST only\n" in result.output
+
+
+def test_the_commented_example_in_config_example_yaml_is_valid():
+    text = (REPO / "config.example.yaml").read_text()
+    start = text.index("# heartbeats:")
+    end = text.find("\n\n", start)
+    block = text[start : end if end != -1 else len(text)]
+    enabled = text.replace(block, "\n".join(line[2:] for line in block.splitlines()))
+    heartbeats = load_text(enabled).config.heartbeats
+    assert [h.name for h in heartbeats] == ["prometheus", "nightly-backup"]
+    assert heartbeats[0].grace == dt.timedelta(minutes=2)
