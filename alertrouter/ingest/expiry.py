@@ -76,8 +76,8 @@ def _end_occurrences(conn: sa.Connection, ids: Sequence[int]) -> None:
 
 
 def _make_groups_due(db: Database, conn: sa.Connection, ids: Sequence[int], now: int) -> int | None:
-    """As a change arriving at ingest does (ingest.alerts._upsert_groups): a group already due
-    keeps its time, one with nothing pending is due at its next flush slot or now."""
+    """As a change arriving at ingest does (ingest.alert_statements._upsert_groups): a group
+    already due keeps its time, one with nothing pending is due at its next flush slot or now."""
     due = sa.case(
         (groups.c.due_at.is_not(None), groups.c.due_at),
         (groups.c.next_flush_at > now, groups.c.next_flush_at),
