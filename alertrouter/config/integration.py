@@ -38,9 +38,6 @@ SecretUrl = Annotated[SecretStr | None, BeforeValidator(_http_url)]
 Url = Annotated[str | None, BeforeValidator(_http_url)]
 
 
-_GO_TEMPLATE = "a Go template: alertrouter does not render Go templates"
-
-
 class BasicAuth(Model):
     username: str = ""
     password: Secret = None
