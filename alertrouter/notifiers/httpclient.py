@@ -20,7 +20,12 @@ from pydantic import SecretStr
 
 from alertrouter.config.receivers import HTTPConfig, TLSConfig
 from alertrouter.notifiers.base import DeliveryError, ErrorKind
-from alertrouter.notifiers.http import USER_AGENT, read_secret_file, ssl_context
+from alertrouter.notifiers.http import (
+    USER_AGENT,
+    client_error_reason,
+    read_secret_file,
+    ssl_context,
+)
 
 ERROR_SNIPPET = 200  # characters of a failed answer's body shown in an error
 _MAX_ANSWER = 1024 * 1024  # bytes of an answer read (the services answer small JSON)
@@ -137,7 +142,9 @@ class JsonHttpClient:
         except aiohttp.InvalidURL:
             raise DeliveryError(ErrorKind.CONFIG, f"{shown}: invalid URL") from None
         except aiohttp.ClientError as exc:
-            raise DeliveryError(ErrorKind.CONNECTION, f"{shown}: {_reason(exc)}") from None
+            raise DeliveryError(
+                ErrorKind.CONNECTION, f"{shown}: {client_error_reason(exc)}"
+            ) from None
 
     async def close(self) -> None:
         if self._session is not None:
@@ -155,12 +162,3 @@ class JsonHttpClient:
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
-
-
-def _reason(exc: aiohttp.ClientError) -> str:
-    # aiohttp's own messages may repeat the URL; the OS and TLS errors never do.
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"TLS certificate not accepted ({exc.certificate_error})"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect ({exc.os_error.strerror or type(exc.os_error).__name__})"
-    return type(exc).__name__
