@@ -19,9 +19,10 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from alertrouter.config.server import AlertLimits
@@ -37,7 +38,7 @@ _DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?"
 )
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_NOT_IN_URI = re.compile(r"[\x00-\x1f\x7f]|%(?![0-9A-Fa-f]{2})")  # control, bad escape
 _GO_ZERO_MS = -62135596800000  # 0001-01-01T00:00:00Z, Go's zero time
 
 
@@ -49,6 +50,13 @@ class _Postable(BaseModel):
     startsAt: str | None = None
     endsAt: str | None = None
     generatorURL: str | None = None
+
+
+_POSTABLES = TypeAdapter(list[_Postable])
+# Label names seen valid: a sender's alerts share a few names, and a lookup costs a tenth of a
+# match. Bounded, so that a sender of ever new names cannot grow it without end.
+_VALID_NAMES: set[str] = set()
+_VALID_NAMES_MAX = 10_000
 
 
 class Rejected(Exception):
@@ -93,8 +101,9 @@ def accept(
             )
     alerts: list[IncomingAlert] = []
     errors: list[str] = []
+    nul = b"\\u0000" in body  # in valid JSON a NUL can only be written as this escape
     for index, postable in enumerate(postables):
-        alert, problem = _normalize(postable, now, resolve_timeout_ms, severity)
+        alert, problem = _normalize(postable, now, resolve_timeout_ms, severity, nul)
         if problem is None and limits is not None and limits.enabled:
             over = over_limit(alert.labels, alert.annotations, limits)
             if over:
@@ -108,6 +117,20 @@ def accept(
 
 
 def _parse(body: bytes) -> list[_Postable]:
+    """The body's alerts. A body of valid alerts is validated in one pass in pydantic's core;
+    any other is walked alert by alert (`_parse_slowly`) for Alertmanager's message."""
+    try:
+        postables = _POSTABLES.validate_json(body)
+    except ValidationError:
+        return _parse_slowly(body)
+    for postable in postables:
+        for text in (postable.startsAt, postable.endsAt):
+            if text and parse_time(text) is None:
+                return _parse_slowly(body)
+    return postables
+
+
+def _parse_slowly(body: bytes) -> list[_Postable]:
     if not body.strip():
         raise Rejected(422, 602, "alerts in body is required")
     try:
@@ -147,9 +170,10 @@ def _kind(value: Any) -> str:
     return kinds.get(type(value), "a number")
 
 
+@lru_cache(maxsize=4096)
 def parse_time(text: str) -> int | None:
     """strfmt.DateTime's layouts, as epoch milliseconds (finer digits dropped); None when the
-    text is none of them."""
+    text is none of them. Cached: the alerts of one rule evaluation share their times."""
     match = _DATETIME.fullmatch(text)
     if match is None:
         return None
@@ -170,11 +194,12 @@ def parse_time(text: str) -> int | None:
     return millis
 
 
+@lru_cache(maxsize=4096)
 def is_request_uri(text: str) -> bool:
     """Go's url.ParseRequestURI accepts it (what go-openapi checks a `uri` with): an absolute
     URI or an absolute path, valid percent escapes, no control characters, no space in the
-    host."""
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text) or _BAD_ESCAPE.search(text):
+    host. Cached: a rule's alerts share its generator URL."""
+    if _NOT_IN_URI.search(text):
         return False
     if text.startswith("/"):
         return True
@@ -189,7 +214,7 @@ def is_request_uri(text: str) -> bool:
 
 
 def _normalize(
-    postable: _Postable, now: int, resolve_timeout_ms: int, severity: SeverityMapper
+    postable: _Postable, now: int, resolve_timeout_ms: int, severity: SeverityMapper, nul: bool
 ) -> tuple[IncomingAlert, str | None]:
     """Alertmanager's postAlertsHandler: a missing start is the end, or now; a missing end is
     now + resolve_timeout and only a deadline; labels with empty values are dropped. Then
@@ -207,7 +232,8 @@ def _normalize(
         deadline = ends_at
     else:
         deadline = None
-    problem = _problem(labels, annotations, starts_at, ends_at if ends_at is not None else deadline)
+    end = ends_at if ends_at is not None else deadline
+    problem = _problem(labels, annotations, starts_at, end, nul)
     if deadline is not None:
         expires_at, ends_at = deadline, None
     alert = IncomingAlert(
@@ -235,27 +261,30 @@ def _time_or_zero(text: str | None) -> int | None:
 
 
 def _problem(
-    labels: Labels, annotations: Labels, starts_at: int, ends_at: int | None
+    labels: Labels, annotations: Labels, starts_at: int, ends_at: int | None, nul: bool
 ) -> str | None:
     if ends_at is not None and ends_at < starts_at:
         return "start time must be before end time"
-    problem = _label_set_problem(labels)
+    problem = _label_set_problem(labels, nul)
     if problem:
         return f"invalid label set: {problem}"
     if not labels:
         return "at least one label pair required"
-    problem = _label_set_problem(annotations)
+    problem = _label_set_problem(annotations, nul)
     if problem:
         return f"invalid annotations: {problem}"
     return None
 
 
-def _label_set_problem(labels: Mapping[str, str]) -> str | None:
-    """model.LabelSet.Validate's message; and NUL characters in values, which Alertmanager
-    keeps but PostgreSQL cannot store."""
+def _label_set_problem(labels: Mapping[str, str], nul: bool) -> str | None:
+    """model.LabelSet.Validate's message; and NUL characters in values (looked for only when
+    the body has one: `nul`), which Alertmanager keeps but PostgreSQL cannot store."""
     for name, value in labels.items():
-        if not _LABEL_NAME.fullmatch(name):
-            return f"invalid name {go_quote(name)}"
-        if "\x00" in value:
+        if name not in _VALID_NAMES:
+            if not _LABEL_NAME.fullmatch(name):
+                return f"invalid name {go_quote(name)}"
+            if len(_VALID_NAMES) < _VALID_NAMES_MAX:
+                _VALID_NAMES.add(name)
+        if nul and "\x00" in value:
             return f"invalid value {go_quote(value)}: NUL characters cannot be stored"
     return None
