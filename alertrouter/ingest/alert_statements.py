@@ -15,6 +15,7 @@ from alertrouter.storage.statements import (
     DriverStatement,
     MultiRowInsert,
     RowsStatement,
+    UnnestedRows,
 )
 from alertrouter.storage.tables import Id, Millis, alert_occurrences, alerts, group_alerts, groups
 
@@ -43,6 +44,7 @@ GROUP_KEYS = (
 
 
 ATTACH_KEYS = ("group_key", "alert_id")
+EXTEND_TYPES = {"fp": alerts.c.fingerprint.type, "start": Millis, "expires": Millis}
 
 
 class Statements:
@@ -125,6 +127,7 @@ class Statements:
                 "occurrence": {**_types(alert_occurrences, occurrence_keys), "new": sa.Boolean()},
                 "group": _types(groups, GROUP_KEYS),
                 "member": {**_types(group_alerts, ATTACH_KEYS), "new": sa.Boolean()},
+                "extend": EXTEND_TYPES,
             },
             lambda rows: _record(db, rows),
             dialect,
@@ -145,7 +148,7 @@ class Statements:
             return _extend(extended.c.fp, extended.c.start, extended.c.expires)
 
         self.extend = ColumnArrays(
-            {"fp": alerts.c.fingerprint.type, "start": Millis, "expires": Millis},
+            EXTEND_TYPES,
             extending,
             dialect,
             narrow={"fp": alerts.c.fingerprint},
@@ -206,13 +209,15 @@ def _close_superseded(alert: Any, start: Any) -> sa.Executable:
     )
 
 
-def _record(db: Database, rows: Mapping[str, sa.Select[Any]]) -> sa.Executable:
-    """PostgreSQL: the changed alerts' occurrences, groups and memberships, in one statement
-    (data-modifying CTEs; one round trip instead of four). The alerts are locked already (by
-    their upsert), so the groups, locked in key order, are the only rows it waits for. A new
-    alert's id is fresh: its occurrences and memberships cannot conflict, and a plain INSERT
-    skips ON CONFLICT's arbiter check and speculative insertion."""
-    occurrence, member = rows["occurrence"].subquery(), rows["member"].subquery()
+def _record(db: Database, rows: Mapping[str, UnnestedRows]) -> sa.Executable:
+    """PostgreSQL: the changed alerts' occurrences, groups and memberships, and the deadlines
+    of the unchanged ones (`_extend`), in one statement (data-modifying CTEs; one round trip
+    instead of five). The alerts are locked already (by their upsert, changed or not), so the
+    groups, locked in key order, are the only rows it waits for. A new alert's id is fresh: its
+    occurrences and memberships cannot conflict, and a plain INSERT skips ON CONFLICT's arbiter
+    check and speculative insertion."""
+    occurrence, member = rows["occurrence"].select.subquery(), rows["member"].select.subquery()
+    extended = rows["extend"]
     keys = ("alert_id", "starts_at", "ends_at")
 
     def occurrences(new: bool) -> sa.Select[Any]:
@@ -222,6 +227,7 @@ def _record(db: Database, rows: Mapping[str, sa.Select[Any]]) -> sa.Executable:
         return sa.select(*[member.c[key] for key in ATTACH_KEYS]).where(member.c.new.is_(new))
 
     one = sa.literal_column("1")
+    deadlines = extended.select.subquery()
     writes = [
         sa.insert(alert_occurrences).from_select(keys, occurrences(True)).returning(one),
         _upsert_occurrences(
@@ -231,8 +237,11 @@ def _record(db: Database, rows: Mapping[str, sa.Select[Any]]) -> sa.Executable:
         _attach(db.insert(group_alerts).from_select(ATTACH_KEYS, members(False))).returning(  # type: ignore[attr-defined]
             one
         ),
+        _extend(deadlines.c.fp, deadlines.c.start, deadlines.c.expires)
+        .where(alerts.c.fingerprint == sa.any_(extended.arrays["fp"]))  # type: ignore[attr-defined]
+        .returning(one),
     ]
-    grouped = _upsert_groups(db.insert(groups).from_select(GROUP_KEYS, rows["group"])).cte(  # type: ignore[attr-defined]
+    grouped = _upsert_groups(db.insert(groups).from_select(GROUP_KEYS, rows["group"].select)).cte(  # type: ignore[attr-defined]
         "grouped"
     )
     counts = [

@@ -73,14 +73,13 @@ def write_alerts(
         conn, [_alert_row(merged[fp].alert, now) for fp in fingerprints]
     )
     ids = {row[1]: row[0] for row in result}  # the alerts this batch changed
-    statements.extend.run_many(
-        conn,
-        [
-            {"fp": fp, "start": alert.starts_at, "expires": alert.expires_at}
-            for fp in fingerprints
-            if fp not in ids and (alert := merged[fp].alert).expires_at is not None
-        ],
-    )
+    deadlines = [
+        {"fp": fp, "start": alert.starts_at, "expires": alert.expires_at}
+        for fp in fingerprints
+        if fp not in ids and (alert := merged[fp].alert).expires_at is not None
+    ]
+    if not ids or statements.record is None:
+        statements.extend.run_many(conn, deadlines)
     if not ids:
         return WriteResult(None)
     changed = sorted(ids)
@@ -114,6 +113,7 @@ def write_alerts(
                 {"group_key": key, "alert_id": i, "new": i in new_ids}
                 for key, i in _memberships(routed)
             ],
+            "extend": deadlines,
         },
     )
     return WriteResult(due)

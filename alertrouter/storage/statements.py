@@ -8,6 +8,7 @@ statement. `json_text` is the JSON columns' serializer for every engine (see dat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -210,20 +211,33 @@ class ColumnArrays:
         self.fetch(conn, rows)
 
 
+@dataclass(frozen=True)
+class UnnestedRows:
+    """A set of rows bound as column arrays: their SELECT, and the array parameter of each
+    column (for `key = ANY(array)`, see ColumnArrays' `narrow`)."""
+
+    select: sa.Select[Any]
+    arrays: Mapping[str, sa.BindParameter[Any]]
+
+
 class ColumnArraySets:
     """One statement over several sets of rows, each bound as column arrays (see ColumnArrays):
-    `build(selects)` makes it from one SELECT per named set, e.g. data-modifying CTEs writing
-    several tables in one round trip. Every set is bound, empty or not. PostgreSQL only."""
+    `build(sets)` makes it from each named set's SELECT and array parameters, e.g.
+    data-modifying CTEs writing several tables in one round trip. Every set is bound, empty or
+    not. PostgreSQL only."""
 
     def __init__(
         self,
         sets: Mapping[str, Mapping[str, TypeEngine[Any]]],
-        build: Callable[[Mapping[str, sa.Select[Any]]], sa.Executable],
+        build: Callable[[Mapping[str, UnnestedRows]], sa.Executable],
         dialect: sa.Dialect,
     ) -> None:
         self._sets = {name: dict(columns) for name, columns in sets.items()}
-        selects = {name: _unnested(columns, f"{name}_")[1] for name, columns in sets.items()}
-        self._statement = DriverStatement(build(selects), dialect)
+        unnested: dict[str, UnnestedRows] = {}
+        for name, columns in sets.items():
+            arrays, select = _unnested(columns, f"{name}_")
+            unnested[name] = UnnestedRows(select, arrays)
+        self._statement = DriverStatement(build(unnested), dialect)
 
     def fetch(self, conn: sa.Connection, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> Any:
         arrays: dict[str, list[Any]] = {}

@@ -96,6 +96,33 @@ async def test_an_alert_without_end_resolves_after_resolve_timeout_unless_sent_a
     assert kinds(await incident(client, found["id"])).count("incident_resolved") == 1
 
 
+async def test_a_re_send_beside_a_new_alert_moves_its_deadline_in_the_same_write(
+    database_url, start_server
+):
+    """One body with an alert sent again and an alert new: the new one is stored and the other
+    one's deadline moves (on PostgreSQL in the statement that records the new one)."""
+    clock = FakeClock()
+    service, client = await start_server(database_url, CONFIG, clock=clock, run_scheduler=False)
+    start = clock.ms
+    assert await post_v2(client, [DOWN]) == (200, "")
+    clock.advance(4 * MINUTE)
+    other = {"labels": {"alertname": "Down", "severity": "critical", "instance": "db-2"}}
+    assert await post_v2(client, [DOWN, other]) == (200, "")
+    later = start + 4 * 60_000
+    assert await stored(service) == [
+        (start, None, later + 5 * 60_000),
+        (later, None, later + 5 * 60_000),
+        (start, None),
+        (later, None),
+    ]
+    clock.advance(2 * MINUTE)  # past the first deadline: nothing resolves
+    await tick(service)
+    assert await status_of(client) == ["triggered"]
+    clock.advance(3 * MINUTE)  # both deadlines
+    await tick(service)
+    assert await status_of(client) == ["resolved"]
+
+
 async def test_a_future_end_is_a_deadline_and_a_past_end_resolves_at_once(
     database_url, start_server
 ):
