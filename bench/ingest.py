@@ -23,8 +23,9 @@ For each backend and scenario (alerts per webhook payload):
    half the measured max rate and half the target rate, latency measured per request from its
    scheduled send time (no coordinated omission).
 
-With --api-v2, also the same alerts to POST /api/v2/alerts of a fresh alertrouter and of the
-real Alertmanager, side by side (bench/ingest_v2.py).
+With --api-v2, also the same alerts to POST /api/v2/alerts of a fresh alertrouter (in every
+round, and paced at half the target rate) and of the real Alertmanager, side by side, with the
+webhook's targets checked for it (bench/ingest_v2.py).
 
 Every measured pass gets a fresh server and an empty database, and group_wait is longer than
 the pass, so no group is flushed while measuring: this is the ingest path alone. Targets
@@ -801,13 +802,12 @@ def paced_run(
     seconds: float,
     pid: int | None,
     max_inflight: int = 256,
+    path: str = INGEST_PATH,
 ) -> RunResult:
     source = BodySource(work)
     cpu: dict[str, Any] = {}
     with cpu_meter(pid, cpu):
-        out = asyncio.run(
-            _open_loop(url + INGEST_PATH, source, rate, warmup, seconds, max_inflight)
-        )
+        out = asyncio.run(_open_loop(url + path, source, rate, warmup, seconds, max_inflight))
     samples = out["samples"]
     latency = sorted(done - scheduled for scheduled, _sent, done, _status in samples)
     service = sorted(done - sent for _scheduled, sent, done, _status in samples)
@@ -1009,21 +1009,28 @@ class ScenarioResult:
     sent_alerts: int = 0
     mix: str = ""
     profile: str = ""
-    # --api-v2: POST /api/v2/alerts of alertrouter and of the real Alertmanager, same alerts
+    # --api-v2: POST /api/v2/alerts of alertrouter (in every round) and of the real
+    # Alertmanager (once), same alerts; and alertrouter's v2 paced at half the target rate
     api_v2: dict[str, RunResult] = field(default_factory=dict)
+    api_v2_paced: list[RunResult] = field(default_factory=list)
 
     def keep_round(self) -> None:
         runs = {"baseline": self.baseline, "alertrouter": self.alertrouter}
         runs["replicas"] = self.replicas
+        runs["api_v2"] = self.api_v2.get("alertrouter")
         self.rounds.append({name: run for name, run in runs.items() if run is not None})
 
     def take_medians(self) -> None:
         """Each closed-loop figure from its median round (by requests/s)."""
         if len(self.rounds) < 2:
             return
-        for name in ("baseline", "alertrouter", "replicas"):
+        for name in ("baseline", "alertrouter", "replicas", "api_v2"):
             runs = sorted((r[name] for r in self.rounds if name in r), key=lambda run: run.rps)
-            if runs:
+            if not runs:
+                continue
+            if name == "api_v2":
+                self.api_v2["alertrouter"] = runs[(len(runs) - 1) // 2]
+            else:
                 setattr(self, name, runs[(len(runs) - 1) // 2])
 
     def round_ratios(self, over: str, under: str) -> list[float]:
@@ -1320,18 +1327,21 @@ class Bench:
             for n in range(self.ns.rounds):
                 if self.ns.rounds > 1:
                     self.log(f"[{backend}] round {n + 1} of {self.ns.rounds}")
+                last = n == self.ns.rounds - 1
                 for result in results:
                     self.run_baseline([result])
-                    self.run_alertrouter(result, paced=n == self.ns.rounds - 1)
+                    self.run_alertrouter(result, paced=last)
+                    if self.ns.api_v2:
+                        import ingest_v2  # beside this file; imports this module as `ingest`
+
+                        ingest_v2.run_api_v2_alertrouter(self, result, paced=last)
                     if self.ns.replicas > 1:
                         self.run_replicas(result)
                     result.keep_round()
             for result in results:
                 result.take_medians()
                 if self.ns.api_v2:
-                    import ingest_v2  # beside this file; imports this module as `ingest`
-
-                    ingest_v2.run_api_v2(self, result)
+                    ingest_v2.run_api_v2_alertmanager(self, result)
             all_results.extend(results)
             try:
                 for storage in self.storages:
@@ -1485,9 +1495,24 @@ def _rounds(ratios: list[float]) -> str:
 
 
 def verdicts(r: ScenarioResult) -> list[str]:
+    lines = ingest_verdicts(r, r.alertrouter, "alertrouter", r.paced)
+    run = r.alertrouter
+    if r.replicas and run and run.rps and r.per_payload == 100:
+        ratio = r.ratio("replicas", "alertrouter") or r.replicas.rps / run.rps
+        lines.append(
+            f"{'PASS' if ratio >= 1.5 else 'MISS'}  {r.per_payload}-alert payloads: two "
+            f"replicas {ratio:.2f}x one (target >= 1.5x)"
+        )
+    return lines
+
+
+def ingest_verdicts(
+    r: ScenarioResult, run: RunResult | None, name: str, paced: list[RunResult], what: str = ""
+) -> list[str]:
+    """The targets of one way in (`name`: its closed-loop run's key in the rounds): throughput,
+    the ratio to the bare upsert on PostgreSQL, p99 at half the target rate."""
     lines = []
     k = r.per_payload
-    run = r.alertrouter
     if run is not None:
         if k == 100:
             value, want, unit = run.rps * k, TARGET_ALERTS_100, "alerts/s"
@@ -1498,27 +1523,21 @@ def verdicts(r: ScenarioResult) -> list[str]:
         if unit:
             verdict = "PASS" if value >= want else "MISS"
             lines.append(
-                f"{verdict}  {k}-alert payloads: {value:,.0f} {unit} (target >= {want:,.0f})"
+                f"{verdict}  {what}{k}-alert payloads: {value:,.0f} {unit} (target >= {want:,.0f})"
             )
     ratio_goal = {1: 1.0, 100: 0.8}.get(k)
     if r.backend == "postgresql" and run and r.baseline and r.baseline.rps and ratio_goal:
-        ratio = r.ratio("alertrouter", "baseline") or run.rps / r.baseline.rps
+        ratio = r.ratio(name, "baseline") or run.rps / r.baseline.rps
         lines.append(
-            f"{'PASS' if ratio >= ratio_goal else 'MISS'}  PostgreSQL, {k}-alert payloads: "
-            f"{ratio:.2f}x the bare upsert (target >= {ratio_goal:g}x)"
+            f"{'PASS' if ratio >= ratio_goal else 'MISS'}  PostgreSQL, {what}{k}-alert "
+            f"payloads: {ratio:.2f}x the bare upsert (target >= {ratio_goal:g}x)"
         )
-    if r.replicas and run and run.rps and k == 100:
-        ratio = r.ratio("replicas", "alertrouter") or r.replicas.rps / run.rps
-        lines.append(
-            f"{'PASS' if ratio >= 1.5 else 'MISS'}  {k}-alert payloads: two replicas "
-            f"{ratio:.2f}x one (target >= 1.5x)"
-        )
-    for p in r.paced:
+    for p in paced:
         if p.extra.get("name") != "half target" or k not in (1, 100):
             continue
         ok = p.p99_ms < TARGET_P99_MS and p.non200 + p.socket_errors == 0
         lines.append(
-            f"{'PASS' if ok else 'MISS'}  {k}-alert payloads at half the target rate "
+            f"{'PASS' if ok else 'MISS'}  {what}{k}-alert payloads at half the target rate "
             f"({p.extra['rate']:,.1f} payloads/s): p99 {p.p99_ms:,.1f} ms "
             f"(target < {TARGET_P99_MS:g} ms), {p.non200 + p.socket_errors} non-200"
         )

@@ -1,18 +1,21 @@
 """`bench/ingest.py --api-v2`: the same alerts POSTed to Alertmanager's API v2.
 
-For each backend and scenario, after the webhook's closed-loop pass, two more passes with the
-same load generator, concurrency, warm-up and duration:
+For each backend and scenario, with the same load generator, concurrency, warm-up and duration:
 
-1. a fresh alertrouter (fresh database), `POST /api/v2/alerts`: the bodies are the webhook
-   bodies' alerts as Prometheus posts them (labels, annotations, startsAt, endsAt an hour
-   ahead for firing alerts as Prometheus' own deadline, the resolution time for resolved
-   ones, generatorURL); the same durable path as the webhook (answered after COMMIT);
-2. the real Alertmanager (`prometheus-alertmanager`, clustering off, a receiver with no
-   integration, group_wait longer than the pass), the same bodies: Alertmanager keeps alerts
-   in memory only, so its figure is what a process that never writes a disk can answer.
+1. in every round, after the webhook's closed-loop pass: a fresh alertrouter (fresh database),
+   `POST /api/v2/alerts`, closed loop. The bodies are the webhook bodies' alerts as Prometheus
+   posts them (labels, annotations, startsAt, endsAt an hour ahead for firing alerts as
+   Prometheus' own deadline, the resolution time for resolved ones, generatorURL); the same
+   durable path as the webhook (answered after COMMIT). In the last round, also an open-loop
+   pass at half the target rate (p99);
+2. once, after the rounds: the real Alertmanager (`prometheus-alertmanager`, clustering off, a
+   receiver with no integration, group_wait longer than the pass), the same bodies.
+   Alertmanager keeps alerts in memory only, so its figure is what a process that never
+   writes a disk can answer.
 
-Printed: payloads/s, alerts/s, p50/p99 and the server's CPU of each, and the ratios
-v2 / webhook (same process, same path) and alertrouter v2 / Alertmanager v2.
+Printed: payloads/s, alerts/s, p50/p99 and the server's CPU of each; the medians of the rounds'
+ratios API v2 / webhook and API v2 / bare upsert; alertrouter v2 / Alertmanager v2; and the
+webhook's targets checked for the API v2.
 """
 
 from __future__ import annotations
@@ -103,7 +106,9 @@ def alertmanager_server(workdir: Path, label: str, group_wait_s: int) -> Any:
     return base.Server("alertmanager", argv, port, workdir / f"alertmanager-{label}.log")
 
 
-def run_api_v2(bench: Any, result: Any) -> None:
+def run_api_v2_alertrouter(bench: Any, result: Any, *, paced: bool) -> None:
+    """One round's closed-loop pass of alertrouter's POST /api/v2/alerts (fresh server and
+    database); with `paced`, then an open-loop pass at half the target rate."""
     backend, k = result.backend, result.per_payload
     work = v2_workload(bench, k)
     label = f"{backend[:2]}{k}v2"
@@ -116,6 +121,38 @@ def run_api_v2(bench: Any, result: Any) -> None:
         )
         bench.closed(server, work, bench.ns.warmup, warmup=True, path=V2_PATH)
         result.api_v2["alertrouter"] = bench.closed(server, work, bench.ns.duration, path=V2_PATH)
+    if not paced or bench.ns.no_paced:
+        return
+    rate = base.target_rate(k) / 2
+    bench.wait_idle()
+    with bench.alertrouter(backend, f"{label}r{int(rate)}") as (server, _storage):
+        _sanity(server, work)
+        bench.log(
+            f"[{backend}] alertrouter POST /api/v2/alerts, {k}-alert bodies, paced at "
+            f"{rate:.1f}/s (half target): warm-up {bench.ns.warmup:g}s, measure "
+            f"{bench.ns.duration:g}s"
+        )
+        run = bench.noted(
+            base.paced_run(
+                server.url,
+                work,
+                rate,
+                bench.ns.warmup,
+                bench.ns.duration,
+                server.pid,
+                path=V2_PATH,
+            ),
+            f"alertrouter API v2 {k}-alert paced at {rate:.1f}/s",
+        )
+        run.extra["name"] = "half target"
+        result.api_v2_paced.append(run)
+
+
+def run_api_v2_alertmanager(bench: Any, result: Any) -> None:
+    """The real Alertmanager's POST /api/v2/alerts, the same bodies, once (after the rounds)."""
+    backend, k = result.backend, result.per_payload
+    work = v2_workload(bench, k)
+    label = f"{backend[:2]}{k}v2"
     bench.wait_idle()
     am = alertmanager_server(bench.workdir, label, bench.group_wait)
     am.start()
@@ -156,9 +193,27 @@ def render_api_v2(results: list[Any]) -> str:
         v2, webhook, am = r.api_v2.get("alertrouter"), r.alertrouter, r.api_v2.get("alertmanager")
         ratios = []
         if v2 is not None and webhook is not None and webhook.rps:
-            ratios.append(f"API v2 / webhook {v2.rps / webhook.rps:.2f}x")
+            ratio = r.ratio("api_v2", "alertrouter") or v2.rps / webhook.rps
+            ratios.append(f"API v2 / webhook {ratio:.2f}x{_rounds(r, 'api_v2', 'alertrouter')}")
+        if v2 is not None and r.baseline is not None and r.baseline.rps:
+            ratio = r.ratio("api_v2", "baseline") or v2.rps / r.baseline.rps
+            ratios.append(f"API v2 / bare upsert {ratio:.2f}x{_rounds(r, 'api_v2', 'baseline')}")
         if v2 is not None and am is not None and am.rps:
             ratios.append(f"alertrouter / Alertmanager (API v2) {v2.rps / am.rps:.2f}x")
-        if ratios:
-            out.append(f"{'':<20}ratios: " + "; ".join(ratios))
+        for ratio_line in ratios:
+            out.append(f"{'':<20}{ratio_line}")
+        for p in r.api_v2_paced:
+            out.append(
+                f"{'':<20}API v2 paced at {p.extra['rate']:,.1f}/s: p50 {p.p50_ms:.1f} ms, "
+                f"p99 {p.p99_ms:.1f} ms, {p.non200 + p.socket_errors} non-200"
+            )
+        lines = base.ingest_verdicts(r, v2, "api_v2", r.api_v2_paced, what="API v2, ")
+        out += [f"{'':<20}{line}" for line in lines]
     return "\n".join(out)
+
+
+def _rounds(r: Any, over: str, under: str) -> str:
+    ratios = r.round_ratios(over, under)
+    if len(ratios) < 2:
+        return ""
+    return " (rounds: " + ", ".join(f"{ratio:.2f}" for ratio in ratios) + ")"
