@@ -40,6 +40,7 @@ _DATETIME = re.compile(
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _NOT_IN_URI = re.compile(r"[\x00-\x1f\x7f]|%(?![0-9A-Fa-f]{2})")  # control, bad escape
 _GO_ZERO_MS = -62135596800000  # 0001-01-01T00:00:00Z, Go's zero time
+_EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
 
 
 class _Postable(BaseModel):
@@ -178,13 +179,14 @@ def parse_time(text: str) -> int | None:
     if match is None:
         return None
     year, month, day, hour, minute, second, fraction, offset = match.groups()
+    hours, minutes, seconds = int(hour), int(minute), int(second)
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return None
     try:
-        value = dt.datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=dt.UTC
-        )
+        days = dt.date(int(year), int(month), int(day)).toordinal() - _EPOCH_DAY
     except ValueError:
         return None
-    millis = int((value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()) * 1000
+    millis = ((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000
     if fraction:
         millis += int(fraction[:3].ljust(3, "0"))
     if offset and offset not in "Zz":
@@ -219,7 +221,9 @@ def _normalize(
     """Alertmanager's postAlertsHandler: a missing start is the end, or now; a missing end is
     now + resolve_timeout and only a deadline; labels with empty values are dropped. Then
     types.Alert.Validate's checks, in its order."""
-    labels = {name: value for name, value in (postable.labels or {}).items() if value != ""}
+    labels = postable.labels or {}
+    if "" in labels.values():
+        labels = {name: value for name, value in labels.items() if value != ""}
     annotations = postable.annotations or {}
     starts_at = _time_or_zero(postable.startsAt)
     ends_at = _time_or_zero(postable.endsAt)
