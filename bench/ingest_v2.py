@@ -120,7 +120,16 @@ def run_api_v2_alertrouter(bench: Any, result: Any, *, paced: bool) -> None:
             f"warm-up {bench.ns.warmup:g}s, measure {bench.ns.duration:g}s"
         )
         bench.closed(server, work, bench.ns.warmup, warmup=True, path=V2_PATH)
-        result.api_v2["alertrouter"] = bench.closed(server, work, bench.ns.duration, path=V2_PATH)
+        if bench.ns.profile:
+            out = Path(bench.ns.profile) / f"{backend}-{k}-api-v2.txt"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with base.Profiler(server.pid, bench.ns.duration, out) as profiler:
+                run = bench.closed(server, work, bench.ns.duration, path=V2_PATH)
+            run.extra["profile"] = base.summarize_profile(out, bench.ns.duration, profiler.rate)
+            bench.log(run.extra["profile"])
+        else:
+            run = bench.closed(server, work, bench.ns.duration, path=V2_PATH)
+        result.api_v2["alertrouter"] = run
     if not paced or bench.ns.no_paced:
         return
     rate = base.target_rate(k) / 2
