@@ -491,3 +491,15 @@ heartbeats = sa.Table(
     sa.Column("alert_labels", Json, nullable=True),
     sa.Column("updated_at", Millis, nullable=False),
 )
+
+# The processes serving this database (server.replicas): each announces itself while it runs
+# (seen_at), for the cluster that GET /api/v2/status reports.
+replicas = sa.Table(
+    "replicas",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("started_at", Millis, nullable=False),
+    sa.Column("seen_at", Millis, nullable=False),
+)

@@ -2,16 +2,15 @@
 
 The status reports the configuration in force as YAML with every secret written `<secret>` (as
 Alertmanager does), alertrouter's version, when this process started, and the cluster as it
-is: replicas share one database rather than gossip, and no table records which replicas are
-alive, so the cluster is reported as this process alone, `ready` while it serves."""
+is: the replicas sharing this database (server.replicas), `ready` while the database answers,
+`settling` (this process alone) while it does not."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-import os
+import logging
 import platform
-import socket
 from collections.abc import Callable
 from importlib import metadata
 from typing import Any
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 from aiohttp import web
 from pydantic import BaseModel, SecretBytes, SecretStr
+from sqlalchemy.exc import SQLAlchemyError
 
 from alertrouter.api.amv2.shapes import timestamp
 from alertrouter.config.models import Config
@@ -27,7 +27,10 @@ from alertrouter.core.durations import format_duration
 from alertrouter.core.timeintervals import InclusiveRange
 from alertrouter.matchers import Matcher
 from alertrouter.server import auth
-from alertrouter.server.keys import CLOCK_MS, PIPELINE
+from alertrouter.server.keys import CLOCK_MS, DB, PIPELINE, PRESENCE
+from alertrouter.server.replicas import Replica, live_replicas
+
+log = logging.getLogger(__name__)
 
 SECRET = "<secret>"
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
@@ -110,22 +113,29 @@ def _version() -> str:
         return "unknown"
 
 
-def node_name() -> str:
-    return f"{socket.gethostname()}/{os.getpid()}"
+async def _cluster(request: web.Request) -> dict[str, Any]:
+    myself = request.app[PRESENCE].myself()
+    try:
+        peers = await live_replicas(request.app[DB], request.app[CLOCK_MS]())
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("GET /api/v2/status: the replicas could not be read: %s", exc)
+        return {"name": myself.name, "status": "settling", "peers": [_peer(myself)]}
+    if all(peer.id != myself.id for peer in peers):  # not announced yet
+        peers.insert(0, myself)
+    return {"name": myself.name, "status": "ready", "peers": [_peer(p) for p in peers]}
+
+
+def _peer(replica: Replica) -> dict[str, str]:
+    return {"name": replica.name, "address": replica.address}
 
 
 async def get_status(request: web.Request) -> web.Response:
     auth.check_api(request)
     config = request.app[PIPELINE].config()
-    name = node_name()
     started = request.app.get(STARTED_AT, request.app[CLOCK_MS]())
     return web.json_response(
         {
-            "cluster": {
-                "name": name,
-                "status": "ready",
-                "peers": [{"name": name, "address": config.server.listen}],
-            },
+            "cluster": await _cluster(request),
             "versionInfo": {
                 "version": _version(),
                 "revision": "",

@@ -4,6 +4,8 @@ Every response is validated against Alertmanager's API description by start_serv
 
 from __future__ import annotations
 
+import socket
+
 from alertrouter.api.amv2.shapes import timestamp
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import post
@@ -179,7 +181,7 @@ async def test_receivers_and_status(database_url, start_server):
     assert status["uptime"] == timestamp(NOV_23)  # when this process started, on its clock
     cluster = status["cluster"]
     assert cluster["status"] == "ready" and cluster["peers"] == [
-        {"name": cluster["name"], "address": "0.0.0.0:9095"}
+        {"name": cluster["name"], "address": f"{socket.gethostname()}:9095"}
     ]
     assert "inhibit_rules:" in status["config"]["original"]
     assert status["versionInfo"]["version"] == "0.1.0"

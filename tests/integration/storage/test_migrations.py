@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -296,5 +297,24 @@ async def test_0013_keys_occurrences_by_alert_and_start(database_url):
                 lambda sync: sa.inspect(sync).get_pk_constraint("alert_occurrences")
             )
             assert key["constrained_columns"] == ["alert_id", "starts_at"]
+    finally:
+        await db.dispose()
+
+
+async def test_0016_adds_the_replicas_table_and_takes_it_back(database_url):
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    config = migrate.alembic_config(database_url)
+    await asyncio.to_thread(command.downgrade, config, "0015")
+    db = open_database(database_url)
+    try:
+        async with db.read() as conn:
+            names = await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+            assert "replicas" not in names and "heartbeats" in names
+    finally:
+        await db.dispose()
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    db = open_database(database_url)
+    try:
+        assert await migrate.is_current(db)
     finally:
         await db.dispose()
