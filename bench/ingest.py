@@ -1018,18 +1018,20 @@ class ScenarioResult:
         runs = {"baseline": self.baseline, "alertrouter": self.alertrouter}
         runs["replicas"] = self.replicas
         runs["api_v2"] = self.api_v2.get("alertrouter")
+        runs["api_v2_baseline"] = self.api_v2.get("baseline")
         self.rounds.append({name: run for name, run in runs.items() if run is not None})
 
     def take_medians(self) -> None:
         """Each closed-loop figure from its median round (by requests/s)."""
         if len(self.rounds) < 2:
             return
-        for name in ("baseline", "alertrouter", "replicas", "api_v2"):
+        v2_keys = {"api_v2": "alertrouter", "api_v2_baseline": "baseline"}
+        for name in ("baseline", "alertrouter", "replicas", *v2_keys):
             runs = sorted((r[name] for r in self.rounds if name in r), key=lambda run: run.rps)
             if not runs:
                 continue
-            if name == "api_v2":
-                self.api_v2["alertrouter"] = runs[(len(runs) - 1) // 2]
+            if name in v2_keys:
+                self.api_v2[v2_keys[name]] = runs[(len(runs) - 1) // 2]
             else:
                 setattr(self, name, runs[(len(runs) - 1) // 2])
 
@@ -1334,6 +1336,7 @@ class Bench:
                     if self.ns.api_v2:
                         import ingest_v2  # beside this file; imports this module as `ingest`
 
+                        ingest_v2.run_api_v2_baseline(self, result)
                         ingest_v2.run_api_v2_alertrouter(self, result, paced=last)
                     if self.ns.replicas > 1:
                         self.run_replicas(result)
@@ -1507,10 +1510,16 @@ def verdicts(r: ScenarioResult) -> list[str]:
 
 
 def ingest_verdicts(
-    r: ScenarioResult, run: RunResult | None, name: str, paced: list[RunResult], what: str = ""
+    r: ScenarioResult,
+    run: RunResult | None,
+    name: str,
+    paced: list[RunResult],
+    what: str = "",
+    anchor: str = "baseline",
 ) -> list[str]:
     """The targets of one way in (`name`: its closed-loop run's key in the rounds): throughput,
-    the ratio to the bare upsert on PostgreSQL, p99 at half the target rate."""
+    the ratio to its bare upsert (`anchor`: that run's key in the rounds) on PostgreSQL, p99 at
+    half the target rate."""
     lines = []
     k = r.per_payload
     if run is not None:
@@ -1526,8 +1535,9 @@ def ingest_verdicts(
                 f"{verdict}  {what}{k}-alert payloads: {value:,.0f} {unit} (target >= {want:,.0f})"
             )
     ratio_goal = {1: 1.0, 100: 0.8}.get(k)
-    if r.backend == "postgresql" and run and r.baseline and r.baseline.rps and ratio_goal:
-        ratio = r.ratio(name, "baseline") or run.rps / r.baseline.rps
+    anchor_run = r.api_v2.get("baseline") if anchor == "api_v2_baseline" else r.baseline
+    if r.backend == "postgresql" and run and anchor_run and anchor_run.rps and ratio_goal:
+        ratio = r.ratio(name, anchor) or run.rps / anchor_run.rps
         lines.append(
             f"{'PASS' if ratio >= ratio_goal else 'MISS'}  PostgreSQL, {what}{k}-alert "
             f"payloads: {ratio:.2f}x the bare upsert (target >= {ratio_goal:g}x)"

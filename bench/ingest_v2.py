@@ -2,19 +2,22 @@
 
 For each backend and scenario, with the same load generator, concurrency, warm-up and duration:
 
-1. in every round, after the webhook's closed-loop pass: a fresh alertrouter (fresh database),
-   `POST /api/v2/alerts`, closed loop. The bodies are the webhook bodies' alerts as Prometheus
-   posts them (labels, annotations, startsAt, endsAt an hour ahead for firing alerts as
-   Prometheus' own deadline, the resolution time for resolved ones, generatorURL); the same
-   durable path as the webhook (answered after COMMIT). In the last round, also an open-loop
-   pass at half the target rate (p99);
+1. in every round, after the webhook's closed-loop pass: the bare upsert's
+   `POST /api/v2/alerts` (bench/upsert_server.py with alertrouter's API v2 parser, which
+   computes the fingerprints a webhook body carries), then a fresh alertrouter (fresh
+   database), `POST /api/v2/alerts`, closed loop. The bodies are the webhook bodies' alerts
+   as Prometheus posts them (labels, annotations, startsAt, endsAt an hour ahead for firing
+   alerts as Prometheus' own deadline, the resolution time for resolved ones, generatorURL);
+   the same durable path as the webhook (answered after COMMIT). In the last round, also an
+   open-loop pass at half the target rate (p99);
 2. once, after the rounds: the real Alertmanager (`prometheus-alertmanager`, clustering off, a
    receiver with no integration, group_wait longer than the pass), the same bodies.
    Alertmanager keeps alerts in memory only, so its figure is what a process that never
    writes a disk can answer.
 
 Printed: payloads/s, alerts/s, p50/p99 and the server's CPU of each; the medians of the rounds'
-ratios API v2 / webhook and API v2 / bare upsert; alertrouter v2 / Alertmanager v2; and the
+ratios API v2 / webhook and API v2 / bare upsert (of the API v2 bodies, the like-for-like anchor
+the verdict uses, and of the webhook bodies); alertrouter v2 / Alertmanager v2; and the
 webhook's targets checked for the API v2.
 """
 
@@ -106,6 +109,28 @@ def alertmanager_server(workdir: Path, label: str, group_wait_s: int) -> Any:
     return base.Server("alertmanager", argv, port, workdir / f"alertmanager-{label}.log")
 
 
+def run_api_v2_baseline(bench: Any, result: Any) -> None:
+    """One round's closed-loop pass of the bare upsert's POST /api/v2/alerts (with
+    --baseline upsert): the same bodies parsed by alertrouter's API v2 parser."""
+    if bench.ns.baseline != "upsert":
+        return
+    backend, k = result.backend, result.per_payload
+    work = v2_workload(bench, k)
+    server = bench.baseline_server(backend, f"{backend[:2]}{k}v2")
+    server.start()
+    try:
+        _sanity(server, work)
+        bench.wait_idle()
+        bench.log(
+            f"[{backend}] baseline (upsert) POST /api/v2/alerts, {k}-alert bodies, closed loop: "
+            f"warm-up {bench.ns.warmup:g}s, measure {bench.ns.duration:g}s"
+        )
+        bench.closed(server, work, bench.ns.warmup, warmup=True, path=V2_PATH)
+        result.api_v2["baseline"] = bench.closed(server, work, bench.ns.duration, path=V2_PATH)
+    finally:
+        server.stop()
+
+
 def run_api_v2_alertrouter(bench: Any, result: Any, *, paced: bool) -> None:
     """One round's closed-loop pass of alertrouter's POST /api/v2/alerts (fresh server and
     database); with `paced`, then an open-loop pass at half the target rate."""
@@ -187,7 +212,9 @@ def render_api_v2(results: list[Any]) -> str:
     ]
     for r in results:
         runs = [
+            ("bare upsert webhook", r.baseline),
             ("alertrouter webhook", r.alertrouter),
+            ("bare upsert API v2", r.api_v2.get("baseline")),
             ("alertrouter API v2", r.api_v2.get("alertrouter")),
             ("Alertmanager API v2", r.api_v2.get("alertmanager")),
         ]
@@ -204,9 +231,15 @@ def render_api_v2(results: list[Any]) -> str:
         if v2 is not None and webhook is not None and webhook.rps:
             ratio = r.ratio("api_v2", "alertrouter") or v2.rps / webhook.rps
             ratios.append(f"API v2 / webhook {ratio:.2f}x{_rounds(r, 'api_v2', 'alertrouter')}")
+        anchor = r.api_v2.get("baseline")
+        if v2 is not None and anchor is not None and anchor.rps:
+            ratio = r.ratio("api_v2", "api_v2_baseline") or v2.rps / anchor.rps
+            rounds = _rounds(r, "api_v2", "api_v2_baseline")
+            ratios.append(f"API v2 / bare upsert of the API v2 bodies {ratio:.2f}x{rounds}")
         if v2 is not None and r.baseline is not None and r.baseline.rps:
             ratio = r.ratio("api_v2", "baseline") or v2.rps / r.baseline.rps
-            ratios.append(f"API v2 / bare upsert {ratio:.2f}x{_rounds(r, 'api_v2', 'baseline')}")
+            rounds = _rounds(r, "api_v2", "baseline")
+            ratios.append(f"API v2 / bare upsert of the webhook bodies {ratio:.2f}x{rounds}")
         if v2 is not None and am is not None and am.rps:
             ratios.append(f"alertrouter / Alertmanager (API v2) {v2.rps / am.rps:.2f}x")
         for ratio_line in ratios:
@@ -216,7 +249,9 @@ def render_api_v2(results: list[Any]) -> str:
                 f"{'':<20}API v2 paced at {p.extra['rate']:,.1f}/s: p50 {p.p50_ms:.1f} ms, "
                 f"p99 {p.p99_ms:.1f} ms, {p.non200 + p.socket_errors} non-200"
             )
-        lines = base.ingest_verdicts(r, v2, "api_v2", r.api_v2_paced, what="API v2, ")
+        lines = base.ingest_verdicts(
+            r, v2, "api_v2", r.api_v2_paced, what="API v2, ", anchor="api_v2_baseline"
+        )
         out += [f"{'':<20}{line}" for line in lines]
     return "\n".join(out)
 

@@ -10,12 +10,17 @@ with `synchronous=FULL` as alertrouter's (SQLite), and one transaction per reque
 `INSERT … ON CONFLICT (fingerprint) DO UPDATE` executemany of the request's alerts into
 `alerts(fingerprint primary key, labels JSONB, annotations JSONB, status, starts_at, ends_at,
 updated_at)`. No routing, no groups, no batching across requests.
+
+`POST /api/v2/alerts` (the anchor of `bench/ingest.py --api-v2`): the same, with the parser of
+alertrouter's API v2 (`ingest.postable.accept`: Alertmanager's checks, and the fingerprint that
+a webhook body carries and an API v2 body leaves to the receiver to compute).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import time
 from typing import Any
 
@@ -25,11 +30,16 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from alertrouter.config.models import SeverityConfig
+from alertrouter.ingest.postable import accept
 from alertrouter.ingest.wire import WebhookPayload
+from alertrouter.routing.severity import SeverityMapper
 from alertrouter.storage.database import async_url
 from alertrouter.storage.statements import json_text
 
 INGEST_PATH = "/api/v1/alertmanager"
+V2_PATH = "/api/v2/alerts"
+RESOLVE_TIMEOUT_MS = 300_000
 
 metadata = sa.MetaData()
 alerts = sa.Table(
@@ -95,6 +105,29 @@ def build_app(engine: AsyncEngine) -> web.Application:
             await conn.execute(upsert, list(rows.values()))
         return web.json_response({"status": "success", "received": len(rows)})
 
+    severity = SeverityMapper(SeverityConfig())
+
+    async def ingest_v2(request: web.Request) -> web.Response:
+        now = int(time.time() * 1000)
+        accepted = accept(
+            await request.read(), now=now, resolve_timeout_ms=RESOLVE_TIMEOUT_MS, severity=severity
+        )
+        rows = {
+            alert.fingerprint: {
+                "fingerprint": alert.fingerprint,
+                "labels": alert.labels,
+                "annotations": alert.annotations,
+                "status": "firing" if alert.firing else "resolved",
+                "starts_at": _time(alert.starts_at),
+                "ends_at": _time(alert.ends_at if alert.ends_at else alert.expires_at),
+                "updated_at": now,
+            }
+            for alert in accepted.alerts
+        }
+        async with engine.begin() as conn:
+            await conn.execute(upsert, list(rows.values()))
+        return web.Response(status=200)
+
     async def ready(request: web.Request) -> web.Response:
         return web.Response(text="OK\n")
 
@@ -104,9 +137,14 @@ def build_app(engine: AsyncEngine) -> web.Application:
 
     app = web.Application(client_max_size=10 * 1024 * 1024)
     app.router.add_post(INGEST_PATH, ingest)
+    app.router.add_post(V2_PATH, ingest_v2)
     app.router.add_get("/-/ready", ready)
     app.on_startup.append(create_table)
     return app
+
+
+def _time(millis: int | None) -> dt.datetime | None:
+    return None if millis is None else dt.datetime.fromtimestamp(millis / 1000, dt.UTC)
 
 
 def main() -> None:
