@@ -114,21 +114,9 @@ def run_api_v2_baseline(bench: Any, result: Any) -> None:
     --baseline upsert): the same bodies parsed by alertrouter's API v2 parser."""
     if bench.ns.baseline != "upsert":
         return
-    backend, k = result.backend, result.per_payload
-    work = v2_workload(bench, k)
-    server = bench.baseline_server(backend, f"{backend[:2]}{k}v2")
-    server.start()
-    try:
-        _sanity(server, work)
-        bench.wait_idle()
-        bench.log(
-            f"[{backend}] baseline (upsert) POST /api/v2/alerts, {k}-alert bodies, closed loop: "
-            f"warm-up {bench.ns.warmup:g}s, measure {bench.ns.duration:g}s"
-        )
-        bench.closed(server, work, bench.ns.warmup, warmup=True, path=V2_PATH)
-        result.api_v2["baseline"] = bench.closed(server, work, bench.ns.duration, path=V2_PATH)
-    finally:
-        server.stop()
+    k = result.per_payload
+    server = bench.baseline_server(result.backend, f"{result.backend[:2]}{k}v2")
+    _measure_started(bench, result, server, "baseline", "baseline (upsert)")
 
 
 def run_api_v2_alertrouter(bench: Any, result: Any, *, paced: bool) -> None:
@@ -184,22 +172,28 @@ def run_api_v2_alertrouter(bench: Any, result: Any, *, paced: bool) -> None:
 
 def run_api_v2_alertmanager(bench: Any, result: Any) -> None:
     """The real Alertmanager's POST /api/v2/alerts, the same bodies, once (after the rounds)."""
+    label = f"{result.backend[:2]}{result.per_payload}v2"
+    server = alertmanager_server(bench.workdir, label, bench.group_wait)
+    _measure_started(bench, result, server, "alertmanager", "Alertmanager")
+
+
+def _measure_started(bench: Any, result: Any, server: Any, key: str, what: str) -> None:
+    """Starts `server`, measures its POST /api/v2/alerts closed loop into result.api_v2[key],
+    stops it."""
     backend, k = result.backend, result.per_payload
     work = v2_workload(bench, k)
-    label = f"{backend[:2]}{k}v2"
-    bench.wait_idle()
-    am = alertmanager_server(bench.workdir, label, bench.group_wait)
-    am.start()
+    server.start()
     try:
-        _sanity(am, work)
+        _sanity(server, work)
+        bench.wait_idle()
         bench.log(
-            f"[{backend}] Alertmanager POST /api/v2/alerts, {k}-alert bodies, closed loop: "
+            f"[{backend}] {what} POST /api/v2/alerts, {k}-alert bodies, closed loop: "
             f"warm-up {bench.ns.warmup:g}s, measure {bench.ns.duration:g}s"
         )
-        bench.closed(am, work, bench.ns.warmup, warmup=True, path=V2_PATH)
-        result.api_v2["alertmanager"] = bench.closed(am, work, bench.ns.duration, path=V2_PATH)
+        bench.closed(server, work, bench.ns.warmup, warmup=True, path=V2_PATH)
+        result.api_v2[key] = bench.closed(server, work, bench.ns.duration, path=V2_PATH)
     finally:
-        am.stop()
+        server.stop()
 
 
 def render_api_v2(results: list[Any]) -> str:
