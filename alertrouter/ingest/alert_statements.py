@@ -90,6 +90,7 @@ class Statements:
                 dialect,
             )
             self.record: ColumnArraySets | None = None
+            self.record_extending = None
             self.extend: RowsStatement = DriverStatement(
                 _extend(sa.bindparam("fp"), sa.bindparam("start"), sa.bindparam("expires")),
                 dialect,
@@ -122,15 +123,16 @@ class Statements:
             ),
             dialect,
         )
-        self.record = ColumnArraySets(
-            {
-                "occurrence": {**_types(alert_occurrences, occurrence_keys), "new": sa.Boolean()},
-                "group": _types(groups, GROUP_KEYS),
-                "member": {**_types(group_alerts, ATTACH_KEYS), "new": sa.Boolean()},
-                "extend": EXTEND_TYPES,
-            },
-            lambda rows: _record(db, rows),
-            dialect,
+        recorded = {
+            "occurrence": {**_types(alert_occurrences, occurrence_keys), "new": sa.Boolean()},
+            "group": _types(groups, GROUP_KEYS),
+            "member": {**_types(group_alerts, ATTACH_KEYS), "new": sa.Boolean()},
+        }
+        self.record = ColumnArraySets(recorded, lambda rows: _record(db, rows), dialect)
+        # The same with the unchanged alerts' deadlines (API v2 re-sends): a webhook batch has
+        # none, and an UPDATE over no rows would still cost every batch its execution.
+        self.record_extending: ColumnArraySets | None = ColumnArraySets(
+            {**recorded, "extend": EXTEND_TYPES}, lambda rows: _record(db, rows), dialect
         )
         self.upsert_groups = ColumnArrays(
             _types(groups, GROUP_KEYS),
@@ -210,14 +212,13 @@ def _close_superseded(alert: Any, start: Any) -> sa.Executable:
 
 
 def _record(db: Database, rows: Mapping[str, UnnestedRows]) -> sa.Executable:
-    """PostgreSQL: the changed alerts' occurrences, groups and memberships, and the deadlines
-    of the unchanged ones (`_extend`), in one statement (data-modifying CTEs; one round trip
-    instead of five). The alerts are locked already (by their upsert, changed or not), so the
-    groups, locked in key order, are the only rows it waits for. A new alert's id is fresh: its
-    occurrences and memberships cannot conflict, and a plain INSERT skips ON CONFLICT's arbiter
-    check and speculative insertion."""
+    """PostgreSQL: the changed alerts' occurrences, groups and memberships, and (with an
+    "extend" set) the deadlines of the unchanged ones (`_extend`), in one statement
+    (data-modifying CTEs; one round trip instead of five). The alerts are locked already (by
+    their upsert, changed or not), so the groups, locked in key order, are the only rows it
+    waits for. A new alert's id is fresh: its occurrences and memberships cannot conflict, and
+    a plain INSERT skips ON CONFLICT's arbiter check and speculative insertion."""
     occurrence, member = rows["occurrence"].select.subquery(), rows["member"].select.subquery()
-    extended = rows["extend"]
     keys = ("alert_id", "starts_at", "ends_at")
 
     def occurrences(new: bool) -> sa.Select[Any]:
@@ -227,7 +228,6 @@ def _record(db: Database, rows: Mapping[str, UnnestedRows]) -> sa.Executable:
         return sa.select(*[member.c[key] for key in ATTACH_KEYS]).where(member.c.new.is_(new))
 
     one = sa.literal_column("1")
-    deadlines = extended.select.subquery()
     writes = [
         sa.insert(alert_occurrences).from_select(keys, occurrences(True)).returning(one),
         _upsert_occurrences(
@@ -237,10 +237,15 @@ def _record(db: Database, rows: Mapping[str, UnnestedRows]) -> sa.Executable:
         _attach(db.insert(group_alerts).from_select(ATTACH_KEYS, members(False))).returning(  # type: ignore[attr-defined]
             one
         ),
-        _extend(deadlines.c.fp, deadlines.c.start, deadlines.c.expires)
-        .where(alerts.c.fingerprint == sa.any_(extended.arrays["fp"]))  # type: ignore[attr-defined]
-        .returning(one),
     ]
+    if "extend" in rows:
+        extended = rows["extend"]
+        deadlines = extended.select.subquery()
+        writes.append(
+            _extend(deadlines.c.fp, deadlines.c.start, deadlines.c.expires)
+            .where(alerts.c.fingerprint == sa.any_(extended.arrays["fp"]))  # type: ignore[attr-defined]
+            .returning(one)
+        )
     grouped = _upsert_groups(db.insert(groups).from_select(GROUP_KEYS, rows["group"].select)).cte(  # type: ignore[attr-defined]
         "grouped"
     )

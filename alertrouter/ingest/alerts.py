@@ -104,18 +104,19 @@ def write_alerts(
         return WriteResult(min(attach_to_groups(db, conn, routed, now), default=None))
     new_ids = {ids[fp] for fp in new}
     refs = {ref.key: ref for _, r in routed for ref in r.groups}
-    ((due, *_counts),) = statements.record.fetch(
-        conn,
-        {
-            "occurrence": occurrences,
-            "group": [_group_row(refs[key], now) for key in sorted(refs)],
-            "member": [
-                {"group_key": key, "alert_id": i, "new": i in new_ids}
-                for key, i in _memberships(routed)
-            ],
-            "extend": deadlines,
-        },
-    )
+    record = statements.record_extending if deadlines else statements.record
+    assert record is not None
+    sets: dict[str, list[dict[str, object]]] = {
+        "occurrence": occurrences,
+        "group": [_group_row(refs[key], now) for key in sorted(refs)],
+        "member": [
+            {"group_key": key, "alert_id": i, "new": i in new_ids}
+            for key, i in _memberships(routed)
+        ],
+    }
+    if deadlines:
+        sets["extend"] = deadlines
+    ((due, *_counts),) = record.fetch(conn, sets)
     return WriteResult(due)
 
 
