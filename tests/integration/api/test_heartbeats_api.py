@@ -4,8 +4,8 @@ list with the state and the incident, the OpenAPI shapes, the metrics and the CL
 from __future__ import annotations
 
 import asyncio
+import base64
 
-import aiohttp
 from click.testing import CliRunner
 
 from alertrouter.cli.main import main
@@ -44,7 +44,8 @@ async def test_beats_take_the_ingest_or_the_api_credentials(database_url, start_
             "at": "2026-11-18T11:06:40.000Z",
         }
         assert_conforms("POST", "/api/v1/heartbeats/{name}", 200, body)
-    response = await client.post(url, auth=aiohttp.BasicAuth("am", "s3cret"))
+    basic = "Basic " + base64.b64encode(b"am:s3cret").decode()
+    response = await client.post(url, headers={"Authorization": basic})
     assert response.status == 200  # Alertmanager's http_config basic_auth
     for headers in ({}, {"Authorization": "Bearer wrong"}):
         response = await client.post(url, headers=headers)
