@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import email.utils
 import ssl
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
 
 import alertrouter
-from alertrouter.config.integration import HTTPConfig, TLSConfig
-from alertrouter.notifiers.base import DeliveryError, ErrorKind, Sent
+from alertrouter.config.integration import TLSConfig
+from alertrouter.notifiers.base import DeliveryError, ErrorKind
 
 USER_AGENT = f"alertrouter/{getattr(alertrouter, '__version__', 'unknown')}"
 
@@ -89,42 +88,6 @@ def ssl_context(tls: TLSConfig | None) -> ssl.SSLContext | bool:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
-
-
-async def request(
-    session: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    *,
-    body: bytes,
-    headers: dict[str, str],
-    http: HTTPConfig,
-    timeout: float,
-    outcome: Callable[[aiohttp.ClientResponse, str], Awaitable[Sent]],
-) -> Sent:
-    """One request with the `http_config` settings the aiohttp notifiers honour (proxy_url,
-    follow_redirects, tls_config.server_name); the answer goes to `outcome` with the request
-    as shown in errors (`POST scheme://host/path`), and failing to get one is a DeliveryError."""
-    shown = f"{method} {redacted_url(url)}"
-    tls = http.tls_config
-    try:
-        async with session.request(
-            method,
-            url,
-            data=body,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-            proxy=http.proxy_url,
-            allow_redirects=http.follow_redirects,
-            server_hostname=tls.server_name if tls else None,
-        ) as response:
-            return await outcome(response, shown)
-    except TimeoutError:
-        raise DeliveryError(ErrorKind.TIMEOUT, f"{shown}: no answer within {timeout:g}s") from None
-    except aiohttp.InvalidURL:
-        raise DeliveryError(ErrorKind.CONFIG, f"{shown}: invalid URL") from None
-    except aiohttp.ClientError as exc:
-        raise DeliveryError(ErrorKind.CONNECTION, f"{shown}: {client_error_reason(exc)}") from None
 
 
 def client_error_reason(exc: aiohttp.ClientError) -> str:
