@@ -45,7 +45,7 @@ from alertrouter.config.integration import check_headers
 from alertrouter.config.integration import one_of as one_of
 from alertrouter.config.opsgenie import OpsgenieConfig
 
-_GO_TEMPLATE = "a Go template: alertrouter does not render Go templates"
+_UNCONVERTED_GO_TEMPLATE = "a Go template of a field alertrouter does not convert to its message"
 _SLACK_TEMPLATE = "write the message as a Jinja2 template in templates.message"
 _SLACK_GO = "in the Slack message (a custom templates.message sees it as go_fields.{})"
 
@@ -75,8 +75,8 @@ class SlackConfig(Integration):
     text: str | None = go_template(_SLACK_GO.format("text"))
     footer: str | None = go_template(_SLACK_GO.format("footer"))
     fallback: str | None = go_template(_SLACK_GO.format("fallback"))
-    message_text: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
-    fields: Any = unsupported(_GO_TEMPLATE, _SLACK_TEMPLATE)
+    message_text: Any = unsupported(_UNCONVERTED_GO_TEMPLATE, _SLACK_TEMPLATE)
+    fields: Any = unsupported(_UNCONVERTED_GO_TEMPLATE, _SLACK_TEMPLATE)
     actions: Any = unsupported(
         "its buttons are not added (alertrouter adds Acknowledge / Resolve / Silence)",
         "add links in templates.message",
