@@ -181,7 +181,8 @@ async def fill(database_url: str, ns: argparse.Namespace, log: Callable[[str], N
 
     from alertrouter.storage import migrate
     from alertrouter.storage.database import open_database
-    from alertrouter.storage.tables import incidents, person_activity, schedule_overrides
+    from alertrouter.storage.people_tables import person_activity, schedule_overrides
+    from alertrouter.storage.tables import incidents
 
     await asyncio.to_thread(migrate.upgrade, database_url)
     overrides, incident_rows, activity = fill_rows(

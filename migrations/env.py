@@ -9,7 +9,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from alertrouter.storage.tables import metadata
+from alertrouter.storage.schema import metadata
 
 config = context.config
 target_metadata = metadata

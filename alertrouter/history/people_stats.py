@@ -28,7 +28,7 @@ from alertrouter.history.people_load import (
 )
 from alertrouter.incidents.paging import ACKNOWLEDGED, PAGED
 from alertrouter.people import ledgers, roster
-from alertrouter.storage.tables import person_activity
+from alertrouter.storage.people_tables import person_activity
 
 # (connection, start_ms, end_ms) -> per schedule, per person, the ms on call: ledgers.all_held.
 HeldOf = Callable[[sa.Connection, int, int], Mapping[str, Mapping[str, int]]]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alertrouter.storage.tables import incidents, person_activity
+from alertrouter.storage.people_tables import person_activity
+from alertrouter.storage.tables import incidents
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from alertrouter.notify.settings import NotifySettings
 from alertrouter.people import roster as people
 from alertrouter.storage import timeline
 from alertrouter.storage.database import Database
-from alertrouter.storage.tables import person_activity
+from alertrouter.storage.people_tables import person_activity
 
 SOURCE = "escalation"
 PAGED, ACKNOWLEDGED = "paged", "acknowledged"

@@ -13,7 +13,7 @@ import secrets
 
 import sqlalchemy as sa
 
-from alertrouter.storage.tables import calendar_tokens
+from alertrouter.storage.people_tables import calendar_tokens
 
 __all__ = ["PREFIX", "create", "revoke", "verify"]
 

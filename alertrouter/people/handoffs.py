@@ -37,7 +37,7 @@ from alertrouter.people import roster as rosters
 from alertrouter.people.handoff_notice import HandOff, notice, notice_data
 from alertrouter.render.environment import Renderer, TemplateError
 from alertrouter.storage.database import Database
-from alertrouter.storage.tables import oncall_state, schedule_events
+from alertrouter.storage.people_tables import oncall_state, schedule_events
 
 log = logging.getLogger(__name__)
 

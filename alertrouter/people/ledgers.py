@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alertrouter.people.held import DAY_MS, Ledger
 from alertrouter.people.oncall import Version
 from alertrouter.people.roster import Roster, all_overrides, all_versions, can_hold
-from alertrouter.storage.tables import schedule_revisions
+from alertrouter.storage.people_tables import schedule_revisions
 
 __all__ = ["all_held"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from alertrouter.storage.tables import schedule_overrides
+from alertrouter.storage.people_tables import schedule_overrides
 
 
 def active_by_schedule(conn: sa.Connection, now: int) -> dict[str, int]:

@@ -20,7 +20,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from alertrouter.config.models import Config
 from alertrouter.core.values import InputError
-from alertrouter.storage.tables import schedule_events, schedule_overrides, schedule_revisions
+from alertrouter.storage.people_tables import (
+    schedule_events,
+    schedule_overrides,
+    schedule_revisions,
+)
 
 KINDS = ("replace", "add")
 SOURCES = ("api", "cli", "web")

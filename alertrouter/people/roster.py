@@ -35,7 +35,7 @@ from alertrouter.people.oncall import (
 from alertrouter.people.oncall import (
     who as answer_at,
 )
-from alertrouter.storage.tables import schedule_overrides, schedule_versions
+from alertrouter.storage.people_tables import schedule_overrides, schedule_versions
 
 
 @dataclass(frozen=True)

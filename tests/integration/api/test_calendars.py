@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from alertrouter.cli.main import main
 from alertrouter.people import roster as rosters
 from alertrouter.people.calendar import feed_window
-from alertrouter.storage.tables import calendar_tokens, schedule_overrides
+from alertrouter.storage.people_tables import calendar_tokens, schedule_overrides
 from tests.integration.people.oncall_config import clock_at, ms, people_config
 from tests.openapi_check import assert_conforms
 

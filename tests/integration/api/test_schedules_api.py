@@ -10,7 +10,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from alertrouter.storage.tables import schedule_events
+from alertrouter.storage.people_tables import schedule_events
 from tests.integration.conftest import FakeClock
 from tests.integration.schedule_config import NOW, PEOPLE
 from tests.openapi_check import assert_conforms

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from alertrouter.history.people_stats import PeopleQuery, count_activity
-from alertrouter.storage.tables import person_activity
+from alertrouter.storage.people_tables import person_activity
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import post
 from tests.payloads import alert, payload

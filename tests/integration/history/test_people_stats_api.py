@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from alertrouter.storage.tables import schedule_overrides
+from alertrouter.storage.people_tables import schedule_overrides
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import post
 from tests.openapi_check import assert_conforms

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from alertrouter.people import roster
-from alertrouter.storage.tables import schedule_overrides
+from alertrouter.storage.people_tables import schedule_overrides
 from tests.integration.conftest import FakeClock
 from tests.integration.web.test_people_pages import CONFIG, ms
 

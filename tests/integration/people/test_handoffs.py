@@ -9,7 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from alertrouter.storage.tables import outbox, schedule_events, schedule_overrides
+from alertrouter.storage.people_tables import schedule_events, schedule_overrides
+from alertrouter.storage.tables import outbox
 from tests.integration.conftest import eventually
 from tests.integration.people.oncall_config import GROUP, clock_at, ms, people_config
 

@@ -20,7 +20,7 @@ from alertrouter.people.override_store import (
 )
 from alertrouter.storage import migrate
 from alertrouter.storage.database import open_database
-from alertrouter.storage.tables import schedule_events, schedule_overrides
+from alertrouter.storage.people_tables import schedule_events, schedule_overrides
 from tests.conftest import load_text
 from tests.integration.schedule_config import NOW, PEOPLE
 

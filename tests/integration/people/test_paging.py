@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from alertrouter.storage.tables import person_activity, schedule_overrides
+from alertrouter.storage.people_tables import person_activity, schedule_overrides
 from tests.integration.api.test_slack_actions import SECRET, click
 from tests.integration.conftest import SLACK_TOKEN, FakeClock
 from tests.integration.helpers import incident, incidents_list, post

@@ -14,7 +14,8 @@ from alertrouter.delivery import outbox as outbox_store
 from alertrouter.delivery import streams
 from alertrouter.storage import migrate
 from alertrouter.storage.database import Database, open_database
-from alertrouter.storage.tables import incidents, metadata
+from alertrouter.storage.schema import metadata
+from alertrouter.storage.tables import incidents
 
 
 async def upgraded_from(

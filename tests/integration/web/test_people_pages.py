@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import sqlalchemy as sa
 
-from alertrouter.storage.tables import schedule_events, schedule_overrides
+from alertrouter.storage.people_tables import schedule_events, schedule_overrides
 from tests.integration.conftest import FakeClock
 from tests.integration.helpers import post
 from tests.integration.web.test_web_pages import basic, origin, page
