@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BeforeValidator,
@@ -38,10 +38,7 @@ from alertrouter.config.people import (
     person_receiver_name,
     schedule_receiver,
 )
-from alertrouter.config.receivers import (
-    Receiver,
-    Secret,
-)
+from alertrouter.config.receivers import IntegrationKind, Receiver, Secret
 from alertrouter.config.server import ServerConfig, StorageConfig
 from alertrouter.core.durations import format_duration
 from alertrouter.core.timeintervals import TimeInterval
@@ -169,18 +166,6 @@ class EscalationPolicy(Model):
 
 
 # ------------------------------------------------------------------------------- notifications
-
-IntegrationKind = Literal[
-    "slack",
-    "pagerduty",
-    "email",
-    "webhook",
-    "opsgenie",
-    "msteams",
-    "msteamsv2",
-    "telegram",
-    "discord",
-]
 
 DEFAULT_CONCURRENCY: dict[str, int] = {
     "slack": 4,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -339,7 +339,7 @@ class WebhookConfig(Integration):
 
 # Every integration alertrouter delivers to, by the name of its `<kind>_configs` key, in the
 # order a receiver's integrations are listed.
-INTEGRATION_KINDS = (
+IntegrationKind = Literal[
     "slack",
     "pagerduty",
     "email",
@@ -349,7 +349,8 @@ INTEGRATION_KINDS = (
     "msteamsv2",
     "telegram",
     "discord",
-)
+]
+INTEGRATION_KINDS: tuple[str, ...] = get_args(IntegrationKind)
 
 
 def _other_integration() -> Any:
