@@ -1515,10 +1515,11 @@ def ingest_verdicts(
     name: str,
     paced: list[RunResult],
     what: str = "",
-    anchor: str = "baseline",
+    anchor: tuple[str, RunResult | None] | None = None,
 ) -> list[str]:
     """The targets of one way in (`name`: its closed-loop run's key in the rounds): throughput,
-    the ratio to its bare upsert (`anchor`: that run's key in the rounds) on PostgreSQL, p99 at
+    the ratio to its bare upsert (`anchor`: that run's key in the rounds and its median run;
+    the webhook's by default) on PostgreSQL, p99 at
     half the target rate."""
     lines = []
     k = r.per_payload
@@ -1535,9 +1536,9 @@ def ingest_verdicts(
                 f"{verdict}  {what}{k}-alert payloads: {value:,.0f} {unit} (target >= {want:,.0f})"
             )
     ratio_goal = {1: 1.0, 100: 0.8}.get(k)
-    anchor_run = r.api_v2.get("baseline") if anchor == "api_v2_baseline" else r.baseline
+    anchor_name, anchor_run = anchor or ("baseline", r.baseline)
     if r.backend == "postgresql" and run and anchor_run and anchor_run.rps and ratio_goal:
-        ratio = r.ratio(name, anchor) or run.rps / anchor_run.rps
+        ratio = r.ratio(name, anchor_name) or run.rps / anchor_run.rps
         lines.append(
             f"{'PASS' if ratio >= ratio_goal else 'MISS'}  PostgreSQL, {what}{k}-alert "
             f"payloads: {ratio:.2f}x the bare upsert (target >= {ratio_goal:g}x)"

@@ -244,7 +244,7 @@ def render_api_v2(results: list[Any]) -> str:
                 f"p99 {p.p99_ms:.1f} ms, {p.non200 + p.socket_errors} non-200"
             )
         lines = base.ingest_verdicts(
-            r, v2, "api_v2", r.api_v2_paced, what="API v2, ", anchor="api_v2_baseline"
+            r, v2, "api_v2", r.api_v2_paced, what="API v2, ", anchor=("api_v2_baseline", anchor)
         )
         out += [f"{'':<20}{line}" for line in lines]
     return "\n".join(out)
